@@ -1,0 +1,1 @@
+"""Prefect flows and the `urbanpulse` command line."""

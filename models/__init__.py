@@ -1,0 +1,1 @@
+"""What UrbanPulse learns or looks up: classifiers, geocoders, city packs."""

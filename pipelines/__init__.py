@@ -1,0 +1,1 @@
+"""Apache Beam pipelines of UrbanPulse: sources, composite transforms, sinks, and the wiring."""

@@ -1,0 +1,67 @@
+"""The UrbanPulse home folder: every file the system writes lives under one root."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+HOME_ENV = "URBANPULSE_HOME"
+DEFAULT_HOME = "urbanpulse-home"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @classmethod
+    def resolve(cls, home: str | Path | None = None) -> Workspace:
+        """`--home` wins, then $URBANPULSE_HOME, then ./urbanpulse-home (read once, at the edge)."""
+        chosen = home or os.environ.get(HOME_ENV) or DEFAULT_HOME
+        return cls(Path(chosen).expanduser().resolve())
+
+    @property
+    def cities(self) -> Path:
+        return self.root / "cities"
+
+    def city(self, name: str) -> Path:
+        return self.cities / name
+
+    @property
+    def landing(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def feeds(self) -> Path:
+        return self.root / "feeds"
+
+    @property
+    def datasets(self) -> Path:
+        return self.root / "datasets"
+
+    @property
+    def requests_dataset(self) -> Path:
+        return self.datasets / "requests"
+
+    @property
+    def request_daily_dataset(self) -> Path:
+        return self.datasets / "request_daily"
+
+    @property
+    def dead_letters_dataset(self) -> Path:
+        return self.datasets / "dead_letters"
+
+    @property
+    def models(self) -> Path:
+        return self.root / "models"
+
+    def model(self, name: str) -> Path:
+        return self.models / name
+
+    @property
+    def state(self) -> Path:
+        return self.root / "state"
+
+    @property
+    def runs(self) -> Path:
+        return self.state / "runs"
