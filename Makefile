@@ -1,0 +1,30 @@
+# UrbanPulse: `make demo` and `make test` set everything up on a machine with Python 3.11 and pip.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+export URBANPULSE_HOME ?= $(CURDIR)/urbanpulse-home
+
+.PHONY: demo test bench install clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@echo "-> creating $(VENV) and installing UrbanPulse with its dependencies (first run takes a few minutes)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet --progress-bar off -e '.[dev,bench]'
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/urbanpulse demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) -m bench.batch
+
+clean:
+	rm -rf $(VENV) urbanpulse-home bench/out

@@ -1,0 +1,220 @@
+"""The `urbanpulse` command: build city packs, generate feeds, ingest exports, run the demo.
+
+Options are parsed here, once; everything below receives typed values. Unknown options of
+`ingest requests` (`--runner`, `--direct_num_workers`, ...) pass through to Apache Beam.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from pipelines.workspace import Workspace
+
+FORMATS_HELP = "nyc311 | sf311 | open311-json | open311-xml | csv | jsonl | parquet"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="urbanpulse", description=__doc__)
+    parser.add_argument("--home", help="UrbanPulse home folder (default $URBANPULSE_HOME or ./urbanpulse-home)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    city = commands.add_parser("city", help="city packs").add_subparsers(dest="action", required=True)
+    create = city.add_parser("create", help="build a city pack from a districts GeoJSON")
+    create.add_argument("name")
+    create.add_argument("--boundaries", required=True, type=Path)
+    create.add_argument("--name-field", required=True)
+    create.add_argument("--id-field")
+    create.add_argument("--parent-field", help="district property with the parent id (or the parents file's id)")
+    create.add_argument("--parent-name-field", help="property with the parent's name")
+    create.add_argument("--parents", type=Path, help="GeoJSON of the parent level (boroughs, okrugs)")
+    create.add_argument("--population-field")
+    create.add_argument("--taxonomy", type=Path, help="CSV: category,department,sla_days[,label_en,label_ru]")
+    create.add_argument("--timezone", default="UTC", help="IANA time zone of the city (local dates)")
+    city.add_parser("demo", help="build the synthetic demo city")
+
+    generate = commands.add_parser("generate", help="synthetic feeds").add_subparsers(dest="what", required=True)
+    gen_requests = generate.add_parser("requests", help="generated citizen requests")
+    gen_requests.add_argument("--city", default="demo")
+    gen_requests.add_argument("--count", type=int, default=10_000)
+    gen_requests.add_argument("--seed", type=int, default=0)
+    gen_requests.add_argument("--out", type=Path, required=True)
+    gen_requests.add_argument("--format", default=None, choices=["csv", "jsonl", "parquet", "open311-json"])
+
+    ingest = commands.add_parser("ingest", help="batch ingestion").add_subparsers(dest="what", required=True)
+    ingest_requests = ingest.add_parser("requests", help="ingest request exports into the datasets")
+    ingest_requests.add_argument("paths", nargs="+", type=Path)
+    ingest_requests.add_argument("--city", default="demo")
+    ingest_requests.add_argument("--format", default="csv", help=FORMATS_HELP)
+    ingest_requests.add_argument("--mapping", type=Path)
+    ingest_requests.add_argument("--source")
+    ingest_requests.add_argument("--model", type=Path)
+    ingest_requests.add_argument("--no-prefect", action="store_true", help="run the pipeline without a flow")
+
+    train = commands.add_parser("train", help="train models").add_subparsers(dest="what", required=True)
+    classifier = train.add_parser("classifier", help="train a request classifier on labelled history")
+    classifier.add_argument("--data", type=Path, required=True)
+    classifier.add_argument("--text", required=True)
+    classifier.add_argument("--label", required=True)
+    classifier.add_argument("--city")
+    classifier.add_argument("--name")
+    classifier.add_argument("--seed", type=int, default=0)
+
+    demo = commands.add_parser("demo", help="the whole demo: city, model, requests, datasets")
+    demo.add_argument("--count", type=int, default=200_000)
+    demo.add_argument("--seed", type=int, default=2026)
+    return parser
+
+
+def _step(message: str) -> float:
+    print(f"-> {message}", flush=True)
+    return time.perf_counter()
+
+
+def _done(started: float) -> None:
+    print(f"   done in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, extra = _parser().parse_known_args(argv)
+    if extra and not (args.command == "ingest"):
+        _parser().error(f"unrecognised arguments: {' '.join(extra)}")
+    workspace = Workspace.resolve(args.home)
+    from flows.settings import configure_prefect
+
+    configure_prefect(workspace.root)
+    handler = {
+        "city": _city,
+        "generate": _generate,
+        "ingest": _ingest,
+        "train": _train,
+        "demo": _demo,
+    }[args.command]
+    try:
+        return handler(args, extra, workspace)
+    except (ValueError, FileNotFoundError, RuntimeError) as error:
+        print(f"urbanpulse: error: {error}", file=sys.stderr)
+        return 2
+
+
+def _city(args, _extra, workspace: Workspace) -> int:
+    if args.action == "demo":
+        from models.demo_city import build_demo_city
+
+        pack = build_demo_city(workspace.city("demo"))
+    else:
+        from models.city_pack import CityPack
+
+        pack = CityPack.create(
+            args.name, workspace.city(args.name), args.boundaries, args.name_field,
+            id_field=args.id_field, parent_field=args.parent_field,
+            parent_name_field=args.parent_name_field, parents=args.parents,
+            population_field=args.population_field, taxonomy=args.taxonomy, timezone=args.timezone,
+        )
+    parents = len({p for p in pack.parent_ids if p is not None})
+    print(f"city pack {pack.name!r}: {len(pack.district_ids)} districts, {parents} parent areas, "
+          f"{pack.taxonomy.height} taxonomy categories -> {pack.root}")
+    return 0
+
+
+def _generate(args, _extra, workspace: Workspace) -> int:
+    from models.city_pack import CityPack
+    from pipelines.synthetic.requests import generate_requests, write_requests
+
+    fmt = args.format or {".jsonl": "jsonl", ".parquet": "parquet", ".json": "open311-json"}.get(
+        args.out.suffix, "csv"
+    )
+    started = _step(f"generating {args.count:,} requests for {args.city!r} (seed {args.seed})")
+    pack = CityPack.load(workspace.city(args.city))
+    records, truth = generate_requests(pack, args.count, args.seed)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    write_requests(records, args.out, fmt, truth=truth)
+    _done(started)
+    print(f"wrote {records.height:,} records to {args.out} ({fmt})")
+    return 0
+
+
+def _ingest(args, extra, workspace: Workspace) -> int:
+    paths = [str(p.resolve()) for p in args.paths]
+    started = _step(f"ingesting {len(paths)} file(s) into city {args.city!r}")
+    if args.no_prefect:
+        from dataclasses import asdict
+
+        from flows.ingest import pipeline_argv
+        from pipelines.ingest_requests import run
+
+        report = asdict(run(pipeline_argv(
+            paths, args.city, args.format, str(workspace.root),
+            str(args.mapping) if args.mapping else None, args.source,
+            str(args.model) if args.model else None, extra,
+        )))
+    else:
+        from flows.ingest import ingest_requests
+
+        report = ingest_requests(
+            paths, args.city, args.format, str(workspace.root),
+            str(args.mapping) if args.mapping else None, args.source,
+            str(args.model) if args.model else None, extra,
+        )
+    _done(started)
+    _print_report(report)
+    return 0
+
+
+def _train(args, _extra, workspace: Workspace) -> int:
+    from models.training import train_classifier_from_file
+
+    started = _step(f"training classifier on {args.data}")
+    card = train_classifier_from_file(
+        workspace, args.data, args.text, args.label, city=args.city, name=args.name, seed=args.seed
+    )
+    _done(started)
+    print(f"model {card['name']} -> {card['path']}")
+    print(f"holdout accuracy {card['accuracy']:.3f}, macro-F1 {card['macro_f1']:.3f}")
+    return 0
+
+
+def _demo(args, _extra, workspace: Workspace) -> int:
+    from flows.demo import demo
+
+    started = _step(f"UrbanPulse demo in {workspace.root} ({args.count:,} requests)")
+    result = demo(str(workspace.root), args.count, args.seed)
+    _done(started)
+    _print_report(result["report"])
+    _print_summary(result["summary"])
+    return 0
+
+
+def _print_report(report: dict) -> None:
+    c = report["counters"]
+    print(f"records in {c['records_in']:,} = out {c['records_out']:,} + dead letters "
+          f"{c['dead_letters']:,}  (accounting ok: {report['accounting_ok']}); "
+          f"{c['versions_superseded']:,} re-sent versions merged, "
+          f"{c['request_rows_published']:,} request rows published, {report['seconds']:.1f} s")
+    for name, path in report["datasets"].items():
+        print(f"  {name:<14} {path}")
+
+
+def _print_summary(summary: dict) -> None:
+    t = summary["totals"]
+    print(f"\n{t['requests']:,} requests from {t['first_day']} to {t['last_day']}; "
+          f"{t['placed_in_district']:,} placed in a district; "
+          f"{(t['share_closed_within_sla'] or 0):.1%} of closed requests within SLA; "
+          f"{(t['share_needs_review'] or 0):.1%} flagged for review; "
+          f"{t['repeated_reports']:,} repeated reports linked")
+    print("top districts:  " + ", ".join(f"{n} ({c:,})" for n, c in summary["top_districts"]))
+    print("top categories: " + ", ".join(f"{n} ({c:,})" for n, c in summary["top_categories"]))
+    print("dead letters:   " + (", ".join(f"{r} ({c:,})" for r, c in summary["dead_letters_by_reason"]) or "none"))
+    requests = summary["datasets"]["requests"]
+    print("\ntry:")
+    print(f"  python -c \"import polars as pl; print(pl.scan_parquet('{requests}/**/*.parquet', "
+          "hive_partitioning=True).group_by('category').len().sort('len').collect())\"")
+    print(f"  duckdb -c \"SELECT district_name, count(*) n, avg(closed_within_sla::int) sla "
+          f"FROM read_parquet('{requests}/*/*.parquet', hive_partitioning=true) "
+          "GROUP BY ALL ORDER BY n DESC LIMIT 5\"")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,73 @@
+"""Prefect flow `demo`: the synthetic demo city end to end, offline, on the embedded defaults.
+
+build the demo city -> train its classifier on generated labelled history -> generate this
+month's requests -> ingest them with the Beam pipeline -> summarise the published datasets.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow, task
+
+from flows.ingest import ingest_requests
+from flows.summary import dataset_summary
+from models.demo_city import build_demo_city
+from models.training import train_classifier as train_text_classifier
+from pipelines.synthetic.requests import generate_requests, truth_path, write_requests
+from pipelines.workspace import Workspace
+
+DEMO_CITY = "demo"
+HISTORY_SEED_OFFSET = 1_000
+
+
+@task(retries=1)
+def build_city(home: str) -> str:
+    workspace = Workspace.resolve(home)
+    return str(build_demo_city(workspace.city(DEMO_CITY)).root)
+
+
+@task(retries=1)
+def generate_feed(home: str, count: int, seed: int, name: str, days_back: int) -> str:
+    """Write a generated export (and its ground truth) into the workspace feeds folder."""
+    from datetime import datetime, timedelta, timezone
+
+    from models.city_pack import CityPack
+
+    workspace = Workspace.resolve(home)
+    pack = CityPack.load(workspace.city(DEMO_CITY))
+    start = datetime(2026, 11, 1, tzinfo=timezone.utc) - timedelta(days=days_back)
+    records, truth = generate_requests(pack, count, seed, start=start, days=60)
+    path = workspace.feeds / f"{name}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_requests(records, path, "csv", truth=truth)
+    return str(path)
+
+
+@task
+def train_classifier(home: str, history_path: str) -> dict:
+    """Labels come from the generator's answer key, joined to the records by position."""
+    import polars as pl
+
+    from schemas.requests import CATEGORY, DESCRIPTION, REQUESTED_DATETIME, SOURCE_POSITION
+
+    records = pl.read_csv(history_path, infer_schema=False).with_row_index(SOURCE_POSITION)
+    truth = pl.read_parquet(truth_path(Path(history_path))).select(SOURCE_POSITION, CATEGORY)
+    labelled = records.with_columns(pl.col(SOURCE_POSITION).cast(pl.Int64)).join(
+        truth.with_columns(pl.col(SOURCE_POSITION).cast(pl.Int64)), on=SOURCE_POSITION
+    )
+    return train_text_classifier(
+        Workspace.resolve(home), labelled, DESCRIPTION, CATEGORY, f"{DEMO_CITY}-classifier",
+        city=DEMO_CITY, time=REQUESTED_DATETIME,
+    )
+
+
+@flow(name="demo", log_prints=True)
+def demo(home: str, count: int = 200_000, seed: int = 2026) -> dict:
+    """Everything `make demo` shows: a city, a model, a month of requests, published datasets."""
+    build_city(home)
+    history = generate_feed(home, max(count // 2, 20_000), seed + HISTORY_SEED_OFFSET, "history", 120)
+    train_classifier(home, history)
+    feed = generate_feed(home, count, seed, "requests", 60)
+    report = ingest_requests([feed], DEMO_CITY, "csv", home)
+    return {"report": report, "summary": dataset_summary(Workspace.resolve(home))}

@@ -1,0 +1,195 @@
+"""Batch pipeline: request exports -> enriched requests, daily aggregates and dead letters.
+
+    read -> ValidateRequests -> NormaliseRequests -> ClassifyRequests -> GeocodeRequests
+         -> ComputeSla -> DeduplicateRequests -> WriteRequestPartitions
+    published requests (after the writes) -> AggregateDaily -> WriteRequestDaily
+    dead letters of every step -> WriteDeadLetters
+
+`run()` only parses options and wires the steps; the domain logic lives in the composites.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import apache_beam as beam
+from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+from models.city_pack import CityPack
+from models.request_classifier import default_model_dir
+from pipelines.sinks.datasets import (
+    CountRecordsOut,
+    WriteDeadLetters,
+    WriteRequestDaily,
+    WriteRequestPartitions,
+)
+from pipelines.sources import load_mapping, read_raw_batches
+from pipelines.sources.published import read_published_requests
+from pipelines.transforms.aggregate import AggregateDaily
+from pipelines.transforms.classify import ClassifyRequests
+from pipelines.transforms.dedup import DeduplicateRequests
+from pipelines.transforms.geocode import GeocodeRequests
+from pipelines.transforms.normalise import NormaliseRequests
+from pipelines.transforms.sla import ComputeSla
+from pipelines.transforms.validate import DEAD, ValidateRequests
+from pipelines.workspace import Workspace
+
+LOG = logging.getLogger(__name__)
+COUNTERS = ("records_in", "records_out", "dead_letters", "versions_superseded",
+            "request_rows_published", "requests_without_district")
+
+
+class AccountingError(RuntimeError):
+    """records_in != records_out + dead_letters: some record was lost or counted twice."""
+
+
+class IngestOptions(PipelineOptions):
+    @classmethod
+    def _add_argparse_args(cls, parser) -> None:
+        # Not `required`: Beam registers option classes globally, so every later pipeline would need it.
+        parser.add_argument("--input", action="append", default=None, help="export file (repeatable)")
+        parser.add_argument("--format", default="csv", help="source format, see `urbanpulse formats`")
+        parser.add_argument("--mapping", default=None, help="TOML column mapping for csv/jsonl/parquet")
+        parser.add_argument("--source", default=None, help="source name stored with every record")
+        parser.add_argument("--city", default="demo", help="city pack name in the workspace")
+        parser.add_argument("--home", default=None, help="UrbanPulse home folder")
+        parser.add_argument("--model", default=None, help="classifier artifact folder (default: city's)")
+        parser.add_argument("--batch_rows", type=int, default=100_000)
+
+
+@dataclass
+class IngestReport:
+    run_id: str
+    city: str
+    inputs: list[str]
+    counters: dict[str, int]
+    datasets: dict[str, str]
+    started_at: str
+    seconds: float
+    accounting_ok: bool = field(default=False)
+
+    @property
+    def records_in(self) -> int:
+        return self.counters.get("records_in", 0)
+
+    @property
+    def records_out(self) -> int:
+        return self.counters.get("records_out", 0)
+
+    @property
+    def dead_letters(self) -> int:
+        return self.counters.get("dead_letters", 0)
+
+
+def input_id(path: Path) -> str:
+    """Content fingerprint of an input file: the same bytes always map to the same dead-letter file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:20]
+
+
+class _ReadRawRequests(beam.DoFn):
+    def __init__(self, fmt: str, source: str | None, mapping: str | None, batch_rows: int) -> None:
+        self.fmt, self.source, self.mapping, self.batch_rows = fmt, source, mapping, batch_rows
+        self.records_in = beam.metrics.Metrics.counter("urbanpulse", "records_in")
+
+    def process(self, path: str):
+        mapping = load_mapping(Path(self.mapping)) if self.mapping else None
+        for batch in read_raw_batches(Path(path), self.fmt, self.source, mapping, self.batch_rows):
+            self.records_in.inc(batch.num_rows)
+            yield batch
+
+
+def build_pipeline(pipeline: beam.Pipeline, inputs: list[str], options: IngestOptions,
+                   workspace: Workspace, pack: CityPack, model_dir: Path | None,
+                   input_ids: dict[str, str], ingested_at: datetime) -> None:
+    raw = (
+        pipeline
+        | "ListInputs" >> beam.Create(inputs)
+        | "ReadRawRequests" >> beam.ParDo(
+            _ReadRawRequests(options.format, options.source, options.mapping, options.batch_rows)
+        )
+    )
+    validated = raw | "ValidateRequests" >> ValidateRequests()
+    published = (
+        validated.valid
+        | "NormaliseRequests" >> NormaliseRequests(pack.timezone, ingested_at)
+        | "ClassifyRequests" >> ClassifyRequests(pack.root, model_dir)
+        | "GeocodeRequests" >> GeocodeRequests(pack.root)
+        | "ComputeSla" >> ComputeSla()
+        | "CountRecordsOut" >> CountRecordsOut()
+        | "DeduplicateRequests" >> DeduplicateRequests()
+        | "WriteRequests" >> WriteRequestPartitions(workspace.requests_dataset)
+    )
+    _ = validated[DEAD] | "WriteDeadLetters" >> WriteDeadLetters(
+        workspace.dead_letters_dataset, input_ids
+    )
+    writes_done = published | "CountPublishedPartitions" >> beam.combiners.Count.Globally()
+    dataset = str(workspace.requests_dataset)
+    _ = (
+        pipeline
+        | "RequestDataset" >> beam.Create([dataset])
+        | "ReadPublishedRequests" >> beam.FlatMap(
+            lambda path, _done: read_published_requests(Path(path)),
+            beam.pvalue.AsSingleton(writes_done),
+        )
+        | "AggregateDaily" >> AggregateDaily(pack.timezone)
+        | "WriteRequestDaily" >> WriteRequestDaily(workspace.request_daily_dataset)
+    )
+
+
+def run(argv: list[str] | None = None) -> IngestReport:
+    options = PipelineOptions(argv)
+    ingest = options.view_as(IngestOptions)
+    workspace = Workspace.resolve(ingest.home)
+    pack = CityPack.load(workspace.city(ingest.city))
+    model_dir = Path(ingest.model) if ingest.model else default_model_dir(workspace, ingest.city)
+    if not ingest.input:
+        raise ValueError("no input files: pass at least one --input=PATH")
+    inputs = [str(Path(p).resolve()) for p in ingest.input]
+    missing = [p for p in inputs if not Path(p).is_file()]
+    if missing:
+        raise FileNotFoundError(f"input files not found: {', '.join(missing)}")
+    input_ids = {p: input_id(Path(p)) for p in inputs}
+    started = datetime.now(timezone.utc)
+    standard = options.view_as(StandardOptions)
+    runner = None if standard.runner else FnApiRunner()
+    pipeline = beam.Pipeline(runner=runner, options=options)
+    build_pipeline(pipeline, inputs, ingest, workspace, pack, model_dir, input_ids, started)
+    result = pipeline.run()
+    result.wait_until_finish()
+    counters = {name: 0 for name in COUNTERS}
+    for counter in result.metrics().query(MetricsFilter().with_namespace("urbanpulse"))["counters"]:
+        counters[counter.key.metric.name] = counters.get(counter.key.metric.name, 0) + counter.committed
+    report = IngestReport(
+        run_id=f"{started:%Y%m%dT%H%M%S}-{hashlib.sha1(''.join(inputs).encode()).hexdigest()[:8]}",
+        city=ingest.city,
+        inputs=inputs,
+        counters=counters,
+        datasets={
+            "requests": str(workspace.requests_dataset),
+            "request_daily": str(workspace.request_daily_dataset),
+            "dead_letters": str(workspace.dead_letters_dataset),
+        },
+        started_at=started.isoformat(),
+        seconds=(datetime.now(timezone.utc) - started).total_seconds(),
+    )
+    report.accounting_ok = report.records_in == report.records_out + report.dead_letters
+    workspace.runs.mkdir(parents=True, exist_ok=True)
+    (workspace.runs / f"{report.run_id}.json").write_text(json.dumps(asdict(report), indent=2))
+    if not report.accounting_ok:
+        raise AccountingError(
+            f"run {report.run_id}: records_in={report.records_in} but records_out="
+            f"{report.records_out} + dead_letters={report.dead_letters}; see "
+            f"{workspace.runs / (report.run_id + '.json')}"
+        )
+    return report

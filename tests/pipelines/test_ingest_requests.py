@@ -1,0 +1,138 @@
+"""The batch pipeline end to end on messy input: accounting, idempotence, readable datasets."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pyarrow.dataset as pads
+import pytest
+
+from models.city_pack import CityPack
+from pipelines import ingest_requests
+from pipelines.workspace import Workspace
+from schemas import aggregates as ag
+from schemas import dead_letters as dl
+from schemas import requests as rq
+
+HEADER = [rq.SERVICE_REQUEST_ID, rq.STATUS, rq.DESCRIPTION, rq.SERVICE_NAME, rq.REQUESTED_DATETIME,
+          rq.UPDATED_DATETIME, rq.CLOSED_DATETIME, rq.ADDRESS, rq.LAT, rq.LONG]
+MESSY_ROWS = [
+    ["r1", "open", "Яма на дороге, ул. Ленина д. 5", "road_damage", "2026-10-01T08:00:00Z", "2026-10-01T08:00:00Z", "", "ул. Ленина 5", "55.15", "37.05"],
+    ["r1", "closed", "Яма на дороге, ул. Ленина д. 5", "road_damage", "2026-10-01T08:00:00Z", "2026-10-03T08:00:00Z", "2026-10-03T08:00:00Z", "ул. Ленина 5", "55.15", "37.05"],
+    ["r2", "open", "Loud music at night\nsecond line of the text", "noise", "2026-10-01T21:30:00Z", "", "", "", "55.05", "37.05"],
+    ["r3", "closed", "pothole", "road_damage", "2026-10-02T10:00:00Z", "", "2026-09-01T00:00:00Z", "", "0.0", "0.0"],
+    ["r4", "open", "", "", "2026-10-02T11:00:00Z", "", "", "Main St 1", "", ""],
+    ["r5", "open", "far away", "noise", "2026-10-02T12:00:00Z", "", "", "", "123.4", "37.0"],
+    ["", "open", "no id", "noise", "2026-10-02T12:00:00Z", "", "", "", "55.1", "37.1"],
+    ["r7", "open", "no time", "noise", "", "", "", "", "55.1", "37.1"],
+    ["r8", "open", "bad time", "noise", "31/02/2026 25:61", "", "", "", "55.1", "37.1"],
+    ["r9", "closed", "Шум ночью", "noise", "2026-10-03T00:00:00Z", "", "2026-10-03T05:00:00Z", "", "55.15", "37.15"],
+]
+
+
+def write_messy_csv(path: Path) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        writer.writerows(MESSY_ROWS)
+    return path
+
+
+@pytest.fixture()
+def workspace(tmp_path: Path, tiny_pack: CityPack) -> Workspace:
+    return Workspace(tmp_path)
+
+
+def ingest(workspace: Workspace, *paths: Path) -> ingest_requests.IngestReport:
+    argv = [f"--input={p}" for p in paths] + ["--city=tiny", "--format=csv", f"--home={workspace.root}"]
+    return ingest_requests.run(argv)
+
+
+def published(workspace: Workspace) -> pl.DataFrame:
+    return pl.scan_parquet(workspace.requests_dataset / "**" / "*.parquet", hive_partitioning=True).collect()
+
+
+def test_every_record_is_accounted_for(workspace: Workspace, tmp_path: Path):
+    report = ingest(workspace, write_messy_csv(tmp_path / "messy.csv"))
+    assert report.records_in == len(MESSY_ROWS)
+    assert report.dead_letters == 3
+    assert report.records_out == 7
+    assert report.accounting_ok
+    assert report.counters["versions_superseded"] == 1
+
+    requests = published(workspace).sort(rq.SERVICE_REQUEST_ID)
+    assert requests[rq.SERVICE_REQUEST_ID].to_list() == ["r1", "r2", "r3", "r4", "r5", "r9"]
+    by_id = {row[rq.SERVICE_REQUEST_ID]: row for row in requests.iter_rows(named=True)}
+    assert by_id["r1"][rq.STATUS] == "closed" and by_id["r1"][rq.DISTRICT_ID] == "N1"
+    assert by_id["r2"][rq.DESCRIPTION] == "Loud music at night second line of the text"
+    assert by_id["r2"][rq.DISTRICT_ID] == "S1" and by_id["r2"][rq.PARENT_NAME] == "South"
+    assert by_id["r3"][rq.GEOCODE_ISSUE] == rq.GeocodeIssue.NULL_ISLAND
+    assert by_id["r3"][rq.HOURS_TO_CLOSE] is None
+    assert by_id["r4"][rq.GEOCODE_ISSUE] == rq.GeocodeIssue.MISSING
+    assert by_id["r5"][rq.GEOCODE_ISSUE] == rq.GeocodeIssue.OUT_OF_RANGE
+    assert by_id["r9"][rq.HOURS_TO_CLOSE] == 5.0 and by_id["r9"][rq.CLOSED_WITHIN_SLA] is True
+    assert str(by_id["r2"][rq.REQUEST_DATE]) == "2026-10-02"  # 00:30 in Moscow
+
+    dead = pl.scan_parquet(workspace.dead_letters_dataset / "**" / "*.parquet", hive_partitioning=True).collect()
+    assert sorted(dead[dl.REASON].to_list()) == sorted(
+        [dl.Reason.MISSING_ID, dl.Reason.MISSING_REQUESTED, dl.Reason.BAD_TIMESTAMP]
+    )
+    assert sorted(dead[rq.SOURCE_POSITION].to_list()) == [6, 7, 8]
+
+
+def test_reingest_and_overlapping_files_keep_one_copy(workspace: Workspace, tmp_path: Path):
+    messy = write_messy_csv(tmp_path / "messy.csv")
+    ingest(workspace, messy)
+    first = published(workspace).drop(rq.INGESTED_AT).sort(rq.SERVICE_REQUEST_ID)
+    daily_first = pl.read_parquet(workspace.request_daily_dataset)
+    second_report = ingest(workspace, messy)
+    second = published(workspace).drop(rq.INGESTED_AT).sort(rq.SERVICE_REQUEST_ID)
+    assert second_report.accounting_ok
+    assert second.equals(first)
+    assert pl.read_parquet(workspace.request_daily_dataset).equals(daily_first)
+    dead = pl.scan_parquet(workspace.dead_letters_dataset / "**" / "*.parquet").collect()
+    assert dead.height == 3
+
+    update = tmp_path / "update.csv"
+    with open(update, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        writer.writerow(["r2", "closed", "Loud music", "noise", "2026-10-01T21:30:00Z", "2026-10-02T09:00:00Z",
+                         "2026-10-02T09:00:00Z", "", "55.05", "37.05"])
+    ingest(workspace, update)
+    after = published(workspace)
+    assert after.height == first.height
+    assert after.filter(pl.col(rq.SERVICE_REQUEST_ID) == "r2")[rq.STATUS].to_list() == ["closed"]
+
+
+def test_datasets_are_readable_by_polars_duckdb_and_pyarrow(workspace: Workspace, tmp_path: Path):
+    ingest(workspace, write_messy_csv(tmp_path / "messy.csv"))
+    root = workspace.requests_dataset
+    polars_count = pl.scan_parquet(root / "**" / "*.parquet", hive_partitioning=True).select(pl.len()).collect().item()
+    duck = duckdb.sql(
+        f"SELECT count(*), count(DISTINCT date) FROM read_parquet('{root}/*/*.parquet', hive_partitioning=true)"
+    ).fetchall()[0]
+    arrow_count = pads.dataset(root, format="parquet", partitioning="hive").count_rows()
+    assert polars_count == duck[0] == arrow_count == 6
+    assert duck[1] == 3
+    daily = pl.read_parquet(workspace.request_daily_dataset)
+    assert daily[ag.NEW].sum() == 6
+    n1 = daily.filter(pl.col(rq.DISTRICT_ID) == "N1").sort(ag.DAY)
+    assert n1[ag.BACKLOG].to_list()[-1] == 0
+
+
+def test_accounting_failure_is_loud(workspace: Workspace, tmp_path: Path, monkeypatch):
+    from pipelines.transforms import validate
+
+    original = validate.validate_frame
+
+    def lose_one(raw, now):
+        valid, dead = original(raw, now)
+        return valid.head(valid.height - 1), dead
+
+    monkeypatch.setattr(validate, "validate_frame", lose_one)
+    with pytest.raises(ingest_requests.AccountingError, match="records_in=10"):
+        ingest(workspace, write_messy_csv(tmp_path / "messy.csv"))

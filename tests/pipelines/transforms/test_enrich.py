@@ -1,0 +1,113 @@
+"""Normalise, route, SLA and deduplication on small inline frames."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import polars as pl
+import pytest
+from conftest import frame_of
+
+from pipelines.transforms.classify import route
+from pipelines.transforms.dedup import deduplicate
+from pipelines.transforms.normalise import normalise_frame
+from pipelines.transforms.sla import sla_frame
+from pipelines.transforms.validate import validate_frame
+from schemas import requests as rq
+from schemas.requests import QualityFlag
+
+NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+
+def normalised(rows: list[dict]) -> pl.DataFrame:
+    valid, dead = validate_frame(frame_of(rows), NOW)
+    assert dead.height == 0
+    return normalise_frame(valid, "Europe/Moscow", NOW)
+
+
+@pytest.mark.parametrize(
+    ("status", "closed", "expected"),
+    [("Closed", None, "closed"), ("RESOLVED", None, "closed"), ("Закрыта", None, "closed"),
+     ("In Progress", None, "open"), (None, "2026-10-02T00:00:00Z", "closed"), ("Open", None, "open")],
+)
+def test_status_words_map_to_open_or_closed(status, closed, expected):
+    frame = normalised([{rq.SERVICE_REQUEST_ID: "1", rq.REQUESTED_DATETIME: "2026-10-01T00:00:00Z",
+                         rq.STATUS: status, rq.CLOSED_DATETIME: closed}])
+    assert frame[rq.STATUS][0] == expected
+
+
+def test_mojibake_is_repaired_and_flagged():
+    text = "Department of Transportation\u00e2\u0080\u0099s website"
+    frame = normalised([{rq.SERVICE_REQUEST_ID: "1", rq.REQUESTED_DATETIME: "2026-10-01T00:00:00Z",
+                         rq.DESCRIPTION: text}, {rq.SERVICE_REQUEST_ID: "2",
+                         rq.REQUESTED_DATETIME: "2026-10-01T00:00:00Z", rq.DESCRIPTION: "Яма на дороге"}])
+    assert frame[rq.DESCRIPTION].to_list() == ["Department of Transportation's website", "Яма на дороге"]
+    assert QualityFlag.MOJIBAKE_REPAIRED in frame[rq.QUALITY_FLAGS][0].to_list()
+    assert QualityFlag.MOJIBAKE_REPAIRED not in frame[rq.QUALITY_FLAGS][1].to_list()
+
+
+def test_local_date_uses_city_timezone():
+    frame = normalised([{rq.SERVICE_REQUEST_ID: "1", rq.REQUESTED_DATETIME: "2026-10-01T22:30:00Z"}])
+    assert frame[rq.REQUEST_DATE][0] == date(2026, 10, 2)  # 01:30 in Moscow
+
+
+def test_sla_outcomes_and_closed_before_requested():
+    frame = normalised([
+        {rq.SERVICE_REQUEST_ID: "fast", rq.REQUESTED_DATETIME: "2026-10-01T00:00:00Z",
+         rq.CLOSED_DATETIME: "2026-10-01T12:00:00Z", rq.DESCRIPTION: "x"},
+        {rq.SERVICE_REQUEST_ID: "late", rq.REQUESTED_DATETIME: "2026-10-01T00:00:00Z",
+         rq.CLOSED_DATETIME: "2026-10-03T00:00:00Z", rq.DESCRIPTION: "x"},
+        {rq.SERVICE_REQUEST_ID: "odd", rq.REQUESTED_DATETIME: "2026-10-01T00:00:00Z",
+         rq.CLOSED_DATETIME: "2026-09-01T00:00:00Z", rq.DESCRIPTION: "x"},
+        {rq.SERVICE_REQUEST_ID: "open", rq.REQUESTED_DATETIME: "2026-10-01T00:00:00Z", rq.DESCRIPTION: "x"},
+    ]).with_columns(pl.lit("noise").alias(rq.CATEGORY))
+    taxonomy = pl.DataFrame({"category": ["noise"], "department": ["police"], "sla_days": [1.0],
+                             "label_en": [None], "label_ru": [None]}, schema_overrides={"label_en": pl.String, "label_ru": pl.String})
+    out = sla_frame(route(frame, taxonomy))
+    assert out[rq.DEPARTMENT].to_list() == ["police"] * 4
+    assert out[rq.HOURS_TO_CLOSE].to_list() == [12.0, 48.0, None, None]
+    assert out[rq.CLOSED_WITHIN_SLA].to_list() == [True, False, None, None]
+    assert out[rq.SLA_DUE_DATETIME][0] == datetime(2026, 10, 2, tzinfo=timezone.utc)
+    assert QualityFlag.CLOSED_BEFORE_REQUESTED in out[rq.QUALITY_FLAGS][2].to_list()
+
+
+def test_route_falls_back_to_agency_then_triage_and_default_sla():
+    frame = pl.DataFrame({rq.CATEGORY: ["unknown_thing", None], rq.AGENCY_RESPONSIBLE: ["DOT", None]})
+    taxonomy = pl.DataFrame(schema={"category": pl.String, "department": pl.String, "sla_days": pl.Float64,
+                                    "label_en": pl.String, "label_ru": pl.String})
+    out = route(frame, taxonomy)
+    assert out[rq.DEPARTMENT].to_list() == ["DOT", "triage"]
+    assert out[rq.SLA_DAYS].to_list() == [8.0, 8.0]
+
+
+def enriched(rows: list[dict]) -> pl.DataFrame:
+    """Minimal enriched frame: every published column, with the given values."""
+    base = {name: None for name in rq.ENRICHED_REQUEST.names}
+    frame = pl.DataFrame([dict(base, **row) for row in rows], schema=pl.Schema(rq.ENRICHED_REQUEST), strict=False)
+    return frame
+
+
+def ts(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+
+
+def test_latest_version_wins_and_repeated_reports_are_linked():
+    frame = enriched([
+        {rq.SERVICE_REQUEST_ID: "A", rq.REQUESTED_DATETIME: ts("2026-10-01T08:00"), rq.STATUS: "open",
+         rq.UPDATED_DATETIME: ts("2026-10-01T08:00"), rq.CATEGORY: "road_damage", rq.H3_CELL: "89abc",
+         rq.INGESTED_AT: NOW, rq.SOURCE_FILE: "f", rq.SOURCE_POSITION: 0},
+        {rq.SERVICE_REQUEST_ID: "A", rq.REQUESTED_DATETIME: ts("2026-10-01T08:00"), rq.STATUS: "closed",
+         rq.UPDATED_DATETIME: ts("2026-10-03T08:00"), rq.CATEGORY: "road_damage", rq.H3_CELL: "89abc",
+         rq.INGESTED_AT: NOW, rq.SOURCE_FILE: "f", rq.SOURCE_POSITION: 5},
+        {rq.SERVICE_REQUEST_ID: "B", rq.REQUESTED_DATETIME: ts("2026-10-01T09:00"), rq.CATEGORY: "road_damage",
+         rq.H3_CELL: "89abc", rq.INGESTED_AT: NOW, rq.SOURCE_FILE: "f", rq.SOURCE_POSITION: 1},
+        {rq.SERVICE_REQUEST_ID: "C", rq.REQUESTED_DATETIME: ts("2026-10-01T09:30"), rq.CATEGORY: "noise",
+         rq.H3_CELL: "89abc", rq.INGESTED_AT: NOW, rq.SOURCE_FILE: "f", rq.SOURCE_POSITION: 2},
+        {rq.SERVICE_REQUEST_ID: "D", rq.REQUESTED_DATETIME: ts("2026-10-04T09:30"), rq.CATEGORY: "road_damage",
+         rq.H3_CELL: "89abc", rq.INGESTED_AT: NOW, rq.SOURCE_FILE: "f", rq.SOURCE_POSITION: 3},
+    ])
+    out = deduplicate(frame).sort(rq.SERVICE_REQUEST_ID)
+    assert out[rq.SERVICE_REQUEST_ID].to_list() == ["A", "B", "C", "D"]
+    assert out[rq.STATUS].to_list()[0] == "closed"
+    assert out[rq.DUPLICATE_OF].to_list() == [None, "A", None, None]
+    assert deduplicate(pl.concat([out, out])).sort(rq.SERVICE_REQUEST_ID)[rq.SERVICE_REQUEST_ID].to_list() == ["A", "B", "C", "D"]
