@@ -15,6 +15,7 @@ UTC_TS = pa.timestamp("us", tz="UTC")
 # --- Open311 vocabulary ------------------------------------------------------------------
 SERVICE_REQUEST_ID = "service_request_id"
 STATUS = "status"
+STATUS_NOTES = "status_notes"
 SERVICE_CODE = "service_code"
 SERVICE_NAME = "service_name"
 DESCRIPTION = "description"
@@ -62,6 +63,7 @@ SCHEMA_VERSION_COLUMN = "schema_version"
 OPEN311_FIELDS: tuple[str, ...] = (
     SERVICE_REQUEST_ID,
     STATUS,
+    STATUS_NOTES,
     SERVICE_CODE,
     SERVICE_NAME,
     DESCRIPTION,
@@ -99,6 +101,7 @@ VALID_REQUEST = pa.schema(
     [
         pa.field(SERVICE_REQUEST_ID, pa.large_string(), nullable=False),
         pa.field(STATUS, pa.large_string()),
+        pa.field(STATUS_NOTES, pa.large_string()),
         pa.field(SERVICE_CODE, pa.large_string()),
         pa.field(SERVICE_NAME, pa.large_string()),
         pa.field(DESCRIPTION, pa.large_string()),

@@ -18,9 +18,9 @@ from schemas import requests as rq
 from schemas.requests import QualityFlag, Status
 
 TEXT_FIELDS = (
-    rq.STATUS, rq.SERVICE_CODE, rq.SERVICE_NAME, rq.DESCRIPTION, rq.AGENCY_RESPONSIBLE, rq.ADDRESS,
+    rq.STATUS, rq.STATUS_NOTES, rq.SERVICE_CODE, rq.SERVICE_NAME, rq.DESCRIPTION, rq.AGENCY_RESPONSIBLE, rq.ADDRESS,
 )
-MOJIBAKE_FIELDS = (rq.DESCRIPTION, rq.ADDRESS, rq.SERVICE_NAME)
+MOJIBAKE_FIELDS = (rq.DESCRIPTION, rq.STATUS_NOTES, rq.ADDRESS, rq.SERVICE_NAME)
 # Byte pairs that only appear when UTF-8 was decoded as Windows-1252 / Latin-1.
 MOJIBAKE_MARKS = r"[ÃÂâÐÑ][\u0080-\u00BF\u2018-\u203A\u0152-\u02DC]"
 CLOSED_WORDS = r"^(closed|close|resolved|completed|complete|done|fixed|закрыт[аоы]?|выполнен[аоы]?|решен[аоы]?)\b"

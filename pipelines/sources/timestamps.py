@@ -1,0 +1,88 @@
+"""Source timestamps to ISO 8601 UTC text, column at a time.
+
+Raw requests stay text so that validation can dead-letter a bad value together with what the
+source actually wrote. So a value is rewritten only when the source's own format parses it;
+anything else is handed on exactly as it arrived.
+
+Output form (what validation parses): `YYYY-MM-DDTHH:MM:SSZ`, or `YYYY-MM-DDTHH:MM:SS.ffffffZ`
+(exactly six digits) when the instant has a sub-second part. Local wall-clock times that occur
+twice (the hour repeated when daylight saving ends) resolve to the earlier instant; times that
+never occur (skipped when it starts) are not guessed: their original text is kept.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+_NAIVE = pl.Datetime("us")
+_NO_TEXT = pl.Series([None], dtype=pl.String)
+_WHOLE_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
+_WITH_MICROSECONDS = "%Y-%m-%dT%H:%M:%S%.6fZ"
+# Polars pays dearly for values that fail a format (it retries each one slowly), so formats
+# ending in a literal `Z` only see values ending in `Z`, and this one only 20-byte values.
+_FIXED_LENGTH = {"%Y-%m-%dT%H:%M:%SZ": 20}
+
+
+def text_to_iso_utc(text: pl.Series, formats: tuple[str, ...], timezone: str) -> pl.Series:
+    """Parse with each format in turn (only what earlier ones left), render ISO UTC.
+
+    A format that reads an offset (`%z`, `%#z`, ...) or ends in a literal `Z` yields an
+    absolute instant and ignores `timezone`; any other is read as wall-clock time in
+    `timezone`. Empty or blank values become null; unparseable ones keep their original text.
+    """
+    stripped = text.str.strip_chars()
+    blank = (stripped.str.len_bytes() == 0).fill_null(True)
+    parsed = pl.Series(text.name, [None] * len(text), dtype=_NAIVE)
+    for fmt in formats:
+        todo = parsed.is_null() & ~blank
+        if not todo.any():
+            break
+        if _is_zulu(fmt):
+            todo &= stripped.str.ends_with("Z").fill_null(False)
+        if fmt in _FIXED_LENGTH:
+            todo &= stripped.str.len_bytes() == _FIXED_LENGTH[fmt]
+        if not todo.any():
+            continue
+        candidate = stripped if todo.all() else stripped.zip_with(todo, _NO_TEXT)
+        attempt = candidate.str.strptime(_NAIVE, fmt, strict=False, cache=False)
+        zone = "UTC" if _is_zulu(fmt) else timezone
+        parsed = parsed.fill_null(_to_naive_utc(attempt, zone))
+    return render(parsed, original=text, blank=blank)
+
+
+def typed_to_iso_utc(values: pl.Series, timezone: str) -> pl.Series:
+    """Typed dates/datetimes (parquet) to the same text; naive values are in `timezone`."""
+    dtype = values.dtype
+    zone = dtype.time_zone if isinstance(dtype, pl.Datetime) else None
+    parsed = values.cast(pl.Datetime("us", zone))
+    return render(
+        _to_naive_utc(parsed, timezone), original=values.cast(pl.String), blank=values.is_null()
+    )
+
+
+def render(parsed: pl.Series, *, original: pl.Series, blank: pl.Series) -> pl.Series:
+    """ISO text where parsed (naive UTC), null where blank, the original text elsewhere."""
+    iso = parsed.dt.strftime(_WHOLE_SECONDS)
+    fraction = (parsed.dt.microsecond() != 0).fill_null(False)
+    if fraction.any():
+        iso = (
+            parsed.zip_with(fraction, parsed.clear(1))
+            .dt.strftime(_WITH_MICROSECONDS)
+            .fill_null(iso)
+        )
+    return iso.fill_null(original).zip_with(~blank, _NO_TEXT).alias(original.name)
+
+
+def _to_naive_utc(parsed: pl.Series, timezone: str) -> pl.Series:
+    """Instants as naive UTC datetimes (cheaper to render than zone-aware ones)."""
+    dtype = parsed.dtype
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone is None:
+        if timezone == "UTC":
+            return parsed.cast(_NAIVE)
+        parsed = parsed.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
+    return parsed.dt.convert_time_zone("UTC").dt.replace_time_zone(None).cast(_NAIVE)
+
+
+def _is_zulu(fmt: str) -> bool:
+    """`...%SZ`: the literal `Z` designator says UTC (and lets polars use its fast parser)."""
+    return fmt.endswith("Z") and not fmt.endswith("%Z")

@@ -1,0 +1,59 @@
+"""Source timestamps to ISO 8601 UTC text: what parses is rewritten, nothing else is touched."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from polars.testing import assert_series_equal
+
+from pipelines.sources import ISO_8601_FORMATS
+from pipelines.sources.timestamps import text_to_iso_utc
+
+US = ("%m/%d/%Y %I:%M:%S %p",)
+
+
+@pytest.mark.parametrize(
+    ("formats", "timezone", "given", "expected"),
+    [
+        (US, "America/New_York", "02/28/2023 11:45:00 PM", "2023-03-01T04:45:00Z"),
+        (US, "America/New_York", "03/01/2023 12:10:41 AM", "2023-03-01T05:10:41Z"),
+        (US, "America/New_York", "07/25/2023 02:22:23 AM", "2023-07-25T06:22:23Z"),
+        # 01:30 happens twice on 5 Nov 2023: the earlier (EDT) instant is chosen
+        (US, "America/New_York", "11/05/2023 01:30:00 AM", "2023-11-05T05:30:00Z"),
+        # 02:30 never happens on 12 Mar 2023: not guessed, kept for validation to reject
+        (US, "America/New_York", "03/12/2023 02:30:00 AM", "03/12/2023 02:30:00 AM"),
+        (US, "America/New_York", "2023-02-28T23:45:00Z", "2023-02-28T23:45:00Z"),  # not US form
+        (US, "America/New_York", "13/45/2023 01:00:00 PM", "13/45/2023 01:00:00 PM"),
+        (ISO_8601_FORMATS, "UTC", "2023-02-28T23:45:00Z", "2023-02-28T23:45:00Z"),
+        (ISO_8601_FORMATS, "Asia/Tokyo", "2023-02-28T23:45:00Z", "2023-02-28T23:45:00Z"),
+        (ISO_8601_FORMATS, "UTC", "2012-05-23T15:55:28-04:00", "2012-05-23T19:55:28Z"),
+        (ISO_8601_FORMATS, "UTC", "2016-07-13 15:11:07+00:00", "2016-07-13T15:11:07Z"),
+        (ISO_8601_FORMATS, "UTC", "2012-05-22 23:57:23.97", "2012-05-22T23:57:23.970000Z"),
+        (
+            ISO_8601_FORMATS,
+            "America/Los_Angeles",
+            "2012-05-22 23:57:23.97",
+            "2012-05-23T06:57:23.970000Z",
+        ),
+        (ISO_8601_FORMATS, "UTC", "2023-02-28T23:45:00.123456789Z", "2023-02-28T23:45:00.123456Z"),
+        (ISO_8601_FORMATS, "UTC", "2023-02-28T23:45:00.000Z", "2023-02-28T23:45:00Z"),
+        (ISO_8601_FORMATS, "Europe/Berlin", "2023-03-10", "2023-03-09T23:00:00Z"),
+        (ISO_8601_FORMATS, "UTC", " 2023-02-28T23:45:00Z ", "2023-02-28T23:45:00Z"),
+        (ISO_8601_FORMATS, "UTC", "yesterday", "yesterday"),
+        (ISO_8601_FORMATS, "UTC", "", None),
+        (ISO_8601_FORMATS, "UTC", "   ", None),
+        (ISO_8601_FORMATS, "UTC", None, None),
+    ],
+)
+def test_one_value(
+    formats: tuple[str, ...], timezone: str, given: str | None, expected: str | None
+) -> None:
+    out = text_to_iso_utc(pl.Series("t", [given], dtype=pl.String), formats, timezone)
+    assert out.to_list() == [expected]
+
+
+def test_mixed_column_keeps_order_and_name() -> None:
+    given = pl.Series("requested", ["2023-02-28T23:45:00Z", "bad", None, "2023-02-28 01:00:00"])
+    out = text_to_iso_utc(given, ISO_8601_FORMATS, "UTC")
+    expected = pl.Series("requested", ["2023-02-28T23:45:00Z", "bad", None, "2023-02-28T01:00:00Z"])
+    assert_series_equal(out, expected)
