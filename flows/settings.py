@@ -15,6 +15,7 @@ EPHEMERAL_STARTUP_SECONDS = "180"
 
 def configure_prefect(home: Path) -> None:
     os.environ.setdefault("PREFECT_HOME", str(home / "state" / "prefect"))
+    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", EPHEMERAL_STARTUP_SECONDS)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
