@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import apache_beam as beam
 import polars as pl
@@ -23,7 +23,7 @@ def request(rid, day, closed=None, hours=None, within=None, district="N1", categ
 
 
 def test_daily_new_closed_backlog_and_sla_share():
-    utc = timezone.utc
+    utc = UTC
     batch_one = pl.DataFrame([
         request("1", date(2026, 10, 1), datetime(2026, 10, 2, 9, tzinfo=utc), 30.0, True),
         request("2", date(2026, 10, 1)),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import polars as pl
 import pytest
@@ -16,7 +16,7 @@ from pipelines.transforms.validate import validate_frame
 from schemas import requests as rq
 from schemas.requests import QualityFlag
 
-NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def normalised(rows: list[dict]) -> pl.DataFrame:
@@ -67,7 +67,7 @@ def test_sla_outcomes_and_closed_before_requested():
     assert out[rq.DEPARTMENT].to_list() == ["police"] * 4
     assert out[rq.HOURS_TO_CLOSE].to_list() == [12.0, 48.0, None, None]
     assert out[rq.CLOSED_WITHIN_SLA].to_list() == [True, False, None, None]
-    assert out[rq.SLA_DUE_DATETIME][0] == datetime(2026, 10, 2, tzinfo=timezone.utc)
+    assert out[rq.SLA_DUE_DATETIME][0] == datetime(2026, 10, 2, tzinfo=UTC)
     assert QualityFlag.CLOSED_BEFORE_REQUESTED in out[rq.QUALITY_FLAGS][2].to_list()
 
 
@@ -88,7 +88,7 @@ def enriched(rows: list[dict]) -> pl.DataFrame:
 
 
 def ts(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def test_latest_version_wins_and_repeated_reports_are_linked():

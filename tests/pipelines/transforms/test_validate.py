@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import apache_beam as beam
 import polars as pl
@@ -13,7 +13,7 @@ from pipelines.transforms.validate import DEAD, ValidateRequests, validate_frame
 from schemas import dead_letters as dl
 from schemas import requests as rq
 
-NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
 GOOD = {rq.SERVICE_REQUEST_ID: "1", rq.REQUESTED_DATETIME: "2026-10-01T10:00:00Z", rq.LAT: "55.15", rq.LONG: "37.05"}
 
 
@@ -46,7 +46,7 @@ def test_fixable_quirks_become_nulls_with_flags():
 def test_offsets_are_converted_to_utc():
     row = dict(GOOD, **{rq.REQUESTED_DATETIME: "2012-05-22T23:57:23.97-07:00"})
     valid, _ = validate_frame(frame_of([row]), NOW)
-    assert valid[rq.REQUESTED_DATETIME][0] == datetime(2012, 5, 23, 6, 57, 23, 970000, tzinfo=timezone.utc)
+    assert valid[rq.REQUESTED_DATETIME][0] == datetime(2012, 5, 23, 6, 57, 23, 970000, tzinfo=UTC)
 
 
 def test_validate_composite_splits_outputs():
