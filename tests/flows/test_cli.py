@@ -1,0 +1,66 @@
+"""The `urbanpulse` command end to end on a small generated feed (no Prefect server needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from flows.cli import main
+from pipelines.workspace import Workspace
+from schemas import dead_letters as dl
+from schemas import requests as rq
+
+
+def test_city_generate_ingest(tmp_path: Path, capsys):
+    home = ["--home", str(tmp_path)]
+    assert main([*home, "city", "demo"]) == 0
+    assert "47 districts" in capsys.readouterr().out
+
+    feed = tmp_path / "feed.jsonl"
+    assert main([*home, "generate", "requests", "--count", "3000", "--seed", "5", "--out", str(feed)]) == 0
+    records = pl.read_ndjson(feed, infer_schema_length=None)
+    assert records.height == 3000
+
+    assert main([*home, "ingest", "requests", str(feed), "--format", "jsonl", "--no-prefect"]) == 0
+    out = capsys.readouterr().out
+    assert "records in 3,000" in out and "accounting ok: True" in out
+
+    workspace = Workspace(tmp_path)
+    published = pl.scan_parquet(workspace.requests_dataset / "**" / "*.parquet").collect()
+    dead = pl.scan_parquet(workspace.dead_letters_dataset / "**" / "*.parquet").collect()
+    assert published[rq.SERVICE_REQUEST_ID].n_unique() == published.height
+    kept = records.with_row_index(rq.SOURCE_POSITION).filter(
+        ~pl.col(rq.SOURCE_POSITION).is_in(dead[rq.SOURCE_POSITION].to_list())
+    )
+    assert dead.height > 0 and set(dead[dl.REASON]) <= {dl.Reason.MISSING_ID, dl.Reason.BAD_TIMESTAMP}
+    assert published.height == kept[rq.SERVICE_REQUEST_ID].n_unique()
+    assert published[rq.DISTRICT_ID].is_not_null().mean() > 0.7
+
+
+def test_unknown_city_is_a_clear_error(tmp_path: Path, capsys):
+    feed = tmp_path / "x.csv"
+    feed.write_text("service_request_id,requested_datetime\n1,2026-10-01T00:00:00Z\n")
+    code = main(["--home", str(tmp_path), "ingest", "requests", str(feed), "--city", "atlantis", "--no-prefect"])
+    assert code == 2
+    assert "no city pack" in capsys.readouterr().err
+
+
+def test_missing_input_is_a_clear_error(tmp_path: Path, capsys):
+    main(["--home", str(tmp_path), "city", "demo"])
+    code = main(["--home", str(tmp_path), "ingest", "requests", str(tmp_path / "nope.csv"), "--no-prefect"])
+    assert code == 2
+    assert "not found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "open311-json"])
+def test_generated_formats_ingest_identically(tmp_path: Path, fmt: str):
+    suffix = {"csv": ".csv", "parquet": ".parquet", "open311-json": ".json"}[fmt]
+    home = ["--home", str(tmp_path)]
+    main([*home, "city", "demo"])
+    feed = tmp_path / f"feed{suffix}"
+    main([*home, "generate", "requests", "--count", "500", "--seed", "9", "--out", str(feed), "--format", fmt])
+    assert main([*home, "ingest", "requests", str(feed), "--format", fmt, "--no-prefect"]) == 0
+    published = pl.scan_parquet(Workspace(tmp_path).requests_dataset / "**" / "*.parquet").collect()
+    assert 450 < published.height < 500
