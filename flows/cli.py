@@ -79,7 +79,7 @@ def _done(started: float) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args, extra = _parser().parse_known_args(argv)
-    if extra and not (args.command == "ingest"):
+    if extra and args.command != "ingest":
         _parser().error(f"unrecognised arguments: {' '.join(extra)}")
     workspace = Workspace.resolve(args.home)
     from flows.settings import configure_prefect

@@ -6,6 +6,7 @@ month's requests -> ingest them with the Beam pipeline -> summarise the publishe
 
 from __future__ import annotations
 
+from datetime import UTC
 from pathlib import Path
 
 from prefect import flow, task
@@ -30,13 +31,13 @@ def build_city(home: str) -> str:
 @task(retries=1)
 def generate_feed(home: str, count: int, seed: int, name: str, days_back: int) -> str:
     """Write a generated export (and its ground truth) into the workspace feeds folder."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from models.city_pack import CityPack
 
     workspace = Workspace.resolve(home)
     pack = CityPack.load(workspace.city(DEMO_CITY))
-    start = datetime(2026, 11, 1, tzinfo=timezone.utc) - timedelta(days=days_back)
+    start = datetime(2026, 11, 1, tzinfo=UTC) - timedelta(days=days_back)
     records, truth = generate_requests(pack, count, seed, start=start, days=60)
     path = workspace.feeds / f"{name}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -24,8 +24,8 @@ def publish_run_artifact(report: dict) -> None:
         "",
         "| records in | records out | dead letters | versions superseded | rows published |",
         "|---:|---:|---:|---:|---:|",
-        f"| {counters['records_in']:,} | {counters['records_out']:,} | {counters['dead_letters']:,} "
-        f"| {counters['versions_superseded']:,} | {counters['request_rows_published']:,} |",
+        (f"| {counters['records_in']:,} | {counters['records_out']:,} | {counters['dead_letters']:,} "
+        f"| {counters['versions_superseded']:,} | {counters['request_rows_published']:,} |"),
         "",
         f"Accounting holds (in = out + dead): **{report['accounting_ok']}**; {report['seconds']:.1f} s.",
         "",

@@ -38,7 +38,7 @@ def holdout_mask(frame: pl.DataFrame, label: str, time: str | None, seed: int) -
     if time:
         order = np.argsort(frame[time].to_numpy(), kind="stable")
         mask = np.zeros(n, dtype=bool)
-        mask[order[n - int(round(n * HOLDOUT_SHARE)):]] = True
+        mask[order[n - round(n * HOLDOUT_SHARE):]] = True
         return mask
     rng = np.random.default_rng(seed)
     mask = np.zeros(n, dtype=bool)
@@ -46,7 +46,7 @@ def holdout_mask(frame: pl.DataFrame, label: str, time: str | None, seed: int) -
     for value in np.unique(labels):
         rows = np.flatnonzero(labels == value)
         rng.shuffle(rows)
-        mask[rows[: int(round(rows.size * HOLDOUT_SHARE))]] = True
+        mask[rows[: round(rows.size * HOLDOUT_SHARE)]] = True
     return mask
 
 

@@ -1,9 +1,9 @@
 """Batch pipeline: request exports -> enriched requests, daily aggregates and dead letters.
 
     read -> ValidateRequests -> NormaliseRequests -> ClassifyRequests -> GeocodeRequests
-         -> ComputeSla -> DeduplicateRequests -> WriteRequestPartitions
-    published requests (after the writes) -> AggregateDaily -> WriteRequestDaily
-    dead letters of every step -> WriteDeadLetters
+         -> ComputeSla -> MergeRequestsIntoDataset (deduplicate per partition date, upsert)
+    published requests (after the merge) -> AggregateDaily -> WriteRequestDaily
+    dead letters -> WriteDeadLetters
 
 `run()` only parses options and wires the steps; the domain logic lives in the composites.
 """
@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import apache_beam as beam
@@ -24,17 +24,17 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from models.city_pack import CityPack
 from models.request_classifier import default_model_dir
-from pipelines.sinks.datasets import (
-    CountRecordsOut,
-    WriteDeadLetters,
-    WriteRequestDaily,
-    WriteRequestPartitions,
+from pipelines.sinks.dead_letters import WriteDeadLetters
+from pipelines.sinks.request_daily import WriteRequestDaily
+from pipelines.sinks.requests import (
+    MergeRequestsIntoDataset,
+    published_partitions,
+    read_partition,
+    remove_staging,
 )
 from pipelines.sources import load_mapping, read_raw_batches
-from pipelines.sources.published import read_published_requests
-from pipelines.transforms.aggregate import AggregateDaily
+from pipelines.transforms.aggregate import INPUT_COLUMNS, AggregateDaily
 from pipelines.transforms.classify import ClassifyRequests
-from pipelines.transforms.dedup import DeduplicateRequests
 from pipelines.transforms.geocode import GeocodeRequests
 from pipelines.transforms.normalise import NormaliseRequests
 from pipelines.transforms.sla import ComputeSla
@@ -109,9 +109,15 @@ class _ReadRawRequests(beam.DoFn):
             yield batch
 
 
+def _published_for_aggregation(dataset: str, _merged_dates: int):
+    """Every published partition, read after the merge (the side input orders the stages)."""
+    for path in published_partitions(Path(dataset)):
+        yield read_partition(path, INPUT_COLUMNS)
+
+
 def build_pipeline(pipeline: beam.Pipeline, inputs: list[str], options: IngestOptions,
                    workspace: Workspace, pack: CityPack, model_dir: Path | None,
-                   input_ids: dict[str, str], ingested_at: datetime) -> None:
+                   input_ids: dict[str, str], run_id: str, ingested_at: datetime) -> None:
     raw = (
         pipeline
         | "ListInputs" >> beam.Create(inputs)
@@ -120,27 +126,23 @@ def build_pipeline(pipeline: beam.Pipeline, inputs: list[str], options: IngestOp
         )
     )
     validated = raw | "ValidateRequests" >> ValidateRequests()
-    published = (
+    merged_dates = (
         validated.valid
         | "NormaliseRequests" >> NormaliseRequests(pack.timezone, ingested_at)
         | "ClassifyRequests" >> ClassifyRequests(pack.root, model_dir)
         | "GeocodeRequests" >> GeocodeRequests(pack.root)
         | "ComputeSla" >> ComputeSla()
-        | "CountRecordsOut" >> CountRecordsOut()
-        | "DeduplicateRequests" >> DeduplicateRequests()
-        | "WriteRequests" >> WriteRequestPartitions(workspace.requests_dataset)
+        | "MergeRequestsIntoDataset" >> MergeRequestsIntoDataset(workspace.requests_dataset, run_id)
     )
     _ = validated[DEAD] | "WriteDeadLetters" >> WriteDeadLetters(
         workspace.dead_letters_dataset, input_ids
     )
-    writes_done = published | "CountPublishedPartitions" >> beam.combiners.Count.Globally()
-    dataset = str(workspace.requests_dataset)
+    merge_done = merged_dates | "CountMergedDates" >> beam.combiners.Count.Globally()
     _ = (
         pipeline
-        | "RequestDataset" >> beam.Create([dataset])
+        | "RequestDataset" >> beam.Create([str(workspace.requests_dataset)])
         | "ReadPublishedRequests" >> beam.FlatMap(
-            lambda path, _done: read_published_requests(Path(path)),
-            beam.pvalue.AsSingleton(writes_done),
+            _published_for_aggregation, beam.pvalue.AsSingleton(merge_done)
         )
         | "AggregateDaily" >> AggregateDaily(pack.timezone)
         | "WriteRequestDaily" >> WriteRequestDaily(workspace.request_daily_dataset)
@@ -160,18 +162,20 @@ def run(argv: list[str] | None = None) -> IngestReport:
     if missing:
         raise FileNotFoundError(f"input files not found: {', '.join(missing)}")
     input_ids = {p: input_id(Path(p)) for p in inputs}
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
+    run_id = f"{started:%Y%m%dT%H%M%S}-{hashlib.sha1(''.join(inputs).encode()).hexdigest()[:8]}"
     standard = options.view_as(StandardOptions)
     runner = None if standard.runner else FnApiRunner()
     pipeline = beam.Pipeline(runner=runner, options=options)
-    build_pipeline(pipeline, inputs, ingest, workspace, pack, model_dir, input_ids, started)
+    build_pipeline(pipeline, inputs, ingest, workspace, pack, model_dir, input_ids, run_id, started)
     result = pipeline.run()
     result.wait_until_finish()
+    remove_staging(workspace.requests_dataset, run_id)
     counters = {name: 0 for name in COUNTERS}
     for counter in result.metrics().query(MetricsFilter().with_namespace("urbanpulse"))["counters"]:
         counters[counter.key.metric.name] = counters.get(counter.key.metric.name, 0) + counter.committed
     report = IngestReport(
-        run_id=f"{started:%Y%m%dT%H%M%S}-{hashlib.sha1(''.join(inputs).encode()).hexdigest()[:8]}",
+        run_id=run_id,
         city=ingest.city,
         inputs=inputs,
         counters=counters,
@@ -181,7 +185,7 @@ def run(argv: list[str] | None = None) -> IngestReport:
             "dead_letters": str(workspace.dead_letters_dataset),
         },
         started_at=started.isoformat(),
-        seconds=(datetime.now(timezone.utc) - started).total_seconds(),
+        seconds=(datetime.now(UTC) - started).total_seconds(),
     )
     report.accounting_ok = report.records_in == report.records_out + report.dead_letters
     workspace.runs.mkdir(parents=True, exist_ok=True)

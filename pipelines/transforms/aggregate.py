@@ -3,8 +3,9 @@
 A request counts as new on its request date and as closed on its close date (never earlier than
 its request date, whatever the source says), so a day's closed count includes requests made on
 earlier days. The open backlog is the running total of new minus closed up to the end of the day,
-which needs the whole history of a district x category: batches are split by that key, grouped,
-and each key's history is reduced to its daily series in one place.
+which needs the whole history of a district x category. Events are sharded by district (a few
+shards, not one element per key: each Beam element costs a serialisation), grouped, and each
+shard's history is reduced to its daily series in one place.
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ from schemas import aggregates as ag
 from schemas import requests as rq
 
 _EVENT_NEW = "_is_new"
+_SHARD = "_shard"
 KEY_COLUMNS = (rq.DISTRICT_ID, rq.CATEGORY)
+DEFAULT_SHARDS = 4
+# What the aggregation reads from a request dataset (nothing else is needed).
+INPUT_COLUMNS = [
+    rq.DISTRICT_ID, rq.DISTRICT_NAME, rq.PARENT_NAME, rq.CATEGORY, rq.CLOSED_DATETIME,
+    rq.HOURS_TO_CLOSE, rq.CLOSED_WITHIN_SLA,
+]
 
 
 def daily_events(frame: pl.DataFrame, city_timezone: str) -> pl.DataFrame:
@@ -63,32 +71,36 @@ def daily_series(events: pl.DataFrame) -> pl.DataFrame:
     return per_day.with_columns(backlog.alias(ag.BACKLOG)).select(ag.REQUEST_DAILY.names)
 
 
-class _EventsByKey(beam.DoFn):
-    def __init__(self, city_timezone: str) -> None:
+class _EventsByShard(beam.DoFn):
+    def __init__(self, city_timezone: str, shards: int) -> None:
         self.city_timezone = city_timezone
+        self.shards = shards
 
     def process(self, frame: pl.DataFrame):
-        events = daily_events(frame, self.city_timezone)
-        for key, part in events.partition_by(list(KEY_COLUMNS), as_dict=True).items():
-            yield key, part
+        events = daily_events(frame, self.city_timezone).with_columns(
+            (pl.col(rq.DISTRICT_ID).hash(seed=0) % self.shards).alias(_SHARD)
+        )
+        for (shard,), part in events.partition_by(_SHARD, as_dict=True, include_key=False).items():
+            yield shard, part
 
 
-def _series_of_key(keyed) -> pl.DataFrame:
-    _key, parts = keyed
+def _series_of_shard(keyed) -> pl.DataFrame:
+    _shard, parts = keyed
     return daily_series(pl.concat(list(parts)))
 
 
 class AggregateDaily(beam.PTransform):
-    """Enriched request batches (the full history) in; request_daily frames out, one per key."""
+    """Enriched request batches (the full history) in; request_daily frames out, one per shard."""
 
-    def __init__(self, city_timezone: str) -> None:
+    def __init__(self, city_timezone: str, shards: int = DEFAULT_SHARDS) -> None:
         super().__init__()
         self.city_timezone = city_timezone
+        self.shards = shards
 
     def expand(self, frames):
         return (
             frames
-            | "DailyEventsByKey" >> beam.ParDo(_EventsByKey(self.city_timezone))
-            | "GroupByDistrictCategory" >> beam.GroupByKey()
-            | "DailySeries" >> beam.Map(_series_of_key)
+            | "DailyEventsByShard" >> beam.ParDo(_EventsByShard(self.city_timezone, self.shards))
+            | "GroupByShard" >> beam.GroupByKey()
+            | "DailySeries" >> beam.Map(_series_of_shard)
         )

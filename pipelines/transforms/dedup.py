@@ -6,17 +6,16 @@ residents reporting one pothole: reports of the same category in the same H3 cel
 `REPORT_WINDOW` of the first one get `duplicate_of` = that first report's id; they stay rows of
 their own, because each is a resident's request that needs an answer.
 
-Work is keyed by the request's local date, the partition of the published dataset, so the sink
-can merge each partition with what an earlier run wrote using the very same function.
+The request sink (`sinks.requests.MergeRequestsIntoDataset`) applies `deduplicate` to each
+partition date: this run's rows together with what earlier runs published, so re-sent versions
+and re-ingested files collapse the same way whether they arrive in one run or in many.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-import apache_beam as beam
 import polars as pl
-from apache_beam.metrics import Metrics
 
 from schemas import requests as rq
 from schemas.requests import ENRICHED_REQUEST
@@ -58,32 +57,3 @@ def link_repeated_reports(frame: pl.DataFrame) -> pl.DataFrame:
 def deduplicate(frame: pl.DataFrame) -> pl.DataFrame:
     """Latest version per id, repeated reports linked, columns in the published order."""
     return link_repeated_reports(latest_versions(frame)).select(ENRICHED_REQUEST.names)
-
-
-def _split_by_date(frame: pl.DataFrame):
-    for (day,), part in frame.partition_by(rq.REQUEST_DATE, as_dict=True).items():
-        yield day.isoformat(), part
-
-
-class _DeduplicatePartition(beam.DoFn):
-    def __init__(self) -> None:
-        self.superseded = Metrics.counter("urbanpulse", "versions_superseded")
-
-    def process(self, keyed):
-        day, frames = keyed
-        merged = pl.concat(list(frames), how="vertical_relaxed")
-        unique = deduplicate(merged)
-        self.superseded.inc(merged.height - unique.height)
-        yield day, unique
-
-
-class DeduplicateRequests(beam.PTransform):
-    """Enriched batches in; (partition date, deduplicated frame) pairs out, one per date."""
-
-    def expand(self, frames):
-        return (
-            frames
-            | "KeyByRequestDate" >> beam.FlatMap(_split_by_date)
-            | "GroupByRequestDate" >> beam.GroupByKey()
-            | "KeepLatestVersions" >> beam.ParDo(_DeduplicatePartition())
-        )

@@ -8,7 +8,7 @@ ingestion time, and flags quirks such as a request closed before it was made.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import apache_beam as beam
 import ftfy
@@ -54,7 +54,7 @@ def normalise_frame(frame: pl.DataFrame, city_timezone: str, ingested_at: dateti
     is_closed = status_text.str.contains(CLOSED_WORDS).fill_null(False) | (
         status_text.is_null() & pl.col(rq.CLOSED_DATETIME).is_not_null()
     )
-    now = ingested_at.astimezone(timezone.utc)
+    now = ingested_at.astimezone(UTC)
     new_flags = [
         pl.when(pl.col(rq.CLOSED_DATETIME) < pl.col(rq.REQUESTED_DATETIME))
         .then(pl.lit(QualityFlag.CLOSED_BEFORE_REQUESTED)),
@@ -92,7 +92,7 @@ class NormaliseRequests(beam.PTransform):
     def __init__(self, city_timezone: str, ingested_at: datetime | None = None) -> None:
         super().__init__()
         self.city_timezone = city_timezone
-        self.ingested_at = ingested_at or datetime.now(timezone.utc)
+        self.ingested_at = ingested_at or datetime.now(UTC)
 
     def expand(self, frames):
         return frames | "NormaliseBatches" >> beam.ParDo(

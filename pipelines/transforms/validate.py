@@ -8,7 +8,7 @@ recorded in `quality_flags`, never dropped.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import apache_beam as beam
 import polars as pl
@@ -110,7 +110,7 @@ class _ValidateBatch(beam.DoFn):
         self.dead = Metrics.counter("urbanpulse", "dead_letters_validate")
 
     def process(self, batch):
-        valid, dead = validate_frame(to_frame(batch), datetime.now(timezone.utc))
+        valid, dead = validate_frame(to_frame(batch), datetime.now(UTC))
         self.valid.inc(valid.height)
         self.dead.inc(dead.height)
         if valid.height:

@@ -1,0 +1,40 @@
+"""Atomic file publication: a reader sees the previous file or the new one, never half of one."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+STAGING = ".staging"
+PART_FILE = "part-0.parquet"
+COMPRESSION = "zstd"
+
+
+def staging_dir(dataset: Path) -> Path:
+    """Beside the dataset folders (same file system, so renames are atomic; never scanned)."""
+    return dataset.parent / STAGING
+
+
+def fsync_dir(directory: Path) -> None:
+    handle = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+
+
+def write_atomic(table: pa.Table, target: Path, dataset: Path) -> None:
+    """Write `table` as Parquet to `target` (a file inside `dataset`): temp file, fsync, rename."""
+    staging = staging_dir(dataset)
+    staging.mkdir(parents=True, exist_ok=True)
+    temporary = staging / f"{uuid.uuid4().hex}.parquet.tmp"
+    pq.write_table(table, temporary, compression=COMPRESSION)
+    with open(temporary, "rb") as handle:
+        os.fsync(handle.fileno())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(temporary, target)
+    fsync_dir(target.parent)

@@ -1,0 +1,59 @@
+"""WriteDeadLetters: one Parquet file per source and input file, named by the input's content hash.
+
+Re-ingesting the same bytes rewrites the same file, so a dead letter is never counted twice.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import apache_beam as beam
+import polars as pl
+import pyarrow as pa
+from apache_beam.metrics import Metrics
+
+from pipelines.sinks.atomic import write_atomic
+from schemas import dead_letters as dl
+from schemas import requests as rq
+
+DEAD_FILE_SCHEMA = pa.schema([f for f in dl.DEAD_LETTER if f.name != rq.SOURCE])
+
+
+def dead_letter_path(dataset: Path, source: str, input_id: str) -> Path:
+    return dataset / f"{rq.SOURCE}={source}" / f"{input_id}.parquet"
+
+
+def _by_input(frame: pl.DataFrame):
+    yield from frame.partition_by([rq.SOURCE, rq.SOURCE_FILE], as_dict=True).items()
+
+
+class _PublishDeadLetters(beam.DoFn):
+    def __init__(self, dataset: str, input_ids: dict[str, str]) -> None:
+        self.dataset = dataset
+        self.input_ids = input_ids
+        self.dead = Metrics.counter("urbanpulse", "dead_letters")
+
+    def process(self, keyed):
+        (source, source_file), frames = keyed
+        frame = pl.concat(list(frames)).sort(rq.SOURCE_POSITION)
+        target = dead_letter_path(Path(self.dataset), source, self.input_ids[source_file])
+        write_atomic(frame.drop(rq.SOURCE).to_arrow().cast(DEAD_FILE_SCHEMA), target, Path(self.dataset))
+        self.dead.inc(frame.height)
+        yield str(target)
+
+
+class WriteDeadLetters(beam.PTransform):
+    """Dead-letter frames in; the written file paths out."""
+
+    def __init__(self, dataset: Path, input_ids: dict[str, str]) -> None:
+        super().__init__()
+        self.dataset = str(dataset)
+        self.input_ids = input_ids
+
+    def expand(self, dead_frames):
+        return (
+            dead_frames
+            | "KeyByInputFile" >> beam.FlatMap(_by_input)
+            | "GroupByInputFile" >> beam.GroupByKey()
+            | "PublishDeadLetters" >> beam.ParDo(_PublishDeadLetters(self.dataset, self.input_ids))
+        )
