@@ -59,48 +59,63 @@ def dead_letter_rows(
     return pl.from_arrow(frame.to_arrow().cast(dl.DEAD_LETTER))
 
 
+def _parsed(column: str) -> str:
+    return f"_parsed_{column}"
+
+
 def validate_frame(raw: pl.DataFrame, now: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Split one raw batch into (valid typed rows, dead letters)."""
+    """Split one raw batch into (valid typed rows, dead letters).
+
+    Every field is parsed once, into a temporary column, and both the reasons and the typed
+    output read from there.
+    """
     unreadable = (
         pl.col(rq.UNREADABLE_RECORD).is_not_null()
         if rq.UNREADABLE_RECORD in raw.columns
         else pl.lit(False)
     )
-    requested = parse_timestamp(rq.REQUESTED_DATETIME)
+    parsed = raw.with_columns(
+        *(parse_timestamp(c).alias(_parsed(c)) for c in rq.TIMESTAMP_FIELDS),
+        *(
+            pl.col(c).str.strip_chars().cast(pl.Float64, strict=False).alias(_parsed(c))
+            for c in rq.COORDINATE_FIELDS
+        ),
+        pl.col(rq.SERVICE_REQUEST_ID).str.strip_chars().replace("", None).alias(_parsed(rq.SERVICE_REQUEST_ID)),
+    )
+    requested = pl.col(_parsed(rq.REQUESTED_DATETIME))
+    missing_requested = _blank(rq.REQUESTED_DATETIME)
+    missing_id = pl.col(_parsed(rq.SERVICE_REQUEST_ID)).is_null()
     reason = (
         pl.when(unreadable).then(pl.lit(dl.Reason.UNREADABLE_ROW))
-        .when(_blank(rq.SERVICE_REQUEST_ID)).then(pl.lit(dl.Reason.MISSING_ID))
-        .when(_blank(rq.REQUESTED_DATETIME)).then(pl.lit(dl.Reason.MISSING_REQUESTED))
+        .when(missing_id).then(pl.lit(dl.Reason.MISSING_ID))
+        .when(missing_requested).then(pl.lit(dl.Reason.MISSING_REQUESTED))
         .when(requested.is_null()).then(pl.lit(dl.Reason.BAD_TIMESTAMP))
     )
     detail = (
         pl.when(unreadable).then(pl.lit("the source adapter could not read this record"))
-        .when(_blank(rq.SERVICE_REQUEST_ID)).then(pl.lit("service_request_id is empty"))
-        .when(_blank(rq.REQUESTED_DATETIME)).then(pl.lit("requested_datetime is empty"))
+        .when(missing_id).then(pl.lit("service_request_id is empty"))
+        .when(missing_requested).then(pl.lit("requested_datetime is empty"))
         .when(requested.is_null())
         .then(pl.format("requested_datetime {} is not a readable time", pl.col(rq.REQUESTED_DATETIME)))
     )
-    checked = raw.with_columns(reason.alias(_REASON_COLUMN), detail.alias(_DETAIL_COLUMN))
-    bad = checked.filter(pl.col(_REASON_COLUMN).is_not_null())
+    checked = parsed.with_columns(reason.alias(_REASON_COLUMN))
+    bad = checked.filter(pl.col(_REASON_COLUMN).is_not_null()).with_columns(detail.alias(_DETAIL_COLUMN))
     good = checked.filter(pl.col(_REASON_COLUMN).is_null())
     dead = dead_letter_rows(bad, pl.col(_REASON_COLUMN), pl.col(_DETAIL_COLUMN), STAGE_VALIDATE, now)
     return _typed(good), dead
 
 
 def _typed(good: pl.DataFrame) -> pl.DataFrame:
-    flags: list[pl.Expr] = []
-    typed: list[pl.Expr] = [pl.col(rq.SERVICE_REQUEST_ID).str.strip_chars()]
-    for column in rq.TIMESTAMP_FIELDS:
-        typed.append(parse_timestamp(column).alias(column))
-        flags.append(
-            pl.when(~_blank(column) & parse_timestamp(column).is_null())
-            .then(pl.lit(f"unparseable_{column}"))
-        )
-    for column in rq.COORDINATE_FIELDS:
-        number = pl.col(column).str.strip_chars().cast(pl.Float64, strict=False)
-        typed.append(number.alias(column))
-        flags.append(pl.when(~_blank(column) & number.is_null()).then(pl.lit(f"unparseable_{column}")))
-    frame = good.with_columns(*typed, pl.concat_list(flags).list.drop_nulls().alias(rq.QUALITY_FLAGS))
+    """Parsed values replace the text; text that did not parse leaves a flag, never a silent null."""
+    fields = (*rq.TIMESTAMP_FIELDS, *rq.COORDINATE_FIELDS)
+    flags = [
+        pl.when(pl.col(_parsed(c)).is_null() & ~_blank(c)).then(pl.lit(f"unparseable_{c}"))
+        for c in fields
+    ]
+    frame = good.with_columns(
+        pl.concat_list(flags).list.drop_nulls().alias(rq.QUALITY_FLAGS),
+        *(pl.col(_parsed(c)).alias(c) for c in (*fields, rq.SERVICE_REQUEST_ID)),
+    )
     return pl.from_arrow(frame.select(rq.VALID_REQUEST.names).to_arrow().cast(rq.VALID_REQUEST))
 
 
