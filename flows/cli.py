@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from pipelines.workspace import Workspace
+from schemas import requests as rq
 
 FORMATS_HELP = "nyc311 | sf311 | open311-json | open311-xml | csv | jsonl | parquet"
 
@@ -208,12 +209,14 @@ def _print_summary(summary: dict) -> None:
     print("top categories: " + ", ".join(f"{n} ({c:,})" for n, c in summary["top_categories"]))
     print("dead letters:   " + (", ".join(f"{r} ({c:,})" for r, c in summary["dead_letters_by_reason"]) or "none"))
     requests = summary["datasets"]["requests"]
+    python = Path(sys.executable)
     print("\ntry:")
-    print(f"  python -c \"import polars as pl; print(pl.scan_parquet('{requests}/**/*.parquet', "
-          "hive_partitioning=True).group_by('category').len().sort('len').collect())\"")
-    print(f"  duckdb -c \"SELECT district_name, count(*) n, avg(closed_within_sla::int) sla "
-          f"FROM read_parquet('{requests}/*/*.parquet', hive_partitioning=true) "
-          "GROUP BY ALL ORDER BY n DESC LIMIT 5\"")
+    print(f"  {python} -c \"import polars as pl; print(pl.scan_parquet('{requests}/**/*.parquet', "
+          f"hive_partitioning=True).group_by('{rq.CATEGORY}').agg(pl.len(), "
+          f"pl.col('{rq.CLOSED_WITHIN_SLA}').mean()).sort('len').collect())\"")
+    print(f"  {python} -c \"import duckdb; duckdb.sql(\\\"SELECT {rq.PARENT_NAME}, count(*) AS n, "
+          f"avg({rq.HOURS_TO_CLOSE}) AS hours FROM read_parquet('{requests}/*/*.parquet', "
+          f"hive_partitioning=true) GROUP BY ALL ORDER BY n DESC LIMIT 5\\\").show()\"")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.workspace import Workspace
+from schemas import dead_letters as dl
 from schemas import requests as rq
 
 
@@ -19,22 +20,25 @@ def dataset_summary(workspace: Workspace, top: int = 5) -> dict:
         pl.col(rq.REQUEST_DATE).min().alias("first_day"),
         pl.col(rq.REQUEST_DATE).max().alias("last_day"),
     ).collect().row(0, named=True)
-    top_districts = (
-        requests.group_by(rq.DISTRICT_NAME).len().sort("len", descending=True).head(top).collect()
+    dead_files = list(workspace.dead_letters_dataset.glob("**/*.parquet"))
+    dead_by_reason = (
+        pl.scan_parquet(dead_files).group_by(dl.REASON).len().sort("len", descending=True).collect().rows()
+        if dead_files
+        else []
     )
-    top_categories = (
-        requests.group_by(rq.CATEGORY).len().sort("len", descending=True).head(top).collect()
-    )
-    dead = pl.scan_parquet(workspace.dead_letters_dataset / "**" / "*.parquet", hive_partitioning=True)
-    dead_by_reason = dead.group_by("reason").len().sort("len", descending=True).collect()
     return {
         "totals": totals,
-        "top_districts": top_districts.rows(),
-        "top_categories": top_categories.rows(),
-        "dead_letters_by_reason": dead_by_reason.rows(),
+        "top_districts": _top(requests, rq.DISTRICT_NAME, top),
+        "top_categories": _top(requests, rq.CATEGORY, top),
+        "dead_letters_by_reason": dead_by_reason,
         "datasets": {
             "requests": str(workspace.requests_dataset),
             "request_daily": str(workspace.request_daily_dataset),
             "dead_letters": str(workspace.dead_letters_dataset),
         },
     }
+
+
+def _top(requests: pl.LazyFrame, column: str, top: int) -> list[tuple[str, int]]:
+    counts = requests.drop_nulls(column).group_by(column).len().sort(["len", column], descending=[True, False])
+    return counts.head(top).collect().rows()
