@@ -143,8 +143,7 @@ def _ingest(args, extra, workspace: Workspace) -> int:
     if args.no_prefect:
         from dataclasses import asdict
 
-        from flows.ingest import pipeline_argv
-        from pipelines.ingest_requests import run
+        from pipelines.ingest_requests import pipeline_argv, run
 
         report = asdict(run(pipeline_argv(
             paths, args.city, args.format, str(workspace.root),

@@ -8,6 +8,7 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
 from pipelines import ingest_requests as pipeline
+from pipelines.ingest_requests import pipeline_argv
 
 
 @task(retries=2, retry_delay_seconds=5)
@@ -40,16 +41,6 @@ def publish_run_artifact(report: dict) -> None:
         markdown="\n".join(lines),
         description="UrbanPulse ingest counts and dataset paths",
     )
-
-
-def pipeline_argv(paths: list[str], city: str, fmt: str, home: str, mapping: str | None = None,
-                  source: str | None = None, model: str | None = None,
-                  beam_args: list[str] | None = None) -> list[str]:
-    argv = [f"--input={p}" for p in paths] + [f"--city={city}", f"--format={fmt}", f"--home={home}"]
-    argv += [f"--mapping={mapping}"] if mapping else []
-    argv += [f"--source={source}"] if source else []
-    argv += [f"--model={model}"] if model else []
-    return argv + list(beam_args or [])
 
 
 @flow(name="ingest_requests", log_prints=True)

@@ -88,6 +88,16 @@ class IngestReport:
         return self.counters.get("dead_letters", 0)
 
 
+def pipeline_argv(paths: list[str], city: str, fmt: str, home: str, mapping: str | None = None,
+                  source: str | None = None, model: str | None = None,
+                  beam_args: list[str] | None = None) -> list[str]:
+    argv = [f"--input={p}" for p in paths] + [f"--city={city}", f"--format={fmt}", f"--home={home}"]
+    argv += [f"--mapping={mapping}"] if mapping else []
+    argv += [f"--source={source}"] if source else []
+    argv += [f"--model={model}"] if model else []
+    return argv + list(beam_args or [])
+
+
 def input_id(path: Path) -> str:
     """Content fingerprint of an input file: the same bytes always map to the same dead-letter file."""
     digest = hashlib.sha256()

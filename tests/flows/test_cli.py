@@ -13,6 +13,14 @@ from schemas import dead_letters as dl
 from schemas import requests as rq
 
 
+@pytest.fixture(autouse=True)
+def isolated_prefect_settings(monkeypatch):
+    """The CLI sets Prefect's environment for its process; keep it from leaking into other tests."""
+    for name in ("PREFECT_HOME", "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS",
+                 "PREFECT_SERVER_ANALYTICS_ENABLED", "DO_NOT_TRACK", "PREFECT_LOGGING_LEVEL"):
+        monkeypatch.delenv(name, raising=False)  # restored after the test, whatever the CLI sets
+
+
 def test_city_generate_ingest(tmp_path: Path, capsys):
     home = ["--home", str(tmp_path)]
     assert main([*home, "city", "demo"]) == 0

@@ -31,7 +31,7 @@ def messy_csv(tmp_path: Path) -> Path:
 
 
 def test_pipeline_argv_passes_beam_options_through():
-    from flows.ingest import pipeline_argv
+    from pipelines.ingest_requests import pipeline_argv
 
     argv = pipeline_argv(["/a.csv", "/b.csv"], "tiny", "csv", "/home", mapping="/m.toml",
                          beam_args=["--runner=DaskRunner"])
@@ -40,7 +40,8 @@ def test_pipeline_argv_passes_beam_options_through():
 
 
 def test_ingest_task_logic_without_prefect(tmp_path: Path, tiny_pack: CityPack):
-    from flows.ingest import pipeline_argv, run_ingest_pipeline
+    from flows.ingest import run_ingest_pipeline
+    from pipelines.ingest_requests import pipeline_argv
 
     report = run_ingest_pipeline.fn(pipeline_argv([str(messy_csv(tmp_path))], "tiny", "csv", str(tmp_path)))
     assert report["counters"]["records_in"] == 10 and report["accounting_ok"]
