@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import apache_beam as beam
+import polars as pl
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
@@ -116,7 +117,7 @@ class _ReadRawRequests(beam.DoFn):
         mapping = load_mapping(Path(self.mapping)) if self.mapping else None
         for batch in read_raw_batches(Path(path), self.fmt, self.source, mapping, self.batch_rows):
             self.records_in.inc(batch.num_rows)
-            yield batch
+            yield pl.from_arrow(batch)
 
 
 def _published_for_aggregation(dataset: str, _merged_dates: int):
@@ -133,7 +134,7 @@ def build_pipeline(pipeline: beam.Pipeline, inputs: list[str], options: IngestOp
         | "ListInputs" >> beam.Create(inputs)
         | "ReadRawRequests" >> beam.ParDo(
             _ReadRawRequests(options.format, options.source, options.mapping, options.batch_rows)
-        )
+        ).with_output_types(pl.DataFrame)
     )
     validated = raw | "ValidateRequests" >> ValidateRequests()
     merged_dates = (
@@ -153,7 +154,7 @@ def build_pipeline(pipeline: beam.Pipeline, inputs: list[str], options: IngestOp
         | "RequestDataset" >> beam.Create([str(workspace.requests_dataset)])
         | "ReadPublishedRequests" >> beam.FlatMap(
             _published_for_aggregation, beam.pvalue.AsSingleton(merge_done)
-        )
+        ).with_output_types(pl.DataFrame)
         | "AggregateDaily" >> AggregateDaily(pack.timezone)
         | "WriteRequestDaily" >> WriteRequestDaily(workspace.request_daily_dataset)
     )

@@ -113,7 +113,9 @@ class AggregateDaily(beam.PTransform):
     def expand(self, frames):
         return (
             frames
-            | "DailyPartialsByShard" >> beam.ParDo(_PartialsByShard(self.city_timezone, self.shards))
+            | "DailyPartialsByShard" >> beam.ParDo(
+                _PartialsByShard(self.city_timezone, self.shards)
+            ).with_output_types(tuple[int, pl.DataFrame])
             | "GroupByShard" >> beam.GroupByKey()
-            | "DailySeries" >> beam.Map(_series_of_shard)
+            | "DailySeries" >> beam.Map(_series_of_shard).with_output_types(pl.DataFrame)
         )

@@ -57,4 +57,6 @@ class ClassifyRequests(beam.PTransform):
         self.model_dir = str(model_dir) if model_dir else None
 
     def expand(self, frames):
-        return frames | "ClassifyBatches" >> beam.ParDo(_ClassifyBatch(self.model_dir, self.pack_dir))
+        return frames | "ClassifyBatches" >> beam.ParDo(
+            _ClassifyBatch(self.model_dir, self.pack_dir)
+        ).with_output_types(pl.DataFrame)

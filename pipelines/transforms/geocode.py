@@ -35,4 +35,6 @@ class GeocodeRequests(beam.PTransform):
         self.pack_dir = str(pack_dir)
 
     def expand(self, frames):
-        return frames | "ReverseGeocodeBatches" >> beam.ParDo(_GeocodeBatch(self.pack_dir))
+        return frames | "ReverseGeocodeBatches" >> beam.ParDo(_GeocodeBatch(self.pack_dir)).with_output_types(
+            pl.DataFrame
+        )

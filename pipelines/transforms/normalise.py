@@ -97,4 +97,4 @@ class NormaliseRequests(beam.PTransform):
     def expand(self, frames):
         return frames | "NormaliseBatches" >> beam.ParDo(
             _NormaliseBatch(self.city_timezone, self.ingested_at)
-        )
+        ).with_output_types(pl.DataFrame)

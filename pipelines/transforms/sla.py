@@ -33,4 +33,4 @@ class ComputeSla(beam.PTransform):
     """Routed batches in (they carry `sla_days`), batches with SLA columns out."""
 
     def expand(self, frames):
-        return frames | "ComputeSlaColumns" >> beam.Map(sla_frame)
+        return frames | "ComputeSlaColumns" >> beam.Map(sla_frame).with_output_types(pl.DataFrame)

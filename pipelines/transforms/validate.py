@@ -138,6 +138,6 @@ class ValidateRequests(beam.PTransform):
     """Raw batches in; a main output of typed batches and a `dead_letters` output."""
 
     def expand(self, raw_batches):
-        return raw_batches | "ValidateBatches" >> beam.ParDo(_ValidateBatch()).with_outputs(
+        return raw_batches | "ValidateBatches" >> beam.ParDo(_ValidateBatch()).with_output_types(pl.DataFrame).with_outputs(
             DEAD, main="valid"
         )
