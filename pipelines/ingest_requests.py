@@ -41,6 +41,7 @@ from pipelines.transforms.normalise import NormaliseRequests
 from pipelines.transforms.sla import ComputeSla
 from pipelines.transforms.validate import DEAD, ValidateRequests
 from pipelines.workspace import Workspace
+from schemas.dictionary import data_dictionary
 
 LOG = logging.getLogger(__name__)
 COUNTERS = ("records_in", "records_out", "dead_letters", "versions_superseded",
@@ -182,6 +183,9 @@ def run(argv: list[str] | None = None) -> IngestReport:
     result = pipeline.run()
     result.wait_until_finish()
     remove_staging(workspace.requests_dataset, run_id)
+    dictionary = workspace.datasets / "DATA_DICTIONARY.md"
+    dictionary.with_suffix(".tmp").write_text(data_dictionary(), encoding="utf-8")
+    dictionary.with_suffix(".tmp").replace(dictionary)
     counters = {name: 0 for name in COUNTERS}
     for counter in result.metrics().query(MetricsFilter().with_namespace("urbanpulse"))["counters"]:
         counters[counter.key.metric.name] = counters.get(counter.key.metric.name, 0) + counter.committed

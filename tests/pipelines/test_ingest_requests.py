@@ -95,6 +95,7 @@ def test_datasets_are_readable_by_polars_duckdb_and_pyarrow(workspace: Workspace
     ).fetchall()[0]
     arrow_count = pads.dataset(root, format="parquet", partitioning="hive").count_rows()
     assert polars_count == duck[0] == arrow_count == 6
+    assert f"`{rq.GEOCODE_ISSUE}`" in (workspace.datasets / "DATA_DICTIONARY.md").read_text()
     assert duck[1] == 3
     daily = pl.read_parquet(workspace.request_daily_dataset)
     assert daily[ag.NEW].sum() == 6
