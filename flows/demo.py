@@ -6,20 +6,24 @@ month's requests -> ingest them with the Beam pipeline -> summarise the publishe
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import polars as pl
 from prefect import flow, task
 
 from flows.ingest import ingest_requests
 from flows.summary import dataset_summary
+from models.city_pack import CityPack
 from models.demo_city import build_demo_city
 from models.training import train_classifier as train_text_classifier
 from pipelines.synthetic.requests import generate_requests, truth_path, write_requests
 from pipelines.workspace import Workspace
+from schemas.requests import CATEGORY, DESCRIPTION, REQUESTED_DATETIME, SOURCE_POSITION
 
 DEMO_CITY = "demo"
 HISTORY_SEED_OFFSET = 1_000
+DEMO_NOW = datetime(2026, 11, 1, tzinfo=UTC)  # fixed, so the demo gives the same numbers every run
 
 
 @task(retries=1)
@@ -31,13 +35,9 @@ def build_city(home: str) -> str:
 @task(retries=1)
 def generate_feed(home: str, count: int, seed: int, name: str, days_back: int) -> str:
     """Write a generated export (and its ground truth) into the workspace feeds folder."""
-    from datetime import datetime, timedelta
-
-    from models.city_pack import CityPack
-
     workspace = Workspace.resolve(home)
     pack = CityPack.load(workspace.city(DEMO_CITY))
-    start = datetime(2026, 11, 1, tzinfo=UTC) - timedelta(days=days_back)
+    start = DEMO_NOW - timedelta(days=days_back)
     records, truth = generate_requests(pack, count, seed, start=start, days=60)
     path = workspace.feeds / f"{name}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -48,10 +48,6 @@ def generate_feed(home: str, count: int, seed: int, name: str, days_back: int) -
 @task
 def train_classifier(home: str, history_path: str) -> dict:
     """Labels come from the generator's answer key, joined to the records by position."""
-    import polars as pl
-
-    from schemas.requests import CATEGORY, DESCRIPTION, REQUESTED_DATETIME, SOURCE_POSITION
-
     records = pl.read_csv(history_path, infer_schema=False).with_row_index(SOURCE_POSITION)
     truth = pl.read_parquet(truth_path(Path(history_path))).select(SOURCE_POSITION, CATEGORY)
     labelled = records.with_columns(pl.col(SOURCE_POSITION).cast(pl.Int64)).join(

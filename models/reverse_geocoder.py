@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,7 +157,9 @@ def _load_or_build_grid(pack: CityPack) -> _Grid:
                 )
     grid = build_grid(pack.geometries)
     meta = {"fingerprint": fingerprint, "west": grid.west, "south": grid.south, "cell": grid.cell}
-    tmp = cache.with_suffix(".tmp.npz")
+    # a unique temporary name: parallel workers may build the same grid at once; the last
+    # atomic rename wins and every reader sees a whole file
+    tmp = cache.with_name(f".{uuid.uuid4().hex}.tmp.npz")
     np.savez_compressed(
         tmp, meta=json.dumps(meta), labels=grid.labels, candidates=grid.candidates,
         ambiguous_index=grid.ambiguous_index,
