@@ -9,20 +9,27 @@ a stage boundary, writes it as uncompressed Arrow IPC. Steps declare `pl.DataFra
 
 from __future__ import annotations
 
-import io
-
 import apache_beam as beam
 import polars as pl
+import pyarrow as pa
 
 
 class FrameCoder(beam.coders.Coder):
+    """Arrow IPC stream through pyarrow, whose buffers keep the encoded bytes alive.
+
+    (Reading the bytes with `polars.read_ipc` maps them without holding a reference: once Beam
+    freed its buffer, the frame pointed at freed memory and the runner crashed.)
+    """
+
     def encode(self, value: pl.DataFrame) -> bytes:
-        sink = io.BytesIO()
-        value.write_ipc(sink, compression="uncompressed")
-        return sink.getvalue()
+        table = value.to_arrow()
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        return sink.getvalue().to_pybytes()
 
     def decode(self, encoded: bytes) -> pl.DataFrame:
-        return pl.read_ipc(io.BytesIO(encoded))
+        return pl.from_arrow(pa.ipc.open_stream(pa.py_buffer(encoded)).read_all())
 
     def estimate_size(self, value: pl.DataFrame) -> int:
         return int(value.estimated_size())

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 import apache_beam as beam
 import polars as pl
 from apache_beam.metrics.metric import MetricsFilter
-from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from models.city_pack import CityPack
@@ -177,11 +176,6 @@ def run(argv: list[str] | None = None) -> IngestReport:
     started = datetime.now(UTC)
     run_id = f"{started:%Y%m%dT%H%M%S}-{hashlib.sha1(''.join(inputs).encode()).hexdigest()[:8]}"
     runner = None if options.view_as(StandardOptions).runner else FnApiRunner()
-    direct = options.view_as(DirectOptions)
-    if runner is not None and not any(a.startswith("--direct_num_workers") for a in argv or []):
-        # polars releases the GIL, so worker threads use every core without pickling batches
-        direct.direct_num_workers = os.cpu_count() or 1
-        direct.direct_running_mode = "multi_threading"
     pipeline = beam.Pipeline(runner=runner, options=options)
     build_pipeline(pipeline, inputs, ingest, workspace, pack, model_dir, input_ids, run_id, started)
     result = pipeline.run()
