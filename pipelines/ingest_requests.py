@@ -134,7 +134,6 @@ def build_pipeline(pipeline: beam.Pipeline, inputs: list[str], options: IngestOp
         | "ReadRawRequests" >> beam.ParDo(
             _ReadRawRequests(options.format, options.source, options.mapping, options.batch_rows)
         ).with_output_types(pl.DataFrame)
-        | "SpreadBatches" >> beam.Reshuffle()
     )
     validated = raw | "ValidateRequests" >> ValidateRequests()
     merged_dates = (
