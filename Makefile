@@ -24,7 +24,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
-	$(PY) -m bench.batch
+	$(PY) -m bench.batch $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) urbanpulse-home bench/out
