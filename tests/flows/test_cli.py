@@ -72,3 +72,41 @@ def test_generated_formats_ingest_identically(tmp_path: Path, fmt: str):
     assert main([*home, "ingest", "requests", str(feed), "--format", fmt, "--no-prefect"]) == 0
     published = pl.scan_parquet(Workspace(tmp_path).requests_dataset / "**" / "*.parquet").collect()
     assert 450 < published.height < 500
+
+
+def test_city_create_from_any_geojson_with_taxonomy(tmp_path: Path, capsys):
+    import json
+
+    from conftest import TINY_CITY
+
+    from models.city_pack import CityPack
+
+    boundaries = tmp_path / "districts.geojson"
+    boundaries.write_text(json.dumps(TINY_CITY), encoding="utf-8")
+    taxonomy = tmp_path / "taxonomy.csv"
+    taxonomy.write_text("category,department,sla_days\npothole,roads,5\nnoise,police,\n", encoding="utf-8")
+    code = main(["--home", str(tmp_path), "city", "create", "tiny", "--boundaries", str(boundaries),
+                 "--name-field", "title", "--id-field", "code", "--parent-field", "okrug",
+                 "--parent-name-field", "okrug_name", "--taxonomy", str(taxonomy), "--timezone", "Europe/Moscow"])
+    assert code == 0
+    assert "3 districts, 2 parent areas, 2 taxonomy categories" in capsys.readouterr().out
+    pack = CityPack.load(Workspace(tmp_path).city("tiny"))
+    assert pack.district_ids == ["N1", "N2", "S1"] and pack.parent_names == ["North", "North", "South"]
+    from schemas.taxonomy import TAXONOMY_SLA_DAYS
+
+    assert pack.taxonomy[TAXONOMY_SLA_DAYS].to_list() == [5.0, 8.0]  # a blank SLA falls back to the brief's 8 days
+    assert pack.timezone == "Europe/Moscow"
+
+
+def test_city_create_names_the_missing_property(tmp_path: Path, capsys):
+    import json
+
+    from conftest import TINY_CITY
+
+    boundaries = tmp_path / "districts.geojson"
+    boundaries.write_text(json.dumps(TINY_CITY), encoding="utf-8")
+    code = main(["--home", str(tmp_path), "city", "create", "x", "--boundaries", str(boundaries),
+                 "--name-field", "BoroName"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "'BoroName'" in err and "title" in err
