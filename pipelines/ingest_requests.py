@@ -24,6 +24,7 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from models.city_pack import CityPack
 from models.request_classifier import default_model_dir
+from pipelines.sinks.atomic import sweep_stale_staging
 from pipelines.sinks.dead_letters import WriteDeadLetters
 from pipelines.sinks.request_daily import WriteRequestDaily
 from pipelines.sinks.requests import (
@@ -172,6 +173,7 @@ def run(argv: list[str] | None = None) -> IngestReport:
     if missing:
         raise FileNotFoundError(f"input files not found: {', '.join(missing)}")
     input_ids = {p: input_id(Path(p)) for p in inputs}
+    sweep_stale_staging(workspace.requests_dataset)
     started = datetime.now(UTC)
     run_id = f"{started:%Y%m%dT%H%M%S}-{hashlib.sha1(''.join(inputs).encode()).hexdigest()[:8]}"
     runner = None if options.view_as(StandardOptions).runner else FnApiRunner()

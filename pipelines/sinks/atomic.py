@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import time
 import uuid
 from pathlib import Path
 
@@ -38,3 +40,20 @@ def write_atomic(table: pa.Table, target: Path, dataset: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(temporary, target)
     fsync_dir(target.parent)
+
+
+def sweep_stale_staging(dataset: Path, older_than_seconds: float = 86_400) -> int:
+    """Remove what crashed runs left in staging (readers never look there; this only frees disk).
+
+    A day's margin keeps the files of any run that may still be going.
+    """
+    staging = staging_dir(dataset)
+    if not staging.exists():
+        return 0
+    cutoff = time.time() - older_than_seconds
+    removed = 0
+    for entry in staging.iterdir():
+        if entry.stat().st_mtime < cutoff:
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink(missing_ok=True)
+            removed += 1
+    return removed

@@ -115,3 +115,19 @@ def test_accounting_failure_is_loud(workspace: Workspace, tmp_path: Path, monkey
     monkeypatch.setattr(validate, "validate_frame", lose_one)
     with pytest.raises(ingest_requests.AccountingError, match="records_in=10"):
         ingest(workspace, write_messy_csv(tmp_path / "messy.csv"))
+
+
+def test_leftovers_of_a_crashed_run_are_swept(workspace: Workspace, tmp_path: Path):
+    import os
+
+    from pipelines.sinks.atomic import staging_dir
+
+    stale = staging_dir(workspace.requests_dataset) / "requests-crashed-run" / "2026-10-01"
+    stale.mkdir(parents=True)
+    (stale / "fragment.arrow").write_bytes(b"half a batch")
+    old = 1_000_000_000
+    os.utime(stale.parent, (old, old))
+    report = ingest(workspace, write_messy_csv(tmp_path / "messy.csv"))
+    assert report.accounting_ok
+    assert not stale.parent.exists()
+    assert published(workspace).height == 6
