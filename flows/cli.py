@@ -140,24 +140,21 @@ def _generate(args, _extra, workspace: Workspace) -> int:
 def _ingest(args, extra, workspace: Workspace) -> int:
     paths = [str(p.resolve()) for p in args.paths]
     started = _step(f"ingesting {len(paths)} file(s) into city {args.city!r}")
+    inputs = (
+        paths, args.city, args.format, str(workspace.root),
+        str(args.mapping) if args.mapping else None, args.source,
+        str(args.model) if args.model else None, extra,
+    )
     if args.no_prefect:
         from dataclasses import asdict
 
         from pipelines.ingest_requests import pipeline_argv, run
 
-        report = asdict(run(pipeline_argv(
-            paths, args.city, args.format, str(workspace.root),
-            str(args.mapping) if args.mapping else None, args.source,
-            str(args.model) if args.model else None, extra,
-        )))
+        report = asdict(run(pipeline_argv(*inputs)))
     else:
         from flows.ingest import ingest_requests
 
-        report = ingest_requests(
-            paths, args.city, args.format, str(workspace.root),
-            str(args.mapping) if args.mapping else None, args.source,
-            str(args.model) if args.model else None, extra,
-        )
+        report = ingest_requests(*inputs)
     _done(started)
     _print_report(report)
     return 0

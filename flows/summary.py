@@ -31,11 +31,7 @@ def dataset_summary(workspace: Workspace, top: int = 5) -> dict:
         "top_districts": _top(requests, rq.DISTRICT_NAME, top),
         "top_categories": _top(requests, rq.CATEGORY, top),
         "dead_letters_by_reason": dead_by_reason,
-        "datasets": {
-            "requests": str(workspace.requests_dataset),
-            "request_daily": str(workspace.request_daily_dataset),
-            "dead_letters": str(workspace.dead_letters_dataset),
-        },
+        "datasets": workspace.published_datasets(),
     }
 
 

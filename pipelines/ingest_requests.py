@@ -193,11 +193,7 @@ def run(argv: list[str] | None = None) -> IngestReport:
         city=ingest.city,
         inputs=inputs,
         counters=counters,
-        datasets={
-            "requests": str(workspace.requests_dataset),
-            "request_daily": str(workspace.request_daily_dataset),
-            "dead_letters": str(workspace.dead_letters_dataset),
-        },
+        datasets=workspace.published_datasets(),
         started_at=started.isoformat(),
         seconds=(datetime.now(UTC) - started).total_seconds(),
     )

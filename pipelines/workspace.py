@@ -51,6 +51,14 @@ class Workspace:
     def dead_letters_dataset(self) -> Path:
         return self.datasets / "dead_letters"
 
+    def published_datasets(self) -> dict[str, str]:
+        """The datasets researchers read, by name, as the run reports and the demo print them."""
+        return {
+            "requests": str(self.requests_dataset),
+            "request_daily": str(self.request_daily_dataset),
+            "dead_letters": str(self.dead_letters_dataset),
+        }
+
     @property
     def models(self) -> Path:
         return self.root / "models"
