@@ -7,14 +7,17 @@ Options are parsed here, once; everything below receives typed values. Unknown o
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-import time
 from pathlib import Path
 
+from flows.cli_steps import done, step
 from pipelines.workspace import Workspace
 from schemas import requests as rq
 
 FORMATS_HELP = "nyc311 | sf311 | open311-json | open311-xml | csv | jsonl | parquet"
+# Modules that add their own commands: each has `register(commands, train)` and sets a `handler`.
+COMMAND_MODULES = ("flows.cli_classify", "flows.cli_geocode", "flows.cli_live")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -55,27 +58,13 @@ def _parser() -> argparse.ArgumentParser:
     ingest_requests.add_argument("--no-prefect", action="store_true", help="run the pipeline without a flow")
 
     train = commands.add_parser("train", help="train models").add_subparsers(dest="what", required=True)
-    classifier = train.add_parser("classifier", help="train a request classifier on labelled history")
-    classifier.add_argument("--data", type=Path, required=True)
-    classifier.add_argument("--text", required=True)
-    classifier.add_argument("--label", required=True)
-    classifier.add_argument("--city")
-    classifier.add_argument("--name")
-    classifier.add_argument("--seed", type=int, default=0)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(commands, train)
 
     demo = commands.add_parser("demo", help="the whole demo: city, model, requests, datasets")
     demo.add_argument("--count", type=int, default=200_000)
     demo.add_argument("--seed", type=int, default=2026)
     return parser
-
-
-def _step(message: str) -> float:
-    print(f"-> {message}", flush=True)
-    return time.perf_counter()
-
-
-def _done(started: float) -> None:
-    print(f"   done in {time.perf_counter() - started:.1f} s", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,11 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     from flows.settings import configure_prefect
 
     configure_prefect(workspace.root)
-    handler = {
+    handler = getattr(args, "handler", None) or {
         "city": _city,
         "generate": _generate,
         "ingest": _ingest,
-        "train": _train,
         "demo": _demo,
     }[args.command]
     try:
@@ -127,19 +115,19 @@ def _generate(args, _extra, workspace: Workspace) -> int:
     fmt = args.format or {".jsonl": "jsonl", ".parquet": "parquet", ".json": "open311-json"}.get(
         args.out.suffix, "csv"
     )
-    started = _step(f"generating {args.count:,} requests for {args.city!r} (seed {args.seed})")
+    started = step(f"generating {args.count:,} requests for {args.city!r} (seed {args.seed})")
     pack = CityPack.load(workspace.city(args.city))
     records, truth = generate_requests(pack, args.count, args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_requests(records, args.out, fmt, truth=truth)
-    _done(started)
+    done(started)
     print(f"wrote {records.height:,} records to {args.out} ({fmt})")
     return 0
 
 
 def _ingest(args, extra, workspace: Workspace) -> int:
     paths = [str(p.resolve()) for p in args.paths]
-    started = _step(f"ingesting {len(paths)} file(s) into city {args.city!r}")
+    started = step(f"ingesting {len(paths)} file(s) into city {args.city!r}")
     inputs = (
         paths, args.city, args.format, str(workspace.root),
         str(args.mapping) if args.mapping else None, args.source,
@@ -155,30 +143,17 @@ def _ingest(args, extra, workspace: Workspace) -> int:
         from flows.ingest import ingest_requests
 
         report = ingest_requests(*inputs)
-    _done(started)
+    done(started)
     _print_report(report)
-    return 0
-
-
-def _train(args, _extra, workspace: Workspace) -> int:
-    from models.training import train_classifier_from_file
-
-    started = _step(f"training classifier on {args.data}")
-    card = train_classifier_from_file(
-        workspace, args.data, args.text, args.label, city=args.city, name=args.name, seed=args.seed
-    )
-    _done(started)
-    print(f"model {card['name']} -> {card['path']}")
-    print(f"holdout accuracy {card['accuracy']:.3f}, macro-F1 {card['macro_f1']:.3f}")
     return 0
 
 
 def _demo(args, _extra, workspace: Workspace) -> int:
     from flows.demo import demo
 
-    started = _step(f"UrbanPulse demo in {workspace.root} ({args.count:,} requests)")
+    started = step(f"UrbanPulse demo in {workspace.root} ({args.count:,} requests)")
     result = demo(str(workspace.root), args.count, args.seed)
-    _done(started)
+    done(started)
     _print_report(result["report"])
     _print_summary(result["summary"])
     return 0

@@ -29,8 +29,7 @@ from pipelines.sinks.dead_letters import WriteDeadLetters
 from pipelines.sinks.request_daily import WriteRequestDaily
 from pipelines.sinks.requests import (
     MergeRequestsIntoDataset,
-    published_partitions,
-    read_partition,
+    published_requests,
     remove_staging,
 )
 from pipelines.sources import load_mapping, read_raw_batches
@@ -122,8 +121,7 @@ class _ReadRawRequests(beam.DoFn):
 
 def _published_for_aggregation(dataset: str, _merged_dates: int):
     """Every published partition, read after the merge (the side input orders the stages)."""
-    for path in published_partitions(Path(dataset)):
-        yield read_partition(path, INPUT_COLUMNS)
+    yield from published_requests(Path(dataset), INPUT_COLUMNS)
 
 
 def build_pipeline(pipeline: beam.Pipeline, inputs: list[str], options: IngestOptions,

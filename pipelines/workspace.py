@@ -70,6 +70,10 @@ class Workspace:
     def state(self) -> Path:
         return self.root / "state"
 
+    def live_store(self, city: str) -> Path:
+        """The city's live store (SQLite, WAL): offsets, request states, windows, change feed."""
+        return self.state / "live" / f"{city}.sqlite"
+
     @property
     def runs(self) -> Path:
         return self.state / "runs"

@@ -42,6 +42,12 @@ def read_partition(path: Path, columns: list[str] | None = None) -> pl.DataFrame
     return pl.from_arrow(table).with_columns(pl.lit(day).alias(rq.REQUEST_PARTITION))
 
 
+def published_requests(dataset: Path, columns: list[str] | None = None):
+    """Every published partition, one frame each (date column restored)."""
+    for path in published_partitions(dataset):
+        yield read_partition(path, columns)
+
+
 def merge_partition(dataset: Path, day: str, incoming: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     """Union with the published partition, deduplicate, publish; (merged rows, rows before)."""
     target = partition_path(dataset, day)

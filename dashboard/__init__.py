@@ -1,0 +1,1 @@
+"""UrbanPulse's HTTP face: the live feed API for city departments and dashboards."""

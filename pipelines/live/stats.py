@@ -1,0 +1,129 @@
+"""One window's figures, kept so that events can be added, taken back and merged in any order.
+
+`WindowStats` is the accumulator of the Beam `WindowStatsFn` (streaming runners) and what the
+live store keeps per window x district x category, so both compute the same numbers. Hours to
+close are kept as a sorted multiset, so the median is exact; a take-back that arrives before
+the value it cancels (possible when a runner merges partial accumulators) waits in `pending`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import apache_beam as beam
+import numpy as np
+import polars as pl
+
+from schemas import live as lv
+from schemas import requests as rq
+
+KEY_COLUMNS = (lv.WINDOW, lv.WINDOW_START, rq.DISTRICT_ID, rq.CATEGORY)
+_ADDED, _REMOVED = "_added", "_removed"
+
+
+def _cancel(values: np.ndarray, removals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Multiset difference: (values left, removals that found no value to cancel)."""
+    if removals.size == 0:
+        return values, removals
+    kept = list(values)
+    missing = []
+    for removal in removals:
+        index = int(np.searchsorted(kept, removal))
+        if index < len(kept) and kept[index] == removal:
+            kept.pop(index)
+        else:
+            missing.append(removal)
+    return np.asarray(kept, dtype=np.float64), np.sort(np.asarray(missing, dtype=np.float64))
+
+
+@dataclass
+class WindowStats:
+    new: int = 0
+    closed: int = 0
+    within_sla: int = 0
+    hours: np.ndarray = field(default_factory=lambda: np.empty(0))
+    pending: np.ndarray = field(default_factory=lambda: np.empty(0))
+
+    def add(self, new: int, closed: int, within_sla: int, added, removed) -> WindowStats:
+        self.new += int(new)
+        self.closed += int(closed)
+        self.within_sla += int(within_sla)
+        hours = np.sort(np.concatenate([self.hours, np.asarray(added, dtype=np.float64)]))
+        self.hours, self.pending = _cancel(
+            hours, np.sort(np.concatenate([self.pending, np.asarray(removed, dtype=np.float64)]))
+        )
+        return self
+
+    def merge(self, other: WindowStats) -> WindowStats:
+        return self.add(other.new, other.closed, other.within_sla, other.hours, other.pending)
+
+    def figures(self) -> dict:
+        with_outcome = int(self.hours.size)
+        return {
+            lv.NEW: self.new,
+            lv.CLOSED: self.closed,
+            lv.CLOSED_WITH_OUTCOME: with_outcome,
+            lv.CLOSED_WITHIN_SLA: self.within_sla,
+            lv.MEDIAN_HOURS_TO_CLOSE: float(np.median(self.hours)) if with_outcome else None,
+            lv.SHARE_WITHIN_SLA: self.within_sla / with_outcome if with_outcome else None,
+        }
+
+    def to_blobs(self) -> tuple[bytes, bytes]:
+        return self.hours.tobytes(), self.pending.tobytes()
+
+    @classmethod
+    def from_row(cls, new: int, closed: int, within_sla: int, hours: bytes, pending: bytes) -> WindowStats:
+        return cls(new, closed, within_sla, np.frombuffer(hours, dtype=np.float64).copy(),
+                   np.frombuffer(pending, dtype=np.float64).copy())
+
+
+def window_deltas(events: pl.DataFrame) -> pl.DataFrame:
+    """Signed events summed per window x district x category, hours to add and to take back."""
+    sign = pl.col(lv.SIGN).cast(pl.Int64)
+    is_new = pl.col(lv.EVENT_KIND) == lv.NEW
+    is_closed = pl.col(lv.EVENT_KIND) == lv.CLOSED
+    hours = pl.col(rq.HOURS_TO_CLOSE)
+    return events.group_by(KEY_COLUMNS, maintain_order=True).agg(
+        (sign * is_new).sum().alias(lv.NEW),
+        (sign * is_closed).sum().alias(lv.CLOSED),
+        (sign * pl.col(rq.CLOSED_WITHIN_SLA).fill_null(False)).sum().alias(lv.CLOSED_WITHIN_SLA),
+        hours.filter(is_closed & (sign > 0) & hours.is_not_null()).alias(_ADDED),
+        hours.filter(is_closed & (sign < 0) & hours.is_not_null()).alias(_REMOVED),
+    )
+
+
+def apply_deltas(stats: dict[tuple, WindowStats], deltas: pl.DataFrame) -> list[tuple]:
+    """Add `window_deltas` rows into `stats` (created as needed); returns the keys touched."""
+    touched = []
+    for window, start, district, category, new, closed, within, added, removed in deltas.iter_rows():
+        key = (window, start, district, category)
+        stats.setdefault(key, WindowStats()).add(new, closed, within, added, removed)
+        touched.append(key)
+    return touched
+
+
+class WindowStatsFn(beam.CombineFn):
+    """Signed events of one window x district x category -> that window's figures."""
+
+    def create_accumulator(self) -> WindowStats:
+        return WindowStats()
+
+    def add_input(self, accumulator: WindowStats, event: dict) -> WindowStats:
+        sign = int(event[lv.SIGN])
+        closed = event[lv.EVENT_KIND] == lv.CLOSED
+        hours = event[rq.HOURS_TO_CLOSE]
+        counted = [hours] if closed and hours is not None else []
+        return accumulator.add(
+            sign if not closed else 0, sign if closed else 0,
+            sign if closed and event[rq.CLOSED_WITHIN_SLA] else 0,
+            counted if sign > 0 else [], counted if sign < 0 else [],
+        )
+
+    def merge_accumulators(self, accumulators) -> WindowStats:
+        merged = WindowStats()
+        for accumulator in accumulators:
+            merged.merge(accumulator)
+        return merged
+
+    def extract_output(self, accumulator: WindowStats) -> dict:
+        return accumulator.figures()
