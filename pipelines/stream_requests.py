@@ -28,7 +28,7 @@ from models.request_classifier import default_model_dir
 from pipelines.landing.log import LandingLog
 from pipelines.live.commit import CommitToLiveStore
 from pipelines.live.read import STOP, ReadLandingSegments
-from pipelines.live.store import LiveStore
+from pipelines.live.store import READERS, LiveStore
 from pipelines.transforms.classify import ClassifyRequests
 from pipelines.transforms.geocode import GeocodeRequests
 from pipelines.transforms.normalise import NormaliseRequests
@@ -38,7 +38,7 @@ from pipelines.workspace import Workspace
 from schemas.live import DEFAULT_ALLOWED_LATENESS
 
 HANDOVER_SECONDS = 30.0
-COUNTERS = ("records_in", "records_out", "dead_letters", "too_late")
+COUNTERS = ("windows_records", "dead_letters_records", "too_late")
 
 
 class StreamBusyError(RuntimeError):
@@ -130,10 +130,15 @@ def _run(settings: LiveSettings, start: dict[str, int], end: dict[str, int] | No
     build_live_pipeline(pipeline, settings, pack, start, end)
     result = pipeline.run()
     result.wait_until_finish()
-    counters = {name: 0 for name in COUNTERS}
+    found = {name: 0 for name in COUNTERS}
     for counter in result.metrics().query(MetricsFilter().with_namespace("urbanpulse"))["counters"]:
-        if counter.key.metric.name in counters:
-            counters[counter.key.metric.name] += counter.committed
+        if counter.key.metric.name in found:
+            found[counter.key.metric.name] += counter.committed
+    counters = {
+        "records_out": found["windows_records"], "too_late": found["too_late"],
+        "dead_letters": found["dead_letters_records"] + found["too_late"],
+    }
+    counters["records_in"] = counters["records_out"] + counters["dead_letters"]
     reader = LiveStore(settings.store_path, read_only=True)
     offsets = reader.offsets()
     reader.close()
@@ -147,8 +152,7 @@ def stream(settings: LiveSettings) -> LiveReport:
     previous = {sig: signal.signal(sig, lambda *_: STOP.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with holding_store(settings) as store:
-            start = {s: min(store.next_seq(s), store.next_seq(s, "dataset_offsets"))
-                     for s in settings.source_names()}
+            start = {s: store.resume_at(s) for s in settings.source_names()}
             return _run(settings, start, None)
     finally:
         for sig, handler in previous.items():
@@ -167,6 +171,7 @@ def replay(settings: LiveSettings, from_seq: int | None = None, since: datetime 
     first = {s: (log.first_landed_since(since) if since else (from_seq or 0)) for s, log in logs.items()}
     end = {s: log.end() for s, log in logs.items()}
     with holding_store(settings, fresh=rebuild) as store:
-        for table in ("offsets", "dataset_offsets"):
-            store.set_offsets({s: min(store.next_seq(s, table), first[s]) for s in sources}, table)
+        for reader in READERS:
+            committed = store.offsets(reader)
+            store.set_offsets({s: min(committed.get(s, 0), first[s]) for s in sources}, reader)
         return _run(settings, first, end)

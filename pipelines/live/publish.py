@@ -1,23 +1,25 @@
 """The live path's dataset publisher: enriched rows and dead letters into the Parquet datasets.
 
-The stream hands over everything read since the last hand-over, together with the offsets up to
-which that is complete; a background thread merges it into `datasets/requests/` (the batch
-path's upsert: `sinks.requests.merge_partition`), writes the dead letters, recomputes
-`request_daily`, and only then records the dataset offsets in the live store. A crash before
-that record makes the next run publish the same segments again, which the upsert and the
-dead-letter file names (one per source and first segment) absorb: no row is published twice.
+The windows step hands over everything it kept since the last hand-over, with the offsets up to
+which that is complete; a background thread merges the rows into `datasets/requests/` (the
+batch path's upsert: `sinks.requests.merge_partition`), rewrites the dead-letter files those
+segments fall in from the live store (one file per source and `DEAD_LETTER_BUCKET` segments),
+recomputes `request_daily`, and only then records the publisher's offsets. A crash before that
+makes the next run publish the same segments again, which the upsert and the rewrite absorb: no
+row is published twice.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
-from pipelines.live.store import LiveStore
+from pipelines.landing.log import segment_ref
+from pipelines.live.store import PUBLISHER, LiveStore
 from pipelines.sinks.atomic import write_atomic
 from pipelines.sinks.dead_letters import DEAD_FILE_SCHEMA, dead_letter_path
 from pipelines.sinks.request_daily import write_request_daily
@@ -26,35 +28,41 @@ from pipelines.transforms.aggregate import INPUT_COLUMNS, daily_partials, daily_
 from pipelines.workspace import Workspace
 from schemas import requests as rq
 
+DEAD_LETTER_BUCKET = 1_000  # segments per published dead-letter file
+
+
+def dead_letter_bucket(seq: int) -> int:
+    return seq // DEAD_LETTER_BUCKET
+
 
 @dataclass
 class Handover:
-    requests: list[pl.DataFrame]
-    dead_letters: list[pl.DataFrame]
-    first_seq: dict[str, int]  # per source, the first segment in this hand-over
-    offsets: dict[str, int]  # per source, everything below is in this or an earlier hand-over
+    requests: list[pl.DataFrame] = field(default_factory=list)
+    dead_letter_buckets: set[tuple[str, int]] = field(default_factory=set)
+    offsets: dict[str, int] = field(default_factory=dict)  # per source: all below are handed over
 
 
-def publish(workspace: Workspace, timezone: str, handover: Handover) -> None:
+def publish(workspace: Workspace, timezone: str, store: LiveStore, handover: Handover) -> None:
     """Publish one hand-over (synchronously); the caller records its offsets afterwards."""
     requests = pl.concat(handover.requests, how="diagonal_relaxed") if handover.requests else None
     if requests is not None and requests.height:
         for (day,), rows in requests.partition_by(rq.REQUEST_DATE, as_dict=True).items():
             merge_partition(workspace.requests_dataset, day.isoformat(), rows)
-    dead = pl.concat(handover.dead_letters, how="diagonal_relaxed") if handover.dead_letters else None
-    if dead is not None and dead.height:
-        dataset = workspace.dead_letters_dataset
-        for (source,), rows in dead.partition_by(rq.SOURCE, as_dict=True).items():
-            name = f"landing-{handover.first_seq.get(source, 0):012d}"
-            write_atomic(rows.sort(rq.SOURCE_FILE, rq.SOURCE_POSITION).drop(rq.SOURCE).to_arrow()
-                         .cast(DEAD_FILE_SCHEMA), dead_letter_path(dataset, source, name), dataset)
+    dataset = workspace.dead_letters_dataset
+    for source, bucket in sorted(handover.dead_letter_buckets):
+        first = bucket * DEAD_LETTER_BUCKET
+        refs = [segment_ref(source, seq) for seq in range(first, first + DEAD_LETTER_BUCKET)]
+        dead = store.dead_letter_frame(refs)
+        if dead.height:
+            write_atomic(dead.sort(rq.SOURCE_FILE, rq.SOURCE_POSITION).drop(rq.SOURCE).to_arrow()
+                         .cast(DEAD_FILE_SCHEMA), dead_letter_path(dataset, source, f"landing-{first:012d}"), dataset)
     if requests is not None and requests.height:
         partials = [daily_partials(frame, timezone) for frame in published_requests(workspace.requests_dataset, INPUT_COLUMNS)]
         write_request_daily(workspace.request_daily_dataset, [daily_series(pl.concat(partials))] if partials else [])
 
 
 class DatasetPublisher:
-    """Publishes hand-overs in order on one background thread; `close()` waits for the last."""
+    """Publishes hand-overs in order on one background thread; `wait()` / `close()` wait for them."""
 
     def __init__(self, workspace: Workspace, timezone: str, store_path: Path) -> None:
         self.workspace, self.timezone, self.store_path = workspace, timezone, store_path
@@ -64,19 +72,20 @@ class DatasetPublisher:
         self.thread.start()
 
     def submit(self, handover: Handover) -> None:
-        if self.error is not None:
-            raise RuntimeError("publishing the live datasets failed") from self.error
+        self._raise_if_failed()
         self.queue.put(handover)
 
     def wait(self) -> None:
         """Block until every submitted hand-over is published and its offsets recorded."""
         self.queue.join()
-        if self.error is not None:
-            raise RuntimeError("publishing the live datasets failed") from self.error
+        self._raise_if_failed()
 
     def close(self) -> None:
         self.queue.put(None)
         self.thread.join()
+        self._raise_if_failed()
+
+    def _raise_if_failed(self) -> None:
         if self.error is not None:
             raise RuntimeError("publishing the live datasets failed") from self.error
 
@@ -85,17 +94,13 @@ class DatasetPublisher:
         try:
             while (handover := self.queue.get()) is not None:
                 try:
-                    publish(self.workspace, self.timezone, handover)
-                    store.set_offsets(handover.offsets, "dataset_offsets")
+                    if self.error is None:
+                        publish(self.workspace, self.timezone, store, handover)
+                        store.set_offsets(handover.offsets, PUBLISHER)
+                except Exception as error:  # surfaced to the stream at its next hand-over
+                    self.error = error
                 finally:
                     self.queue.task_done()
-        except Exception as error:  # surfaced to the stream at its next hand-over
-            self.error = error
-            while True:  # unblock anyone waiting
-                try:
-                    self.queue.get_nowait()
-                    self.queue.task_done()
-                except queue.Empty:
-                    break
         finally:
+            self.queue.task_done()  # the closing None
             store.close()

@@ -1,10 +1,14 @@
 """The live store: one SQLite database (WAL) per city that the stream writes and anyone may read.
 
-Every commit is one transaction holding, for a run of landing segments: the accepted request
-states, the windows they changed, the segments' ledger rows (records in, out, dead), their dead
-letters, the new read offsets and one change row for the feed. Killing the writer at any moment
-therefore leaves either all of a commit or none of it, and a restart resumes at the committed
-offsets. Readers (the HTTP feed, tests) open it read-only and never block the writer.
+The stream has two committing readers of the landing log, one per output of validation:
+`windows` (valid requests) and `dead_letters` (invalid records). Each commit is one transaction
+holding, for one landing segment and one reader: what the reader derived from it (accepted
+request states, the windows they changed, versions refused as too late, and one change row for
+the feed; or the dead letters), its share of the segment's ledger row, and the reader's new
+offset. Killing the writer at any moment therefore leaves all of a commit or none of it, and a
+restart resumes where the least advanced reader stopped (`resume_at`). The dataset publisher
+keeps an offset of its own (`datasets`). Readers of the store (the HTTP feed, tests) open it
+read-only and never block the writer.
 """
 
 from __future__ import annotations
@@ -25,8 +29,8 @@ from schemas import live as lv
 from schemas import requests as rq
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS offsets (source TEXT PRIMARY KEY, next_seq INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS dataset_offsets (source TEXT PRIMARY KEY, next_seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS offsets (
+    source TEXT, reader TEXT, next_seq INTEGER NOT NULL, PRIMARY KEY (source, reader)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS requests (
     service_request_id TEXT PRIMARY KEY, version_time INTEGER, source_file TEXT, source_position INTEGER,
     requested_datetime INTEGER, closed_datetime INTEGER, district_id TEXT, category TEXT,
@@ -37,8 +41,8 @@ CREATE TABLE IF NOT EXISTS windows (
     closed_with_outcome INTEGER, median_hours_to_close REAL, change_id INTEGER,
     PRIMARY KEY (window, window_start, district_id, category)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS segments (
-    source TEXT, seq INTEGER, landed_at INTEGER, records_in INTEGER, records_out INTEGER,
-    dead_letters INTEGER, change_id INTEGER, PRIMARY KEY (source, seq)) WITHOUT ROWID;
+    source TEXT, seq INTEGER, landed_at INTEGER, records_in INTEGER, records_out INTEGER DEFAULT 0,
+    too_late INTEGER DEFAULT 0, invalid INTEGER DEFAULT 0, PRIMARY KEY (source, seq)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dead_letters (
     source_file TEXT, source_position INTEGER, source TEXT, stage TEXT, reason TEXT, detail TEXT,
     raw_payload TEXT, failed_at INTEGER, PRIMARY KEY (source_file, source_position)) WITHOUT ROWID;
@@ -58,25 +62,32 @@ def from_micros(value: int | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value / MICROS, UTC)
 
 
+WINDOWS_READER, DEAD_LETTERS_READER, PUBLISHER = "windows", "dead_letters", "datasets"
+READERS = (WINDOWS_READER, DEAD_LETTERS_READER, PUBLISHER)
+
+
 @dataclass
 class SegmentLedger:
+    """One reader's share of a segment's accounting: records_in = out + too_late + invalid."""
+
     source: str
     seq: int
     landed_at: datetime
     records_in: int
-    records_out: int
-    dead_letters: int
+    records_out: int = 0
+    too_late: int = 0
+    invalid: int = 0
 
 
 @dataclass
 class Commit:
-    """What one transaction writes (see the module docstring)."""
+    """What one transaction of one reader writes (see the module docstring)."""
 
-    states: pl.DataFrame
-    windows: dict[tuple, WindowStats]
-    segments: list[SegmentLedger]
+    reader: str
+    segment: SegmentLedger
     dead_letters: pl.DataFrame
-    offsets: dict[str, int]
+    states: pl.DataFrame | None = None
+    windows: dict[tuple, WindowStats] | None = None
 
 
 class LiveStore:
@@ -102,15 +113,27 @@ class LiveStore:
     def meta(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT key, value FROM meta").fetchall())
 
-    def next_seq(self, source: str, table: str = "offsets") -> int:
-        row = self.db.execute(f"SELECT next_seq FROM {table} WHERE source = ?", (source,)).fetchone()
-        return row[0] if row else 0
+    def offsets(self, reader: str = WINDOWS_READER) -> dict[str, int]:
+        return dict(self.db.execute("SELECT source, next_seq FROM offsets WHERE reader = ?", (reader,)).fetchall())
 
-    def offsets(self, table: str = "offsets") -> dict[str, int]:
-        return dict(self.db.execute(f"SELECT source, next_seq FROM {table}").fetchall())
+    def set_offsets(self, offsets: dict[str, int], reader: str) -> None:
+        self.db.executemany("INSERT OR REPLACE INTO offsets VALUES (?, ?, ?)",
+                            [(source, reader, seq) for source, seq in offsets.items()])
 
-    def set_offsets(self, offsets: dict[str, int], table: str = "offsets") -> None:
-        self.db.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?)", offsets.items())
+    def resume_at(self, source: str) -> int:
+        """Where a restarted stream reads from: the first segment some reader still has to commit.
+
+        The windows reader and the publisher advance with every segment that has valid records;
+        the dead-letter reader only sees segments with invalid ones, so for it the ledger tells
+        which segments after its offset still miss their invalid records.
+        """
+        windows, published = (self.offsets(r).get(source, 0) for r in (WINDOWS_READER, PUBLISHER))
+        dead = self.offsets(DEAD_LETTERS_READER).get(source, 0)
+        unfinished = self.db.execute(
+            "SELECT min(seq) FROM segments WHERE source = ? AND seq >= ? "
+            "AND records_in > records_out + too_late + invalid", (source, dead),
+        ).fetchone()[0]
+        return min(windows, published, unfinished if unfinished is not None else windows)
 
     def states_of(self, ids: Iterable[str]) -> pl.DataFrame:
         rows = self.db.execute(
@@ -136,35 +159,41 @@ class LiveStore:
                 found[(window, start, district, category)] = WindowStats.from_row(*row)
         return found
 
-    def commit(self, commit: Commit) -> int:
-        """Write one commit in one transaction; returns its change id (what the feed pushes)."""
+    def commit(self, commit: Commit) -> int | None:
+        """Write one reader's commit in one transaction; returns the feed's change id, if any."""
         now = micros(datetime.now(UTC))
-        db = self.db
+        db, segment = self.db, commit.segment
         db.execute("BEGIN IMMEDIATE")
         try:
-            change_id = (db.execute("SELECT coalesce(max(id), 0) + 1 FROM changes").fetchone()[0])
-            states = commit.states.with_columns(pl.col(c).dt.epoch("us") for c in _STATE_TIMES)
-            db.executemany(
-                f"INSERT OR REPLACE INTO requests VALUES ({', '.join('?' * len(STATE_COLUMNS))})",
-                states.select(STATE_COLUMNS).iter_rows(),
+            change_id = None
+            if commit.states is not None and commit.states.height:
+                states = commit.states.with_columns(pl.col(c).dt.epoch("us") for c in _STATE_TIMES)
+                db.executemany(
+                    f"INSERT OR REPLACE INTO requests VALUES ({', '.join('?' * len(STATE_COLUMNS))})",
+                    states.select(STATE_COLUMNS).iter_rows(),
+                )
+            if commit.windows is not None:
+                change_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM changes").fetchone()[0]
+                window_rows = [_window_row(key, stats, change_id) for key, stats in commit.windows.items()]
+                db.executemany(f"INSERT OR REPLACE INTO windows VALUES ({', '.join('?' * 12)})", window_rows)
+                payload = _change_payload(change_id, now, segment, window_rows)
+                db.execute("INSERT INTO changes VALUES (?, ?, ?)", (change_id, now, json.dumps(payload)))
+                db.execute("DELETE FROM changes WHERE id <= ?", (change_id - CHANGES_KEPT,))
+            db.execute(
+                "INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, seq) DO UPDATE SET "
+                + ("records_out = excluded.records_out, too_late = excluded.too_late"
+                   if commit.reader == WINDOWS_READER else "invalid = excluded.invalid"),
+                (segment.source, segment.seq, micros(segment.landed_at), segment.records_in,
+                 segment.records_out, segment.too_late, segment.invalid),
             )
-            window_rows = [_window_row(key, stats, change_id) for key, stats in commit.windows.items()]
-            db.executemany(f"INSERT OR REPLACE INTO windows VALUES ({', '.join('?' * 12)})", window_rows)
-            db.executemany(
-                "INSERT OR REPLACE INTO segments VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(s.source, s.seq, micros(s.landed_at), s.records_in, s.records_out, s.dead_letters, change_id)
-                 for s in commit.segments],
-            )
-            dead = commit.dead_letters.with_columns(pl.col(dl.FAILED_AT).dt.epoch("us"))
-            db.executemany(
-                "INSERT OR REPLACE INTO dead_letters VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                dead.select(rq.SOURCE_FILE, rq.SOURCE_POSITION, rq.SOURCE, dl.STAGE, dl.REASON,
-                            dl.DETAIL, dl.RAW_PAYLOAD, dl.FAILED_AT).iter_rows(),
-            )
-            self.set_offsets(commit.offsets)
-            payload = _change_payload(change_id, now, commit, window_rows)
-            db.execute("INSERT INTO changes VALUES (?, ?, ?)", (change_id, now, json.dumps(payload)))
-            db.execute("DELETE FROM changes WHERE id <= ?", (change_id - CHANGES_KEPT,))
+            if commit.dead_letters.height:
+                dead = commit.dead_letters.with_columns(pl.col(dl.FAILED_AT).dt.epoch("us"))
+                db.executemany(
+                    "INSERT OR REPLACE INTO dead_letters VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    dead.select(rq.SOURCE_FILE, rq.SOURCE_POSITION, rq.SOURCE, dl.STAGE, dl.REASON,
+                                dl.DETAIL, dl.RAW_PAYLOAD, dl.FAILED_AT).iter_rows(),
+                )
+            self.set_offsets({segment.source: segment.seq + 1}, commit.reader)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -201,13 +230,13 @@ class LiveStore:
             for district in sorted(backlog)
         ]
 
-    def ledger(self) -> dict[str, int]:
+    def ledger(self) -> dict:
         row = self.db.execute(
             "SELECT count(*), coalesce(sum(records_in), 0), coalesce(sum(records_out), 0), "
-            "coalesce(sum(dead_letters), 0), max(landed_at) FROM segments"
+            "coalesce(sum(too_late), 0), coalesce(sum(invalid), 0), max(landed_at) FROM segments"
         ).fetchone()
-        return {"segments": row[0], "records_in": row[1], "records_out": row[2], "dead_letters": row[3],
-                "last_landed_at": from_micros(row[4])}
+        return {"segments": row[0], "records_in": row[1], "records_out": row[2], "too_late": row[3],
+                "invalid": row[4], "dead_letters": row[3] + row[4], "last_landed_at": from_micros(row[5])}
 
     def window_frame(self, window: str | None = None) -> pl.DataFrame:
         """Every kept window row with its figures and backlog (all requests made minus closed)."""
@@ -256,12 +285,13 @@ def _window_row(key: tuple, stats: WindowStats, change_id: int) -> tuple:
             hours, pending, figures[lv.CLOSED_WITH_OUTCOME], figures[lv.MEDIAN_HOURS_TO_CLOSE], change_id)
 
 
-def _change_payload(change_id: int, now: int, commit: Commit, window_rows: list[tuple]) -> dict:
+def _change_payload(change_id: int, now: int, segment: SegmentLedger, window_rows: list[tuple]) -> dict:
     return {
         "id": change_id,
         "committed_at": from_micros(now).isoformat(),
-        "segments": [{"source": s.source, "seq": s.seq, "landed_at": s.landed_at.isoformat(),
-                      "records_in": s.records_in, "dead_letters": s.dead_letters} for s in commit.segments],
+        "segment": {"source": segment.source, "seq": segment.seq, "landed_at": segment.landed_at.isoformat(),
+                    "records_in": segment.records_in, "records_out": segment.records_out,
+                    "too_late": segment.too_late},
         "windows": [
             {lv.WINDOW: r[0], lv.WINDOW_START: from_micros(r[1]).isoformat(), rq.DISTRICT_ID: r[2] or None,
              rq.CATEGORY: r[3] or None, lv.NEW: r[4], lv.CLOSED: r[5], lv.CLOSED_WITHIN_SLA: r[6],

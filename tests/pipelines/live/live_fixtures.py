@@ -1,0 +1,51 @@
+"""Building blocks of the live-path tests: recent generated feeds, landing them, running the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from models.city_pack import CityPack
+from pipelines.landing.inbox import land_file
+from pipelines.landing.log import LandingLog
+from pipelines.live.store import LiveStore
+from pipelines.synthetic.requests import generate_requests, write_requests
+from schemas import live as lv
+from schemas import requests as rq
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def recent_requests(pack: CityPack, count: int, seed: int, days: int = 4) -> pl.DataFrame:
+    """Generated requests of the last `days` days, in the order their versions happened."""
+    records, _ = generate_requests(pack, count, seed, start=datetime.now(UTC) - timedelta(days=days), days=days)
+    return records.sort(pl.coalesce(rq.UPDATED_DATETIME, rq.REQUESTED_DATETIME), nulls_last=True)
+
+
+def land_chunks(log: LandingLog, records: pl.DataFrame, chunk: int, folder: Path) -> list[int]:
+    published = []
+    for number, start in enumerate(range(0, records.height, chunk)):
+        path = folder / f"{log.source}-{number:03d}.csv"
+        write_requests(records.slice(start, chunk), path, "csv")
+        published += land_file(log, path, "csv")
+    return published
+
+
+def urbanpulse(home: Path, *args: str) -> subprocess.Popen:
+    """The `urbanpulse` command in its own process (as a department's server would run it)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen([sys.executable, "-m", "flows.cli", "--home", str(home), *args], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def windows_of(store_path: Path) -> pl.DataFrame:
+    store = LiveStore(store_path, read_only=True)
+    try:
+        return store.window_frame().sort(lv.WINDOW, lv.WINDOW_START, rq.DISTRICT_ID, rq.CATEGORY)
+    finally:
+        store.close()
