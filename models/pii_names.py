@@ -1,0 +1,139 @@
+"""Name lists the UrbanPulse PII detector ships: first names (Russian in all six cases, English),
+courtesy titles, and the words that may stand capitalised beside a name without being one.
+
+Small on purpose: a first name, a patronymic, initials or a title is what turns a capitalised word
+into a person; a surname alone (often a street: "ул. Павлова") never is. The lists are plain
+Python so that a city adds its own names in one place.
+"""
+
+from __future__ import annotations
+
+# The tables below read better packed than one item per line.
+# fmt: off
+RU_MALE = (
+    "Александр", "Алексей", "Анатолий", "Андрей", "Антон", "Аркадий", "Арсений", "Артём", "Артем",
+    "Артур", "Богдан", "Борис", "Вадим", "Валентин", "Валерий", "Василий", "Виктор", "Виталий",
+    "Владимир", "Владислав", "Всеволод", "Вячеслав", "Геннадий", "Георгий", "Герман", "Глеб",
+    "Григорий", "Даниил", "Данила", "Денис", "Дмитрий", "Евгений", "Егор", "Захар", "Иван",
+    "Игорь", "Илья", "Кирилл", "Константин", "Лев", "Леонид", "Максим", "Марат", "Матвей",
+    "Михаил", "Никита", "Николай", "Олег", "Павел", "Пётр", "Петр", "Родион", "Ростислав",
+    "Руслан", "Савелий", "Святослав", "Семён", "Семен", "Сергей", "Станислав", "Степан",
+    "Тимофей", "Тимур", "Фёдор", "Федор", "Филипп", "Эдуард", "Юрий", "Яков", "Ярослав",
+)
+RU_FEMALE = (
+    "Алевтина", "Алёна", "Алена", "Александра", "Алина", "Алиса", "Алла", "Анастасия", "Ангелина",
+    "Анна", "Антонина", "Арина", "Валентина", "Валерия", "Варвара", "Вера", "Вероника",
+    "Виктория", "Галина", "Дарья", "Диана", "Ева", "Евгения", "Екатерина", "Елена", "Елизавета",
+    "Жанна", "Зинаида", "Зоя", "Инна", "Ирина", "Карина", "Кира", "Клавдия", "Кристина", "Ксения",
+    "Лариса", "Лидия", "Любовь", "Людмила", "Маргарита", "Марина", "Мария", "Милана", "Надежда",
+    "Наталья", "Наталия", "Нина", "Оксана", "Ольга", "Полина", "Раиса", "Регина", "Светлана",
+    "София", "Софья", "Таисия", "Тамара", "Татьяна", "Ульяна", "Эльвира", "Юлия", "Яна",
+)
+# Common English given names, leaving out those that are also everyday words (Will, May, Rose,
+# Grace, Hope, June, Bill, Mark, Art), which would turn sentences into "people".
+EN_FIRST = (
+    "Aaron", "Abigail", "Adam", "Alan", "Albert", "Alex", "Alexander", "Alexis", "Alice", "Amanda",
+    "Amber", "Amy", "Andrea", "Andrew", "Angela", "Ann", "Anna", "Anne", "Anthony", "Arthur",
+    "Ashley", "Austin", "Barbara", "Ben", "Benjamin", "Betty", "Beverly", "Bob", "Bobby", "Brandon",
+    "Brenda", "Brian", "Brittany", "Bruce", "Bryan", "Carl", "Carlos", "Carol", "Carolyn",
+    "Catherine", "Charles", "Charlotte", "Cheryl", "Chris", "Christina", "Christine",
+    "Christopher", "Cynthia", "Dan", "Daniel", "Danielle", "Dave", "David", "Deborah", "Debra",
+    "Denise", "Dennis", "Diana", "Diane", "Donald", "Donna", "Doris", "Dorothy", "Douglas",
+    "Dylan", "Edward", "Elizabeth", "Emily", "Emma", "Eric", "Ethan", "Eugene", "Evelyn",
+    "Frances", "Frank", "Gary", "George", "Gerald", "Gloria", "Gregory", "Hannah", "Harold",
+    "Heather", "Helen", "Henry", "Isabella", "Jack", "Jacob", "Jacqueline", "James", "Jane",
+    "Janet", "Janice", "Jason", "Jean", "Jeffrey", "Jennifer", "Jeremy", "Jerry", "Jesse",
+    "Jessica", "Jim", "Joan", "Joe", "John", "Johnny", "Jonathan", "Jose", "Joseph", "Joshua",
+    "Joyce", "Juan", "Judith", "Judy", "Julia", "Julie", "Justin", "Karen", "Kate", "Katherine",
+    "Kathleen", "Kathryn", "Kayla", "Keith", "Kelly", "Kenneth", "Kevin", "Kimberly", "Kyle",
+    "Larry", "Laura", "Lauren", "Lawrence", "Linda", "Lisa", "Logan", "Lori", "Louis", "Luis",
+    "Madison", "Margaret", "Maria", "Marie", "Marilyn", "Martha", "Mary", "Matt", "Matthew",
+    "Megan", "Melissa", "Michael", "Michelle", "Mike", "Nancy", "Natalie", "Nathan", "Nicholas",
+    "Nick", "Nicole", "Noah", "Olivia", "Pamela", "Patricia", "Patrick", "Paul", "Peter",
+    "Philip", "Rachel", "Ralph", "Randy", "Raymond", "Rebecca", "Richard", "Robert", "Roger",
+    "Ronald", "Roy", "Russell", "Ruth", "Ryan", "Sam", "Samantha", "Samuel", "Sandra", "Sara",
+    "Sarah", "Scott", "Sean", "Sharon", "Shirley", "Sophia", "Stephanie", "Stephen", "Steve",
+    "Steven", "Susan", "Teresa", "Terry", "Theresa", "Thomas", "Timothy", "Tom", "Tony", "Tyler",
+    "Victoria", "Vincent", "Virginia", "Walter", "Wayne", "William", "Zachary",
+)
+# Titles that announce a surname ("Mrs. Jones", "г-н Петров"); the title itself stays readable.
+TITLES = ("Mr", "Mrs", "Ms", "Miss", "Dr", "Prof", "Sir", "Madam", "г-н", "г-жа", "гр")
+# Capitalised words that open sentences or sign-offs next to a name but are not part of it, and
+# street words that make "Madison Avenue" or "улица Александра Невского" a place, not a person.
+NOT_NAME_WORDS = frozenset((
+    "Здравствуйте", "Добрый", "Уважаемые", "Уважаемый", "Прошу", "Спасибо", "Заявитель",
+    "Пишите", "Звоните", "Тел", "Телефон", "Мой", "Контактный", "Жду", "Сколько", "Примите",
+    "Заранее", "Ответ", "Почта", "Адрес", "Дом", "Улица", "Проспект", "Переулок", "Бульвар",
+    "Площадь", "Набережная", "Шоссе", "Проезд", "Квартира", "Москва", "Россия",
+    "Hello", "Hi", "Dear", "Please", "Thanks", "Thank", "Regards", "Best", "Sincerely", "Good",
+    "Email", "Phone", "Tel", "Call", "Reply", "My", "The", "This", "That", "We", "I", "It",
+    "Street", "St", "Avenue", "Ave", "Road", "Rd", "Lane", "Ln", "Boulevard", "Blvd", "Place", "Pl",
+    "Square", "Sq", "Highway", "Hwy", "Drive", "Dr", "Court", "Ct", "Parkway", "Pkwy", "Terrace",
+    "Embankment", "Emb", "Park", "Heights", "Bridge", "Station", "School", "Hospital", "Center",
+    "Apt", "Unit", "Flat", "New", "York", "City", "NYC", "Manhattan", "Brooklyn", "Queens",
+    "Bronx", "Staten", "Island", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
+    "Saturday", "Sunday", "January", "February", "March", "August", "September", "October",
+    "November", "December",
+))
+# Lower-case words right before a capitalised run that make it a street or place name.
+STREET_WORDS = frozenset((
+    "ул", "улица", "улице", "улицу", "улицы", "пр-т", "пр", "просп", "проспект", "проспекте",
+    "пер", "переулок", "переулке", "бул", "бульвар", "бульваре", "пл", "площадь", "площади",
+    "наб", "набережная", "набережной", "ш", "шоссе", "проезд", "проезде", "им", "имени",
+    "тупик", "аллея",
+))
+# Of those, the abbreviations that keep their dot ("ул. Павлова"); after a full word a dot ends
+# the sentence and the next word may well be a signature.
+STREET_ABBREVIATIONS = frozenset(("ул", "пр", "просп", "пер", "бул", "пл", "наб", "ш", "им"))
+# Words right before a run that say a person signs or is named there ("С уважением, Ольга").
+SIGN_OFF_CUES = (
+    "с уважением", "заявитель", "заявительница", "подпись", "жалобу подал", "обращается",
+    "regards", "thanks", "thank you", "sincerely", "signed", "cheers", "best",
+)
+# Endings of Russian surnames in any case and gender (-ов/-ова/-ову/-овым, -ский/-ская, ...).
+RU_SURNAME_ENDINGS = (
+    r"(?:ов|ев|ёв|ин|ын)(?:а|у|ым|ой|е|ом|ых|ы)?"
+    r"|(?:ск|цк)(?:ий|ая|ого|ому|им|ом|ой|ую)"
+    r"|(?:ко|юк|ук|ян|дзе|швили|ич|ых|их)"
+)
+# Patronymics in any case: Иванович(а/у/ем/е), Ивановна(ы/е/у/ой), Ильинична, Кузьмич.
+RU_PATRONYMIC_ENDINGS = r"(?:ович|евич|ьич|ич)(?:а|у|ем|е)?|(?:овн|евн|ичн)(?:а|ы|е|у|ой)"
+# fmt: on
+
+_HUSHING_OR_VELAR = set("гкхжшчщ")
+_FLEETING = {"Павел": "Павл", "Пётр": "Петр", "Петр": "Петр", "Лев": "Льв"}
+
+
+def russian_name_forms(name: str, female: bool) -> set[str]:
+    """The six case forms of a Russian first name: "Анна" -> Анны, Анне, Анну, Анной, ...
+
+    Residents write "от Ивановой Анны" or "прошу связаться с Андреем Петровым"; a list of
+    nominatives alone would miss them.
+    """
+    forms = {name}
+    if name.endswith("ия"):
+        stem = name[:-1]
+        forms |= {stem + e for e in ("и", "ю", "ей")}
+    elif name.endswith(("а", "я")):
+        stem, soft = name[:-1], name.endswith("я")
+        genitive = "и" if soft or stem[-1] in _HUSHING_OR_VELAR else "ы"
+        instrumental = ("ей", "ёй") if soft else ("ой", "ей")
+        forms |= {stem + genitive, stem + "е", stem + ("ю" if soft else "у")}
+        forms |= {stem + e for e in instrumental}
+    elif name.endswith(("й", "ь")):
+        stem = name[:-1]
+        forms |= {stem + e for e in ("я", "ю", "ем", "е", "и")}
+    elif not female:
+        stem = _FLEETING.get(name, name)
+        forms |= {stem + e for e in ("а", "у", "ом", "е")}
+    return forms
+
+
+def first_names() -> frozenset[str]:
+    """Every first-name form the detector recognises, Russian cases included."""
+    names: set[str] = set(EN_FIRST)
+    for name in RU_MALE:
+        names |= russian_name_forms(name, female=False)
+    for name in RU_FEMALE:
+        names |= russian_name_forms(name, female=True)
+    return frozenset(names)
