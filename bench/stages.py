@@ -23,6 +23,8 @@ import polars as pl
 
 from models.city_pack import CityPack
 from models.request_classifier import load_request_classifier
+from models.address_spans import AddressSpanFinder
+from models.forward_geocoder import ForwardGeocoder
 from models.reverse_geocoder import ReverseGeocoder
 from pipelines.sinks.requests import merge_partition
 from pipelines.sources import read_raw_batches
@@ -31,6 +33,8 @@ from pipelines.transforms.classify import route
 from pipelines.transforms.dedup import deduplicate
 from pipelines.transforms.normalise import normalise_frame
 from pipelines.transforms.sla import sla_frame
+from pipelines.transforms.geocode import geocode_frame
+from pipelines.transforms.scrub import scrub_frame
 from pipelines.transforms.validate import to_frame, validate_frame
 from schemas import requests as rq
 
@@ -106,10 +110,12 @@ class StageBench:
 
 
 def _enrich(bench: StageBench, feed: Path, pack: CityPack, model_dir: Path | None) -> list:
-    """read -> validate -> normalise -> classify -> geocode -> sla, batch by batch."""
+    """read -> validate -> normalise -> classify -> geocode -> sla -> scrub, batch by batch."""
     now = datetime.now(UTC)
     classifier = load_request_classifier(model_dir)
     geocoder = ReverseGeocoder(pack)
+    forward = ForwardGeocoder(pack.gazetteer) if pack.gazetteer is not None else None
+    spans = AddressSpanFinder() if forward is not None else None
     raw = bench.whole("read", lambda: list(read_raw_batches(feed, "csv")))
     frames = bench.per_batch("validate", raw, lambda b: validate_frame(to_frame(b), now)[0])
     del raw
@@ -118,9 +124,10 @@ def _enrich(bench: StageBench, feed: Path, pack: CityPack, model_dir: Path | Non
         "classify", frames, lambda f: route(f.hstack(classifier.predict_batch(f)), pack.taxonomy)
     )
     frames = bench.per_batch(
-        "geocode", frames, lambda f: f.hstack(geocoder.predict_batch(f[rq.LAT], f[rq.LONG]))
+        "geocode", frames, lambda f: geocode_frame(f, geocoder, forward, spans)
     )
-    return bench.per_batch("sla", frames, sla_frame)
+    frames = bench.per_batch("sla", frames, sla_frame)
+    return bench.per_batch("scrub", frames, scrub_frame)
 
 
 def _publish(bench: StageBench, frames: list, pack: CityPack, scratch: Path) -> None:

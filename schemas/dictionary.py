@@ -11,10 +11,12 @@ from schemas import requests as rq
 DESCRIPTIONS: dict[str, str] = {
     rq.SERVICE_REQUEST_ID: "Request id as the source issued it (Open311 service_request_id).",
     rq.STATUS: "open or closed, mapped from the source's status words.",
-    rq.STATUS_NOTES: "The city's note on the current status, as the source gave it (mojibake repaired).",
+    rq.STATUS_NOTES: "The city's note on the current status, as the source gave it (mojibake repaired; personal data "
+    "replaced as in description).",
     rq.SERVICE_CODE: "The source's own service code, if any.",
     rq.SERVICE_NAME: "The source's own service / complaint type, if any.",
-    rq.DESCRIPTION: "The resident's text (whitespace collapsed, mojibake repaired). May hold personal data: not for open publication.",
+    rq.DESCRIPTION: "The resident's text (whitespace collapsed, mojibake repaired), with phones, e-mails, personal names "
+    "and flat numbers replaced by [PHONE], [EMAIL], [PERSON], [FLAT]. Detection is rule-based: review before open publication.",
     rq.AGENCY_RESPONSIBLE: "Agency named by the source.",
     rq.REQUESTED_DATETIME: "When the request was made (UTC).",
     rq.UPDATED_DATETIME: "Last update the source reported (UTC).",
@@ -38,8 +40,12 @@ DESCRIPTIONS: dict[str, str] = {
     rq.PARENT_ID: "Parent area (okrug, borough) id.",
     rq.PARENT_NAME: "Parent area name.",
     rq.H3_CELL: "H3 cell of the point at the pack's resolution (hex string).",
-    rq.GEOCODE_PRECISION: "point (reported coordinates inside the city) or none.",
-    rq.GEOCODE_ISSUE: "Why no district: missing_coordinates, null_island, coordinates_out_of_range, outside_city.",
+    rq.GEOCODE_PRECISION: "How the location is known: point (reported coordinates inside the city); house, interpolated "
+    "or street (placed from the written address: a known house, between known house numbers, the street's middle); none.",
+    rq.GEOCODE_ISSUE: "What was wrong with the reported coordinates: missing_coordinates, null_island, "
+    "coordinates_out_of_range, outside_city (kept when the address then placed the request).",
+    rq.GEOCODE_SCORE: "0..1 confidence of an address-derived location (street match x precision); null for reported "
+    "points and unplaced rows.",
     rq.DUPLICATE_OF: "Id of the first report of the same problem (same category, within 60 m and 8 h), if any.",
     rq.SLA_DAYS: "Days the taxonomy gives this category (default 8).",
     rq.SLA_DUE_DATETIME: "requested_datetime + sla_days (UTC).",

@@ -58,6 +58,7 @@ QUALITY_FLAGS = "quality_flags"
 INGESTED_AT = "ingested_at"
 REQUEST_DATE = "date"
 SCHEMA_VERSION_COLUMN = "schema_version"
+GEOCODE_SCORE = "geocode_score"
 
 # The Open311 fields every adapter maps into; all carried as source text until validation.
 OPEN311_FIELDS: tuple[str, ...] = (
@@ -143,6 +144,7 @@ ENRICHMENT_FIELDS: tuple[pa.Field, ...] = (
     pa.field(INGESTED_AT, UTC_TS, nullable=False),
     pa.field(SCHEMA_VERSION_COLUMN, pa.large_string(), nullable=False),
     pa.field(REQUEST_DATE, pa.date32(), nullable=False),
+    pa.field(GEOCODE_SCORE, pa.float64()),
 )
 
 ENRICHED_REQUEST = pa.schema(
@@ -187,3 +189,12 @@ class QualityFlag:
 class Status:
     OPEN = "open"
     CLOSED = "closed"
+
+
+class AddressIssue:
+    """Why a written address gave no point (`geocode_issue` of forward geocoding)."""
+
+    NO_ADDRESS = "no_address"
+    NOT_UNDERSTOOD = "address_not_understood"  # no street name could be read from it
+    UNKNOWN_STREET = "street_not_found"  # a street name, but none of the gazetteer's
+    NO_GAZETTEER = "no_gazetteer"  # the city pack has no gazetteer to look addresses up in

@@ -1,0 +1,180 @@
+"""Geocoding benchmark: forward geocoding with a gazetteer learned from history, and reverse
+geocoding throughput against a shapely STRtree baseline on the same points.
+
+(a) The demo city's boundaries, but no gazetteer: one is learned from an EARLIER generated history
+    (`--history` requests over the first 30 days) and used to geocode the address field of LATER
+    requests (`--later`, the next 10 days), graded against the generator's true house points. The
+    baseline is what a plain lookup table of past addresses would do: the median reported point
+    per exact address text, nothing for a text never seen.
+(b) 1M random points in the city's bounding box: district + parent + H3 cell with
+    `ReverseGeocoder.predict_batch` vs shapely `STRtree.query(predicate="within")` + the same
+    parent gather + H3 cells, both timed on the same points.
+
+    python -m bench.geocode [--history 100000] [--later 20000] [--points 1000000] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import h3.api.numpy_int as h3_int
+import numpy as np
+import polars as pl
+import shapely
+
+from bench.report import machine_info
+from models import address_parser as ap
+from models.city_pack import CityPack
+from models.demo_city import build_demo_city
+from models.forward_geocoder import ForwardGeocoder
+from models.gazetteer import learn_addresses, merge_gazetteer
+from models.reverse_geocoder import ReverseGeocoder
+from pipelines.synthetic.requests import generate_requests
+from schemas import citypack as cp
+from schemas import requests as rq
+
+OUT = Path(__file__).resolve().parent / "out"
+START = datetime(2026, 8, 1, tzinfo=UTC)
+WITHIN_M = 250.0
+
+
+def _error_m(lat, lon, true_lat, true_lon) -> np.ndarray:
+    dy = (lat - true_lat) * 111_200
+    dx = (lon - true_lon) * 111_200 * np.cos(np.radians(true_lat))
+    return np.sqrt(dx**2 + dy**2)  # NaN where nothing was found
+
+
+def _timed(fn, runs: int) -> tuple[list[float], object]:
+    seconds, result = [], None
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = fn()
+        seconds.append(time.perf_counter() - started)
+    return seconds, result
+
+
+def forward(pack: CityPack, history_n: int, later_n: int, runs: int) -> dict:
+    history, _ = generate_requests(pack, history_n, seed=11, start=START, days=30)
+    later, truth = generate_requests(pack, later_n, seed=12, start=START + timedelta(days=30), days=10)
+    learn_s, learned = _timed(lambda: learn_addresses(history[rq.ADDRESS], history[rq.LAT], history[rq.LONG], pack), 1)
+    geocoder = ForwardGeocoder(merge_gazetteer(None, learned).gazetteer)
+    asked = later.with_columns(truth[rq.LAT].alias("true_lat"), truth[rq.LONG].alias("true_long"))
+    asked = asked.filter(pl.col(rq.ADDRESS).is_not_null())
+    seconds, found = _timed(lambda: geocoder.predict_batch(asked[rq.ADDRESS]), runs)
+    error = _error_m(found[rq.LAT].to_numpy(), found[rq.LONG].to_numpy(),
+                     asked["true_lat"].to_numpy(), asked["true_long"].to_numpy())
+    keys = ap.parse_addresses(asked[rq.ADDRESS]).select(ap.STREET_KEY, ap.TYPE_KEY, ap.HOUSE_KEY)
+    seen = keys.join(learned.select(ap.STREET_KEY, ap.TYPE_KEY, ap.HOUSE_KEY).with_columns(pl.lit(True).alias("seen")),
+                     on=[ap.STREET_KEY, ap.TYPE_KEY, ap.HOUSE_KEY], how="left", nulls_equal=True,
+                     maintain_order="left")["seen"].fill_null(False).to_numpy()
+    precision = found[rq.GEOCODE_PRECISION].value_counts().sort("count", descending=True).rows()
+    # baseline: exact address text -> median of its past reports
+    table = history.filter(pl.col(rq.LAT).is_not_null()).group_by(rq.ADDRESS).agg(
+        pl.col(rq.LAT, rq.LONG).median()
+    )
+    base = asked.select(rq.ADDRESS).join(table, on=rq.ADDRESS, how="left", maintain_order="left")
+    base_error = _error_m(base[rq.LAT].to_numpy(), base[rq.LONG].to_numpy(),
+                          asked["true_lat"].to_numpy(), asked["true_long"].to_numpy())
+    unseen_error = error[~seen]
+    return {
+        "history_requests": history_n, "later_requests": later_n, "later_addresses": asked.height,
+        "learned_addresses": learned.height, "learn_seconds": learn_s[0],
+        "gazetteer_houses_in_city": pack.gazetteer.height if pack.gazetteer is not None else None,
+        "share_within_250m": float(np.mean(np.nan_to_num(error, nan=np.inf) <= WITHIN_M)),
+        "median_error_m": float(np.nanmedian(error)),
+        "unseen_houses": int((~seen).sum()),
+        "unseen_share_within_250m": float(np.mean(np.nan_to_num(unseen_error, nan=np.inf) <= WITHIN_M)),
+        "unseen_median_error_m": float(np.nanmedian(unseen_error)) if unseen_error.size else None,
+        "unseen_not_placed": int(np.isnan(unseen_error).sum()),
+        "precision_counts": dict(precision),
+        "addresses_per_second_median": asked.height / statistics.median(seconds),
+        "seconds_all": seconds,
+        "baseline_exact_text_share_within_250m": float(np.mean(np.nan_to_num(base_error, nan=np.inf) <= WITHIN_M)),
+    }
+
+
+def _h3_cells(lat: np.ndarray, lon: np.ndarray, resolution: int) -> list[str]:
+    return [format(h3_int.latlng_to_cell(a, b, resolution), "x") for a, b in zip(lat.tolist(), lon.tolist(), strict=True)]
+
+
+def reverse(pack: CityPack, points: int, runs: int) -> dict:
+    rng = np.random.default_rng(5)
+    west, south, east, north = shapely.total_bounds(pack.geometries)
+    lat = pl.Series(rq.LAT, rng.uniform(south, north, points))
+    lon = pl.Series(rq.LONG, rng.uniform(west, east, points))
+    geocoder = ReverseGeocoder(pack)  # grid built (or read from its cache) before timing
+    ours, located = _timed(lambda: geocoder.predict_batch(lat, lon), runs)
+    tree = shapely.STRtree(pack.geometries)
+    parents = np.asarray(pack.parent_ids + [None], dtype=object)
+    lat_np, lon_np = lat.to_numpy(), lon.to_numpy()
+
+    def baseline() -> np.ndarray:
+        point_idx, district_idx = tree.query(shapely.points(lon_np, lat_np), predicate="within")
+        district = np.full(points, len(pack.geometries))
+        district[point_idx] = district_idx
+        inside = district < len(pack.geometries)
+        _h3_cells(lat_np[inside], lon_np[inside], pack.h3_resolution)
+        return parents[district]
+
+    theirs, _ = _timed(baseline, runs)
+    ids = np.asarray(pack.district_ids + [None], dtype=object)
+    point_idx, district_idx = tree.query(shapely.points(lon_np, lat_np), predicate="within")
+    expected = np.full(points, None, dtype=object)
+    expected[point_idx] = ids[district_idx]
+    agree = float(np.mean(located[rq.DISTRICT_ID].to_numpy() == expected))
+    ours_m, theirs_m = statistics.median(ours), statistics.median(theirs)
+    return {
+        "points": points, "inside_city": int(located[rq.DISTRICT_ID].is_not_null().sum()),
+        "urbanpulse_points_per_second_median": points / ours_m, "urbanpulse_seconds_all": ours,
+        "strtree_points_per_second_median": points / theirs_m, "strtree_seconds_all": theirs,
+        "speedup": theirs_m / ours_m, "district_agreement": agree,
+    }
+
+
+def _markdown(report: dict) -> str:
+    machine = report["machine"]
+    summary = (f"Machine: {machine['cpu_model']}, {machine['nproc']} CPUs, {machine['ram_gb']} GB; "
+               f"medians of {report['runs']} runs.")
+    lines = ["# Geocoding benchmark", "", summary, ""]
+    for title, values in (("Forward geocoding (learned gazetteer)", report["forward"]),
+                          ("Reverse geocoding (district + parent + H3)", report["reverse"])):
+        lines += [f"## {title}", "", "| measure | value |", "|---|---|"]
+        lines += [f"| {k} | {v:,.4g} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in values.items()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def run(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--history", type=int, default=100_000)
+    parser.add_argument("--later", type=int, default=20_000)
+    parser.add_argument("--points", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args(argv)
+    home = OUT / "geocode-home"
+    demo = build_demo_city(home / "demo")
+    learned_city = home / "learned"  # the same boundaries, without a gazetteer
+    shutil.rmtree(learned_city, ignore_errors=True)
+    shutil.copytree(demo.root, learned_city)
+    (learned_city / cp.PACK_GAZETTEER_FILE).unlink()
+    empty_pack = CityPack.load(learned_city)
+    report = {
+        "machine": machine_info(), "runs": args.runs,
+        "forward": forward(demo, args.history, args.later, args.runs),
+        "reverse": reverse(empty_pack, args.points, args.runs),
+    }
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "geocode_report.json").write_text(json.dumps(report, indent=2, default=str))
+    (OUT / "geocode_report.md").write_text(_markdown(report))
+    return report
+
+
+if __name__ == "__main__":
+    result = run()
+    print(json.dumps({k: result[k] for k in ("forward", "reverse")}, indent=2, default=str))

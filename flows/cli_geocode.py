@@ -1,0 +1,78 @@
+"""`urbanpulse geocode` (addresses in a file -> points) and `urbanpulse train gazetteer`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from flows.cli_steps import done, step
+from pipelines.workspace import Workspace
+from schemas import requests as rq
+
+
+def register(commands, train) -> None:
+    geocode = commands.add_parser("geocode", help="geocode the addresses of a CSV or Parquet file")
+    geocode.add_argument("path", type=Path)
+    geocode.add_argument("--city", default="demo")
+    geocode.add_argument("--address", required=True, help="column with the address")
+    geocode.add_argument("--text", help="column of free text to find an address in when --address is empty")
+    geocode.add_argument("--out", type=Path, required=True, help="CSV or Parquet, by its suffix")
+    geocode.set_defaults(handler=geocode_file)
+
+    gazetteer = train.add_parser("gazetteer", help="learn address points from geocoded history")
+    gazetteer.add_argument("--city", default="demo")
+    gazetteer.add_argument("--data", type=Path, required=True)
+    gazetteer.add_argument("--address", required=True)
+    gazetteer.add_argument("--lat", required=True)
+    gazetteer.add_argument("--lon", required=True)
+    gazetteer.set_defaults(handler=train_gazetteer)
+
+
+def _read(path: Path, columns: list[str]) -> pl.DataFrame:
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist")
+    frame = pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_csv(path, infer_schema=False)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path} has no column(s) {missing}; it has {frame.columns}")
+    return frame
+
+
+def geocode_file(args, _extra, workspace: Workspace) -> int:
+    from models.address_spans import AddressSpanFinder
+    from models.forward_geocoder import ForwardGeocoder
+
+    forward = ForwardGeocoder.load(workspace.city(args.city))
+    if forward is None:
+        raise ValueError(f"city {args.city!r} has no gazetteer; learn one with `urbanpulse train gazetteer`")
+    frame = _read(args.path, [args.address] + ([args.text] if args.text else []))
+    started = step(f"geocoding {frame.height:,} addresses of {args.path} in city {args.city!r}")
+    addresses = frame[args.address].cast(pl.String)
+    if args.text:
+        empty = addresses.str.strip_chars().str.len_chars().fill_null(0) == 0
+        found = AddressSpanFinder().find(frame[args.text].filter(empty))
+        addresses = addresses.scatter(empty.arg_true(), found)
+    result = forward.predict_batch(addresses)
+    out = frame.drop([c for c in result.columns if c in frame.columns]).hstack(result)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_parquet(args.out) if args.out.suffix == ".parquet" else out.write_csv(args.out)
+    done(started)
+    counts = result.group_by(rq.GEOCODE_PRECISION).len().sort("len", descending=True).rows()
+    print(", ".join(f"{precision} {n:,}" for precision, n in counts) + f" -> {args.out}")
+    return 0
+
+
+def train_gazetteer(args, _extra, workspace: Workspace) -> int:
+    from models.city_pack import CityPack
+    from models.gazetteer import learn_into_pack
+
+    pack = CityPack.load(workspace.city(args.city))
+    frame = _read(args.data, [args.address, args.lat, args.lon])
+    started = step(f"learning addresses of city {args.city!r} from {frame.height:,} rows of {args.data}")
+    update = learn_into_pack(pack, frame[args.address], frame[args.lat], frame[args.lon])
+    done(started)
+    print(f"{update.learned:,} addresses learned from {update.reports_used:,} reports "
+          f"({update.reports_rejected:,} unusable or outliers): {update.added:,} new, "
+          f"{update.replaced:,} moved; gazetteer has {update.gazetteer.height:,} rows -> {pack.root}")
+    return 0
