@@ -1,4 +1,5 @@
-"""`urbanpulse train classifier`: a city's request classifier from its labelled history."""
+"""`urbanpulse train classifier` and `urbanpulse classify`: a city's request classifier from its
+labelled history, and categories with calibrated confidence for any CSV or Parquet of texts."""
 
 from __future__ import annotations
 
@@ -10,23 +11,49 @@ from pipelines.workspace import Workspace
 
 def register(commands, train) -> None:
     classifier = train.add_parser("classifier", help="train a request classifier on labelled history")
-    classifier.add_argument("--data", type=Path, required=True)
-    classifier.add_argument("--text", required=True)
-    classifier.add_argument("--label", required=True)
-    classifier.add_argument("--city")
-    classifier.add_argument("--name")
+    classifier.add_argument("--data", type=Path, required=True, help="labelled history (.parquet or .csv)")
+    classifier.add_argument("--text", required=True, help="column with the request text")
+    classifier.add_argument("--label", required=True, help="column with the category")
+    classifier.add_argument("--label2", help="column with the second level (category -> reason)")
+    classifier.add_argument("--time", help="time column: hold out the latest 20%% instead of a random 20%%")
+    classifier.add_argument("--city", help="make the model this city's default (and route to its departments)")
+    classifier.add_argument("--name", help="model name under models/ (default CITY-classifier)")
     classifier.add_argument("--seed", type=int, default=0)
     classifier.set_defaults(handler=train_classifier)
+
+    classify = commands.add_parser("classify", help="classify the texts of a CSV or Parquet file")
+    classify.add_argument("file", type=Path)
+    classify.add_argument("--model", required=True, help="model name under models/ (or a model folder)")
+    classify.add_argument("--text", required=True, help="column with the request text")
+    classify.add_argument("--out", type=Path, required=True, help="output .csv or .parquet")
+    classify.add_argument("--city", help="route to this city's departments (default: the model's city)")
+    classify.set_defaults(handler=classify_file)
 
 
 def train_classifier(args, _extra, workspace: Workspace) -> int:
     from models.training import train_classifier_from_file
 
     started = step(f"training classifier on {args.data}")
-    card = train_classifier_from_file(
-        workspace, args.data, args.text, args.label, city=args.city, name=args.name, seed=args.seed
+    summary = train_classifier_from_file(
+        workspace, args.data, args.text, args.label, city=args.city, name=args.name,
+        time=args.time, seed=args.seed, label2=args.label2,
     )
     done(started)
-    print(f"model {card['name']} -> {card['path']}")
-    print(f"holdout accuracy {card['accuracy']:.3f}, macro-F1 {card['macro_f1']:.3f}")
+    print(f"model {summary['name']} ({summary['selected']}) -> {summary['path']}")
+    print(f"holdout ({summary['split']}): accuracy {summary['accuracy']:.3f}, macro-F1 "
+          f"{summary['macro_f1']:.3f} (baseline {summary['baseline_macro_f1']:.3f}); "
+          f"{summary['coverage_at_threshold']:.1%} decided without review")
+    return 0
+
+
+def classify_file(args, _extra, workspace: Workspace) -> int:
+    from models.classifier_run import classify_table
+
+    started = step(f"classifying {args.file} with model {args.model}")
+    model_dir = args.model if Path(args.model).is_dir() else workspace.model(args.model)
+    result = classify_table(args.file, args.text, Path(model_dir), args.out,
+                            workspace.city(args.city) if args.city else None, workspace)
+    done(started)
+    print(f"wrote {result['rows']:,} rows to {args.out}; {result['needs_review']:,} need review; "
+          f"model {result['model_version']}")
     return 0

@@ -1,6 +1,7 @@
 """The one entry point the pipelines use to put a category on a request.
 
-A city with a trained text classifier gets its predictions over `description`. A city without
+A city with a trained text classifier gets its predictions over `description`, whatever kind of
+model was selected at training (hashed linear or spaCy textcat: `models.classifier_artifact`). A city without
 one (a real export ingested before any training) keeps the category its source already gives
 (`service_name`), marked with a `model_version` that says so and no confidence, so nobody mistakes
 it for a model's judgement.
@@ -28,12 +29,12 @@ class RequestClassifier(Protocol):
 
 
 class TextModelClassifier:
-    """Predictions of a trained `TextClassifier` over the request's description."""
+    """Predictions of a trained request text model over the request's description."""
 
     def __init__(self, model_dir: Path) -> None:
-        from models.text_classifier import TextClassifier
+        from models.classifier_artifact import RequestTextModel
 
-        self.model = TextClassifier.load(model_dir)
+        self.model = RequestTextModel.load(model_dir)
 
     def predict_batch(self, requests: pl.DataFrame) -> pl.DataFrame:
         return self.model.predict_batch(requests[rq.DESCRIPTION]).select(PREDICTION_COLUMNS)

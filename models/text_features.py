@@ -2,8 +2,8 @@
 
 Why this shape:
 - Speed. The classifier must keep up with a batch pipeline (>= 200k texts/s), so no Python runs
-  per text. Polars rewrites URLs and e-mails; everything else works on the column's UTF-8 bytes
-  with numpy: a 256-entry table lowers ASCII, turns digits into "0" and punctuation into spaces,
+  per text. Normalisation (`models.text_normalise`): polars rewrites URLs and e-mails; everything
+  else works on the column's UTF-8 bytes with numpy: a 256-entry table lowers ASCII, turns digits into "0" and punctuation into spaces,
   two sparse scans lower Cyrillic and fold ё into е, words are runs of non-space bytes, and each
   word is read as (at most three) unaligned little-endian uint64 that are mixed into a 64-bit
   hash. The work is a handful of vector operations per byte and a few per word.
@@ -29,20 +29,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 import scipy.sparse as sp
 
-from models.language import fold_bytes, fold_cyrillic, utf8_column
+from models.text_normalise import BYTE_MASKS, Tokens, tokenize, u64_view
 
 FEATURE_ALGORITHM = "urbanpulse-hashed-words/1"
 
-URL_TOKEN = "urltoken"
-EMAIL_TOKEN = "emailtoken"
-PHONE_TOKEN = "phonetoken"
-_URL = r"(?i)(?:https?://|www\.)\S+"
-_EMAIL = r"[\w.+-]+@[\w-]+\.[\w.-]+"
-# A run of digit groups with at least this many digits in total is a phone number.
-PHONE_MIN_DIGITS = 10
 # Texts per block: small enough for the temporaries to stay in cache (see `hash_features`).
 BLOCK_ROWS = 16_384
 # Longer words are hashed by their first 24 bytes (12 Cyrillic letters) and their length.
@@ -56,8 +48,6 @@ _M1 = np.uint64(0xFF51AFD7ED558CCD)
 _M2 = np.uint64(0xC4CEB9FE1A85EC53)
 _S33 = np.uint64(33)
 _ODD_SUFFIX = np.uint64(0x8EBC6AF09C88C6E3)
-_LEAD = 8
-_MASKS = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [2**64 - 1], dtype=np.uint64)
 
 
 @dataclass(frozen=True)
@@ -102,128 +92,6 @@ class FeatureRecipeError(ValueError):
     """A saved model's features cannot be reproduced by this code and these libraries."""
 
 
-@dataclass(frozen=True)
-class Tokens:
-    """Words of a column of texts: byte spans into `data`, grouped per text by `word_offsets`."""
-
-    data: np.ndarray  # normalised UTF-8 bytes (plus token spellings and 16 zero bytes of padding)
-    starts: np.ndarray  # int64 byte offset of each word
-    lengths: np.ndarray  # int64 byte length of each word
-    word_offsets: np.ndarray  # n + 1: the words of text i are [word_offsets[i], word_offsets[i+1])
-    valid: np.ndarray  # bool per text: False where the input was null
-
-    @property
-    def counts(self) -> np.ndarray:
-        return np.diff(self.word_offsets)
-
-
-def _marked_bytes(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
-    """UTF-8 of the texts with URLs / e-mails as token words, each text ending in a space."""
-    marked = texts.cast(pl.String).str.replace_all(_URL, f" {URL_TOKEN} ")
-    marked = marked.str.replace_all(_EMAIL, f" {EMAIL_TOKEN} ") + " "
-    return utf8_column(marked)
-
-
-def _u64_view(data: np.ndarray) -> np.ndarray:
-    """Every byte offset of `data` read as a little-endian uint64 (needs 8 bytes of padding)."""
-    return np.ndarray((data.size - 7,), dtype="<u8", buffer=data, strides=(1,))
-
-
-def _equals_repeated(
-    view: np.ndarray, starts: np.ndarray, lengths: np.ndarray, unit: bytes
-) -> np.ndarray:
-    """True where the word is `unit` repeated (lengths up to 16 bytes; longer is never equal)."""
-    pattern = np.frombuffer((unit * 16)[:16], dtype="<u8")
-    result = (lengths % len(unit) == 0) & (lengths <= 16)
-    first = np.minimum(lengths, 8)
-    result &= (view[starts] & _MASKS[first]) == (pattern[0] & _MASKS[first])
-    rest = np.clip(lengths - 8, 0, 8)
-    result &= (view[starts + 8] & _MASKS[rest]) == (pattern[1] & _MASKS[rest])
-    return result
-
-
-def tokenize(texts: pl.Series) -> Tokens:
-    """Normalise and split every text: lowercase, ё -> е, URL / e-mail / phone -> a token word,
-    digits -> "0", punctuation -> space, masked spans (XXXX, хххх) removed."""
-    raw, offsets = _marked_bytes(texts)
-    size = raw.size
-    # Layout: LEAD spaces, the texts (each ends in a space), the phone token, zero padding.
-    # The leading spaces let a suffix read 8 bytes back from any word end.
-    tail = f"{PHONE_TOKEN} ".encode()
-    end = _LEAD + size
-    data = np.zeros(end + len(tail) + 16, dtype=np.uint8)
-    data[:_LEAD] = 32
-    data[_LEAD:end] = np.frombuffer(fold_bytes(raw), dtype=np.uint8)
-    data[end : end + len(tail)] = np.frombuffer(tail, dtype=np.uint8)
-    fold_cyrillic(data[_LEAD - 1 : end])
-
-    space = data[_LEAD - 1 : end] == 32
-    edges = np.flatnonzero(space[1:] != space[:-1]) + _LEAD  # word start, word end, start, ...
-    sorted_starts = edges[0::2]
-    starts, lengths = sorted_starts.copy(), edges[1::2] - sorted_starts
-    text_starts = offsets + _LEAD
-
-    # Continuation bytes of a symbol whose lead byte became a space open the next word.
-    stray = np.flatnonzero((data[starts] & 0xC0) == 0x80)
-    while stray.size:
-        starts[stray] += 1
-        lengths[stray] -= 1
-        stray = stray[(lengths[stray] > 0) & ((data[starts[stray]] & 0xC0) == 0x80)]
-    keep = lengths > 0
-
-    view = _u64_view(data)
-    lead, second = data[starts], data[starts + 1]
-    for unit in (b"x", "х".encode()):
-        masked = np.flatnonzero((lead == unit[0]) & (second == unit[-1]))
-        masked = masked[_equals_repeated(view, starts[masked], lengths[masked], unit)]
-        keep[masked[lengths[masked] >= 2 * len(unit)]] = False
-
-    numbers = np.flatnonzero(lead == ord("0"))
-    numbers = numbers[_equals_repeated(view, starts[numbers], lengths[numbers], b"0")]
-    numbers = numbers[keep[numbers]]
-    if numbers.size:
-        rows = np.searchsorted(text_starts, starts[numbers], side="right")
-        opens = np.ones(numbers.size, dtype=bool)
-        opens[1:] = (numbers[1:] != numbers[:-1] + 1) | (rows[1:] != rows[:-1])
-        run_starts = np.flatnonzero(opens)
-        digits = np.add.reduceat(lengths[numbers], run_starts)
-        runs = np.diff(np.append(run_starts, numbers.size))
-        in_phone = np.repeat(digits >= PHONE_MIN_DIGITS, runs)
-        keep[numbers[in_phone & ~opens]] = False
-        phone_heads = numbers[in_phone & opens]
-        starts[phone_heads], lengths[phone_heads] = end, len(PHONE_TOKEN)
-
-    if not keep.all():
-        starts, lengths, sorted_starts = starts[keep], lengths[keep], sorted_starts[keep]
-    # Where each word began before phone heads were pointed at the token: still in text order.
-    word_offsets = np.searchsorted(sorted_starts, text_starts)
-    return Tokens(data, starts, lengths, word_offsets, texts.is_not_null().to_numpy())
-
-
-def normalise(texts: pl.Series) -> pl.Series:
-    """The normalised text exactly as the hasher sees it: words joined by single spaces.
-
-    For inspection and tests; the classifier hashes `tokenize`'s spans without building strings.
-    """
-    tokens = tokenize(texts)
-    lengths = tokens.lengths
-    spaced = lengths + 1
-    spaced[tokens.word_offsets[1:][tokens.counts > 0] - 1] -= 1  # no space after a text's last word
-    out_starts = np.zeros(lengths.size + 1, dtype=np.int64)
-    np.cumsum(spaced, out=out_starts[1:])
-    positions = np.arange(out_starts[-1]) - np.repeat(out_starts[:-1] - tokens.starts, spaced)
-    out = tokens.data[positions]
-    out[(out_starts[:-1] + lengths)[spaced > lengths]] = 32
-    text_offsets = out_starts[tokens.word_offsets]
-    array = pa.LargeStringArray.from_buffers(
-        len(text_offsets) - 1,
-        pa.py_buffer(text_offsets.astype(np.int64)),
-        pa.py_buffer(out.tobytes()),
-        pa.array(tokens.valid).buffers()[1] if not tokens.valid.all() else None,
-    )
-    return pl.Series(texts.name, array, dtype=pl.String)
-
-
 def _fmix(x: np.ndarray) -> np.ndarray:
     """murmur3's 64-bit finaliser, in place (uint64 arithmetic wraps, as it must)."""
     shifted = np.empty_like(x)
@@ -239,21 +107,21 @@ def _fmix(x: np.ndarray) -> np.ndarray:
 def word_hashes(tokens: Tokens, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Mixed 64-bit hash of every word (its first 24 bytes and its length), and the word's first
     8 bytes as read (zero-padded), which the prefix features reuse."""
-    view = _u64_view(tokens.data)
+    view = u64_view(tokens.data)
     lengths = np.minimum(tokens.lengths, MAX_WORD_BYTES)
     head = view[tokens.starts]
-    head &= _MASKS[np.minimum(lengths, 8)]
+    head &= BYTE_MASKS[np.minimum(lengths, 8)]
     hashes = lengths.astype(np.uint64)
     hashes *= _GOLDEN
     hashes += np.uint64(seed)
     hashes ^= head
     # Bytes 8..15 of every word (zero when shorter): one vector op beats gather + scatter.
     part = view[tokens.starts + 8]
-    part &= _MASKS[np.clip(lengths - 8, 0, 8)]
+    part &= BYTE_MASKS[np.clip(lengths - 8, 0, 8)]
     hashes *= _ODD_UNIGRAM
     hashes += part
     longer = np.flatnonzero(lengths > 16)
-    part = view[tokens.starts[longer] + 16] & _MASKS[lengths[longer] - 16]
+    part = view[tokens.starts[longer] + 16] & BYTE_MASKS[lengths[longer] - 16]
     hashes[longer] = hashes[longer] * _ODD_UNIGRAM + part
     return _fmix(hashes), head
 
@@ -310,10 +178,10 @@ def features_of(tokens: Tokens, recipe: FeatureRecipe) -> sp.csr_matrix:
     indices = np.empty(int(slot[-1]), dtype=np.int32)
     indices[slot[:-1]] = _bucket(hashes.copy(), _ODD_UNIGRAM, n_bits)
 
-    view = _u64_view(tokens.data)
+    view = u64_view(tokens.data)
     with_prefix = np.flatnonzero(has_prefix)
     size = prefix[with_prefix]
-    value = head[with_prefix] & _MASKS[size]
+    value = head[with_prefix] & BYTE_MASKS[size]
     value ^= size.astype(np.uint64) * _GOLDEN + np.uint64(recipe.seed + 1)
     indices[slot[with_prefix] + 1] = _bucket(value, _ODD_PREFIX, n_bits)
 
