@@ -1,7 +1,7 @@
 """Batch pipeline: request exports -> enriched requests, daily aggregates and dead letters.
 
     read -> ValidateRequests -> NormaliseRequests -> ClassifyRequests -> GeocodeRequests
-         -> ComputeSla -> MergeRequestsIntoDataset (deduplicate per partition date, upsert)
+         -> ComputeSla -> ScrubPersonalData -> MergeRequestsIntoDataset (deduplicate per date, upsert)
     published requests (after the merge) -> AggregateDaily -> WriteRequestDaily
     dead letters -> WriteDeadLetters
 
@@ -37,6 +37,7 @@ from pipelines.transforms.aggregate import INPUT_COLUMNS, AggregateDaily
 from pipelines.transforms.classify import ClassifyRequests
 from pipelines.transforms.geocode import GeocodeRequests
 from pipelines.transforms.normalise import NormaliseRequests
+from pipelines.transforms.scrub import ScrubPersonalData
 from pipelines.transforms.sla import ComputeSla
 from pipelines.transforms.validate import DEAD, ValidateRequests
 from pipelines.workspace import Workspace
@@ -141,6 +142,7 @@ def build_pipeline(pipeline: beam.Pipeline, inputs: list[str], options: IngestOp
         | "ClassifyRequests" >> ClassifyRequests(pack.root, model_dir)
         | "GeocodeRequests" >> GeocodeRequests(pack.root)
         | "ComputeSla" >> ComputeSla()
+        | "ScrubPersonalData" >> ScrubPersonalData()
         | "MergeRequestsIntoDataset" >> MergeRequestsIntoDataset(workspace.requests_dataset, run_id)
     )
     _ = validated[DEAD] | "WriteDeadLetters" >> WriteDeadLetters(

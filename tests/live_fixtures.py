@@ -18,7 +18,7 @@ from pipelines.synthetic.requests import generate_requests, write_requests
 from schemas import live as lv
 from schemas import requests as rq
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[1]
 
 
 def recent_requests(pack: CityPack, count: int, seed: int, days: int = 4) -> pl.DataFrame:

@@ -1,0 +1,148 @@
+"""The live feed over real HTTP: uvicorn serving a live store built by the live pipeline."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import polars as pl
+import pytest
+import uvicorn
+
+from conftest import TINY_CITY, TINY_TAXONOMY
+from dashboard.feed import create_app
+from live_fixtures import land_chunks, recent_requests
+from models.city_pack import CityPack
+from pipelines.landing.log import LandingLog
+from pipelines.live.store import LiveStore
+from pipelines.stream_requests import LiveSettings, replay
+from pipelines.workspace import Workspace
+from schemas import live as lv
+from schemas import requests as rq
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def feed(tmp_path_factory):
+    home = tmp_path_factory.mktemp("feed-home")
+    pack = CityPack.create("tiny", home / "cities" / "tiny", TINY_CITY, name_field="title", id_field="code",
+                           parent_field="okrug", parent_name_field="okrug_name", taxonomy=TINY_TAXONOMY,
+                           timezone="Europe/Moscow")
+    workspace = Workspace(home)
+    records = recent_requests(pack, 3_000, seed=11)
+    log = LandingLog(workspace.landing, "city311").create("csv")
+    land_chunks(log, records.head(2_500), 500, tmp_path_factory.mktemp("feeds"))
+    settings = LiveSettings(workspace, "tiny", lateness=timedelta(days=14))
+    replay(settings)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(workspace, "tiny"), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield {"url": f"http://127.0.0.1:{port}", "workspace": workspace, "settings": settings, "log": log,
+           "more": records.tail(500), "feeds": tmp_path_factory.mktemp("more")}
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def get(feed, path: str, **params) -> httpx.Response:
+    return httpx.get(f"{feed['url']}{path}", params=params, timeout=10)
+
+
+def test_windows_return_the_store_figures_with_backlog(feed):
+    body = get(feed, "/api/v1/requests/windows", window="1d").json()
+    rows = pl.DataFrame(body["rows"])
+    store = LiveStore(feed["workspace"].live_store("tiny"), read_only=True)
+    states = store.db.execute("SELECT count(*), count(closed_datetime) FROM requests").fetchone()
+    assert body["window"] == "1d" and rows.height > 0
+    assert (rows[lv.NEW].sum(), rows[lv.CLOSED].sum()) == states
+    last = rows.sort(lv.WINDOW_START).group_by(rq.DISTRICT_ID, rq.CATEGORY).agg(pl.col(lv.BACKLOG).last())
+    assert last[lv.BACKLOG].sum() == states[0] - states[1]
+
+
+def test_windows_filter_by_district_category_and_time(feed):
+    everything = pl.DataFrame(get(feed, "/api/v1/requests/windows", window="15m", limit=50_000).json()["rows"])
+    known = everything.drop_nulls([rq.DISTRICT_ID, rq.CATEGORY])
+    district, category = known.row(0, named=True)[rq.DISTRICT_ID], known.row(0, named=True)[rq.CATEGORY]
+    since = everything[lv.WINDOW_START].sort()[everything.height // 2]
+    body = get(feed, "/api/v1/requests/windows", window="15m", district=district, category=category,
+               since=since).json()
+    expected = everything.filter((pl.col(rq.DISTRICT_ID) == district) & (pl.col(rq.CATEGORY) == category)
+                                 & (pl.col(lv.WINDOW_START) >= since))
+    assert expected.height > 0 and len(body["rows"]) == expected.height
+    assert {(r[rq.DISTRICT_ID], r[rq.CATEGORY]) for r in body["rows"]} == {(district, category)}
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"window": "2h"}, "use one of 15m, 1d"),
+    ({"since": "last tuesday"}, "not an ISO 8601 time"),
+    ({"limit": "0"}, "limit"),
+])
+def test_bad_parameters_get_a_400_that_says_why(feed, params, message):
+    response = get(feed, "/api/v1/requests/windows", **params)
+    assert response.status_code == 400
+    assert message in response.json()["detail"]
+
+
+def test_kpis_per_district_match_the_day_windows(feed):
+    days = pl.DataFrame(get(feed, "/api/v1/requests/windows", window="1d", limit=50_000).json()["rows"])
+    latest = days[lv.WINDOW_START].max()
+    local_day = pl.Series([latest]).str.to_datetime(time_zone="UTC").dt.convert_time_zone("Europe/Moscow").dt.date()[0]
+    body = get(feed, "/api/v1/requests/kpis", date=local_day.isoformat()).json()
+    kpis = {row[rq.DISTRICT_ID]: row for row in body["districts"]}
+    today = days.filter(pl.col(lv.WINDOW_START) == latest).group_by(rq.DISTRICT_ID).agg(pl.col(lv.NEW).sum())
+    for district, new in today.iter_rows():
+        assert kpis[district][lv.NEW] == new
+    backlog = days.group_by(rq.DISTRICT_ID).agg((pl.col(lv.NEW) - pl.col(lv.CLOSED)).sum())
+    for district, open_requests in backlog.iter_rows():
+        assert kpis[district][lv.BACKLOG] == open_requests
+    assert get(feed, "/api/v1/requests/kpis", date="yesterday").status_code == 400
+
+
+def test_health_docs_and_openapi(feed):
+    health = get(feed, "/health").json()
+    assert health["status"] == "ok" and health["accounting_ok"] is True
+    assert health["lag_segments"] == {"city311": 0}
+    docs = get(feed, "/docs")
+    assert docs.status_code == 200 and "/api/v1/requests/windows" in docs.text and "<script" not in docs.text
+    assert "/api/v1/stream" in get(feed, "/openapi.json").json()["paths"]
+
+
+def test_stream_pushes_a_committed_change(feed):
+    """A client on /api/v1/stream receives the change of a segment landed after it connected."""
+    received: list[dict] = []
+    connected = threading.Event()
+
+    def listen() -> None:
+        with httpx.stream("GET", f"{feed['url']}/api/v1/stream", timeout=30) as response:
+            connected.set()
+            for line in response.iter_lines():
+                if line.startswith("data: "):
+                    received.append(json.loads(line[len("data: "):]))
+                    return
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    assert connected.wait(10)
+    time.sleep(0.3)
+    first_new = feed["log"].end()
+    land_chunks(feed["log"], feed["more"], 500, Path(feed["feeds"]))
+    replay(feed["settings"], from_seq=first_new)
+    listener.join(timeout=20)
+    assert received, "no change arrived on the stream"
+    change = received[0]
+    assert change["segment"]["seq"] == first_new and change["segment"]["source"] == "city311"
+    assert sum(w[lv.NEW] for w in change["windows"] if w[lv.WINDOW] == lv.DAY) > 0
