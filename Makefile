@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export URBANPULSE_HOME ?= $(CURDIR)/urbanpulse-home
 
-.PHONY: demo test bench install clean
+.PHONY: demo test bench bench-live install clean
 
 install: $(STAMP)
 
@@ -25,6 +25,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench.batch $(BENCH_ARGS)
+
+bench-live: $(STAMP)
+	$(PY) -m bench.live $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) urbanpulse-home bench/out

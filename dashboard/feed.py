@@ -183,4 +183,6 @@ def create_app(workspace: Workspace, city: str) -> FastAPI:
 def serve(workspace: Workspace, city: str, host: str = "127.0.0.1", port: int = 8000) -> None:
     import uvicorn
 
-    uvicorn.run(create_app(workspace, city), host=host, port=port, log_level="warning")
+    # open event streams never end by themselves: give them 3 s to close on Ctrl-C / SIGTERM
+    uvicorn.run(create_app(workspace, city), host=host, port=port, log_level="warning",
+                timeout_graceful_shutdown=3)

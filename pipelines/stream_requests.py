@@ -2,9 +2,9 @@
 
     landing log (per source) -> ReadLandingSegments (splittable, runs until stopped)
       -> ValidateRequests -> NormaliseRequests -> ClassifyRequests -> GeocodeRequests -> ComputeSla
-      -> ScrubPersonalData
       -> CommitToLiveStore (request states, windows, dead letters, offsets: one transaction)
-         -> dataset publisher (datasets/requests, dead_letters, request_daily; in the background)
+         -> dataset publisher (a child process: scrub personal data, then datasets/requests,
+            dead_letters, request_daily)
 
 All steps are fused into one stage on `FnApiRunner`, so a segment is committed as soon as it is
 read. `replay` runs the same pipeline over a fixed range of the log and ends.
@@ -33,7 +33,6 @@ from pipelines.live.store import READERS, LiveStore
 from pipelines.transforms.classify import ClassifyRequests
 from pipelines.transforms.geocode import GeocodeRequests
 from pipelines.transforms.normalise import NormaliseRequests
-from pipelines.transforms.scrub import ScrubPersonalData
 from pipelines.transforms.sla import ComputeSla
 from pipelines.transforms.validate import DEAD, ValidateRequests
 from pipelines.workspace import Workspace
@@ -93,7 +92,6 @@ def build_live_pipeline(pipeline: beam.Pipeline, settings: LiveSettings, pack: C
         | "ClassifyRequests" >> ClassifyRequests(pack.root, model_dir)
         | "GeocodeRequests" >> GeocodeRequests(pack.root)
         | "ComputeSla" >> ComputeSla()
-        | "ScrubPersonalData" >> ScrubPersonalData()
     )
     _ = (enriched, validated[DEAD]) | "CommitToLiveStore" >> CommitToLiveStore(
         settings.workspace.root, settings.store_path, pack.timezone, settings.lateness,

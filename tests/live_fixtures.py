@@ -5,26 +5,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
 
-from models.city_pack import CityPack
 from pipelines.landing.inbox import land_file
 from pipelines.landing.log import LandingLog
 from pipelines.live.store import LiveStore
-from pipelines.synthetic.requests import generate_requests, write_requests
+from pipelines.synthetic.requests import write_requests
 from schemas import live as lv
 from schemas import requests as rq
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def recent_requests(pack: CityPack, count: int, seed: int, days: int = 4) -> pl.DataFrame:
-    """Generated requests of the last `days` days, in the order their versions happened."""
-    records, _ = generate_requests(pack, count, seed, start=datetime.now(UTC) - timedelta(days=days), days=days)
-    return records.sort(pl.coalesce(rq.UPDATED_DATETIME, rq.REQUESTED_DATETIME), nulls_last=True)
 
 
 def land_chunks(log: LandingLog, records: pl.DataFrame, chunk: int, folder: Path) -> list[int]:

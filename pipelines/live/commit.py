@@ -27,11 +27,17 @@ from pipelines.live.publish import DatasetPublisher, Handover, dead_letter_bucke
 from pipelines.live.read import STOP
 from pipelines.live.stats import WindowStats, apply_deltas, window_deltas
 from pipelines.live.store import (
-    DEAD_LETTERS_READER, PUBLISHER, WINDOWS_READER, Commit, LiveStore, SegmentLedger,
+    DEAD_LETTERS_READER,
+    PUBLISHER,
+    WINDOWS_READER,
+    Commit,
+    LiveStore,
+    SegmentLedger,
 )
 from pipelines.transforms.validate import dead_letter_rows
 from pipelines.workspace import Workspace
 from schemas import dead_letters as dl
+from schemas import live as lv
 from schemas import requests as rq
 
 STAGE_WINDOWS = "windows"
@@ -95,6 +101,7 @@ class _CommitWindows(_SegmentCommitter):
     def setup(self) -> None:
         super().setup()
         self.stats: dict[tuple, WindowStats] = {}
+        self.cached_starts: set[tuple] = set()
         self.too_late = Metrics.counter("urbanpulse", "too_late")
         self.published = self.store.offsets(PUBLISHER)
         self.handover = Handover()
@@ -141,10 +148,14 @@ class _CommitWindows(_SegmentCommitter):
             self._hand_over()
 
     def _apply(self, deltas: pl.DataFrame) -> dict[tuple, WindowStats]:
+        """Window figures changed by `deltas`; whole window starts are cached from the store at once."""
         if len(self.stats) > STATS_CACHE_LIMIT:
             self.stats.clear()
-        keys = [tuple(row) for row in deltas.select(deltas.columns[:4]).iter_rows()]
-        self.stats.update(self.store.window_stats(k for k in keys if k not in self.stats))
+            self.cached_starts.clear()
+        starts = set(deltas.select(lv.WINDOW, lv.WINDOW_START).unique().iter_rows()) - self.cached_starts
+        if starts:
+            self.stats.update(self.store.window_stats(starts))
+            self.cached_starts |= starts
         return {key: self.stats[key] for key in apply_deltas(self.stats, deltas)}
 
     def finish_bundle(self) -> None:

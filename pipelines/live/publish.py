@@ -1,7 +1,7 @@
 """The live path's dataset publisher: enriched rows and dead letters into the Parquet datasets.
 
 The windows step hands over everything it kept since the last hand-over, with the offsets up to
-which that is complete; a background thread merges the rows into `datasets/requests/` (the
+which that is complete; a child process scrubs personal data from the texts, merges the rows into `datasets/requests/` (the
 batch path's upsert: `sinks.requests.merge_partition`), rewrites the dead-letter files those
 segments fall in from the live store (one file per source and `DEAD_LETTER_BUCKET` segments),
 recomputes `request_daily`, and only then records the publisher's offsets. A crash before that
@@ -11,12 +11,18 @@ row is published twice.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import queue
-import threading
+import signal
+import traceback
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
+from pyarrow import ipc
 
 from pipelines.landing.log import segment_ref
 from pipelines.live.store import PUBLISHER, LiveStore
@@ -62,45 +68,86 @@ def publish(workspace: Workspace, timezone: str, store: LiveStore, handover: Han
 
 
 class DatasetPublisher:
-    """Publishes hand-overs in order on one background thread; `wait()` / `close()` wait for them."""
+    """Publishes hand-overs in order in a child process, so merging Parquet and scrubbing texts
+    never compete with the stream for the interpreter; `wait()` / `close()` wait for them.
+
+    Rows travel as Arrow files under `state/live/handover/`; the child scrubs personal data
+    (`transforms.scrub.scrub_frame`, as the batch path does before publishing), publishes,
+    records the publisher offset and removes the file.
+    """
 
     def __init__(self, workspace: Workspace, timezone: str, store_path: Path) -> None:
-        self.workspace, self.timezone, self.store_path = workspace, timezone, store_path
-        self.queue: queue.Queue[Handover | None] = queue.Queue(maxsize=2)
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="urbanpulse-dataset-publisher", daemon=True)
-        self.thread.start()
+        self.folder = Path(store_path).parent / "handover"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        context = multiprocessing.get_context("spawn")
+        self.jobs, self.results = context.Queue(), context.Queue()
+        self.submitted = self.finished = 0
+        self.process = context.Process(
+            target=_publish_forever, name="urbanpulse-dataset-publisher", daemon=True,
+            args=(str(workspace.root), timezone, str(store_path), self.jobs, self.results, os.getpid()),
+        )
+        self.process.start()
 
     def submit(self, handover: Handover) -> None:
-        self._raise_if_failed()
-        self.queue.put(handover)
+        self._collect(block=False)
+        path = None
+        if handover.requests:
+            path = self.folder / f"{uuid.uuid4().hex}.arrow"
+            frame = pl.concat(handover.requests, how="diagonal_relaxed")
+            with pa.OSFile(str(path), "wb") as sink, ipc.new_file(sink, frame.to_arrow().schema) as writer:
+                writer.write_table(frame.to_arrow())
+        self.jobs.put((str(path) if path else None, sorted(handover.dead_letter_buckets), handover.offsets))
+        self.submitted += 1
 
     def wait(self) -> None:
         """Block until every submitted hand-over is published and its offsets recorded."""
-        self.queue.join()
-        self._raise_if_failed()
+        while self.finished < self.submitted:
+            self._collect(block=True)
 
     def close(self) -> None:
-        self.queue.put(None)
-        self.thread.join()
-        self._raise_if_failed()
+        self.wait()
+        self.jobs.put(None)
+        self.process.join(timeout=60)
 
-    def _raise_if_failed(self) -> None:
-        if self.error is not None:
-            raise RuntimeError("publishing the live datasets failed") from self.error
+    def _collect(self, block: bool) -> None:
+        while True:
+            try:
+                error = self.results.get(block=block, timeout=1 if block else None)
+            except queue.Empty:
+                if block and not self.process.is_alive():
+                    raise RuntimeError("the dataset publisher process died") from None
+                return
+            self.finished += 1
+            if error:
+                raise RuntimeError(f"publishing the live datasets failed:\n{error}")
+            block = False
 
-    def _run(self) -> None:
-        store = LiveStore(self.store_path)
-        try:
-            while (handover := self.queue.get()) is not None:
-                try:
-                    if self.error is None:
-                        publish(self.workspace, self.timezone, store, handover)
-                        store.set_offsets(handover.offsets, PUBLISHER)
-                except Exception as error:  # surfaced to the stream at its next hand-over
-                    self.error = error
-                finally:
-                    self.queue.task_done()
-        finally:
-            self.queue.task_done()  # the closing None
-            store.close()
+
+def _publish_forever(home: str, timezone: str, store_path: str, jobs, results, parent: int) -> None:
+    """The publisher process: one hand-over at a time until told to stop or the stream is gone."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the stream decides
+    from pipelines.transforms.scrub import scrub_frame
+
+    workspace, store = Workspace(Path(home)), LiveStore(Path(store_path))
+    try:
+        while True:
+            try:
+                job = jobs.get(timeout=1)
+            except queue.Empty:
+                if os.getppid() != parent:  # the stream was killed: leave the rest to its restart
+                    return
+                continue
+            if job is None:
+                return
+            path, buckets, offsets = job
+            try:
+                requests = [scrub_frame(pl.read_ipc(path))] if path else []
+                publish(workspace, timezone, store, Handover(requests, set(map(tuple, buckets)), offsets))
+                store.set_offsets(offsets, PUBLISHER)
+                if path:
+                    Path(path).unlink()
+                results.put(None)
+            except Exception:  # reported to the stream, which stops with it
+                results.put(traceback.format_exc())
+    finally:
+        store.close()

@@ -48,11 +48,18 @@ class WindowStats:
         self.new += int(new)
         self.closed += int(closed)
         self.within_sla += int(within_sla)
-        hours = np.sort(np.concatenate([self.hours, np.asarray(added, dtype=np.float64)]))
-        self.hours, self.pending = _cancel(
-            hours, np.sort(np.concatenate([self.pending, np.asarray(removed, dtype=np.float64)]))
-        )
+        if len(added):
+            self.hours = np.sort(np.concatenate([self.hours, np.asarray(added, dtype=np.float64)]))
+        if len(removed) or self.pending.size:
+            self.hours, self.pending = _cancel(
+                self.hours, np.sort(np.concatenate([self.pending, np.asarray(removed, dtype=np.float64)]))
+            )
         return self
+
+    def median_hours(self) -> float | None:
+        """Exact median of the sorted hours (the mean of the middle two for an even count)."""
+        n = self.hours.size
+        return float(self.hours[(n - 1) // 2] + self.hours[n // 2]) / 2 if n else None
 
     def merge(self, other: WindowStats) -> WindowStats:
         return self.add(other.new, other.closed, other.within_sla, other.hours, other.pending)
@@ -64,7 +71,7 @@ class WindowStats:
             lv.CLOSED: self.closed,
             lv.CLOSED_WITH_OUTCOME: with_outcome,
             lv.CLOSED_WITHIN_SLA: self.within_sla,
-            lv.MEDIAN_HOURS_TO_CLOSE: float(np.median(self.hours)) if with_outcome else None,
+            lv.MEDIAN_HOURS_TO_CLOSE: self.median_hours(),
             lv.SHARE_WITHIN_SLA: self.within_sla / with_outcome if with_outcome else None,
         }
 

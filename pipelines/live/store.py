@@ -147,16 +147,18 @@ class LiveStore:
                              orient="row")
         return frame.with_columns(pl.col(c).cast(pl.Datetime("us")).dt.replace_time_zone("UTC") for c in _STATE_TIMES)
 
-    def window_stats(self, keys: Iterable[tuple]) -> dict[tuple, WindowStats]:
+    def window_stats(self, starts: Iterable[tuple[str, datetime]]) -> dict[tuple, WindowStats]:
+        """Every kept window row of the given (window kind, start) pairs, keyed like `KEY_COLUMNS`."""
+        pairs = sorted({(window, micros(start)) for window, start in starts})
         found = {}
-        for window, start, district, category in keys:
-            row = self.db.execute(
-                "SELECT new, closed, closed_within_sla, hours, pending FROM windows "
-                "WHERE window = ? AND window_start = ? AND district_id = ? AND category = ?",
-                (window, micros(start), district, category),
-            ).fetchone()
-            if row:
-                found[(window, start, district, category)] = WindowStats.from_row(*row)
+        for window in {w for w, _ in pairs}:
+            rows = self.db.execute(
+                "SELECT window_start, district_id, category, new, closed, closed_within_sla, hours, pending "
+                "FROM windows WHERE window = ? AND window_start IN (SELECT value FROM json_each(?))",
+                (window, json.dumps([start for w, start in pairs if w == window])),
+            ).fetchall()
+            for start, district, category, *row in rows:
+                found[(window, from_micros(start), district, category)] = WindowStats.from_row(*row)
         return found
 
     def commit(self, commit: Commit) -> int | None:

@@ -13,12 +13,13 @@ import httpx
 import polars as pl
 import pytest
 import uvicorn
-
 from conftest import TINY_CITY, TINY_TAXONOMY
+from live_fixtures import land_chunks
+
 from dashboard.feed import create_app
-from live_fixtures import land_chunks, recent_requests
 from models.city_pack import CityPack
 from pipelines.landing.log import LandingLog
+from pipelines.landing.replayer import recent_requests
 from pipelines.live.store import LiveStore
 from pipelines.stream_requests import LiveSettings, replay
 from pipelines.workspace import Workspace

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from live_fixtures import land_chunks, urbanpulse, windows_of
 from polars.testing import assert_frame_equal
 
-from live_fixtures import land_chunks, recent_requests, urbanpulse, windows_of
 from pipelines.landing.log import LandingLog
+from pipelines.landing.replayer import recent_requests
 from pipelines.live.store import PUBLISHER, WINDOWS_READER, LiveStore
 from pipelines.sinks.requests import published_requests
 from pipelines.workspace import Workspace
@@ -118,6 +119,7 @@ def killed_and_replayed(tmp_path_factory, request):
 @pytest.fixture(scope="module")
 def module_tiny_pack(tmp_path_factory):
     from conftest import TINY_CITY, TINY_TAXONOMY
+
     from models.city_pack import CityPack
 
     home = tmp_path_factory.mktemp("live-home")

@@ -1,0 +1,264 @@
+"""Live benchmark (`make bench-live`): land requests at a fixed rate while the stream runs and a
+client watches the feed; report sustained throughput, landing -> feed latency and memory.
+
+    python -m bench.live [--rate 5000] [--seconds 300] [--tick 0.5] [--baseline-seconds 60]
+
+Everything runs as it would for a department: `urbanpulse stream requests` and `urbanpulse
+serve` in their own processes, a producer landing segments every `tick` seconds, and a
+server-sent-events client on /api/v1/stream. A segment's latency is the time from its landing
+(the segment's own timestamp) to the feed event that carries it. The baseline, measured in the
+same run on the same data and rate, is the other design the live path could have had: a
+micro-batch driver that runs a bounded Beam pipeline over the new segments in a loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import psutil
+
+from bench.measure import tree_rss_bytes
+from bench.report import code_state, machine_info
+from bench.workload import build_city
+from models.training import train_classifier
+from pipelines.landing.log import LandingLog
+from pipelines.landing.replayer import land_at_rate, raw_records, recent_requests
+from pipelines.synthetic.requests import generate_requests
+from pipelines.workspace import Workspace
+from schemas import requests as rq
+
+OUT = Path(__file__).resolve().parent / "out"
+REPO = Path(__file__).resolve().parents[1]
+SOURCE = "city311"
+PORT = 8765
+MB = 1024 * 1024
+
+
+def _say(message: str) -> None:
+    print(f"[bench-live] {message}", flush=True)
+
+
+def prepare(home: Path, count: int, seed: int):
+    """A fresh workspace: the demo city, a classifier trained on its history, `count` recent requests."""
+    shutil.rmtree(home, ignore_errors=True)
+    workspace = Workspace(home)
+    pack = build_city(workspace)
+    history, truth = generate_requests(pack, 50_000, seed + 1)
+    train_classifier(workspace, history.with_columns(truth[rq.CATEGORY]), rq.DESCRIPTION, rq.CATEGORY,
+                     "demo-classifier", city="demo", time=rq.REQUESTED_DATETIME, candidates=["hashed-linear"])
+    return workspace, raw_records(recent_requests(pack, count, seed, days=7), SOURCE, "bench-live")
+
+
+def _urbanpulse(home: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "flows.cli", "--home", str(home), *args]
+
+
+def _start(command: list[str], log: Path) -> subprocess.Popen:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+
+
+class FeedWatcher(threading.Thread):
+    """Reads /api/v1/stream and notes when each landing segment's change arrived."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url, self.arrived, self.connected = url, {}, threading.Event()
+
+    def run(self) -> None:
+        while True:
+            try:
+                # from=0: every change the store still holds, so nothing is missed before connecting
+                with httpx.stream("GET", self.url, params={"from": 0}, timeout=None) as response:
+                    if response.status_code != 200:  # no live store yet
+                        time.sleep(0.2)
+                        continue
+                    self.connected.set()
+                    for line in response.iter_lines():
+                        if line.startswith("data: "):
+                            change = json.loads(line[6:])
+                            self.arrived.setdefault(change["segment"]["seq"], datetime.now(UTC))
+            except httpx.HTTPError:
+                time.sleep(0.2)
+
+
+class MemorySampler(threading.Thread):
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.process, self.samples, self.stop = psutil.Process(pid), [], threading.Event()
+
+    def run(self) -> None:
+        started = time.monotonic()
+        while not self.stop.wait(1.0):
+            try:
+                self.samples.append((time.monotonic() - started, tree_rss_bytes(self.process) / MB))
+            except psutil.NoSuchProcess:
+                return
+
+
+def _wait_for(url: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+def measure(workspace: Workspace, records, rate: float, seconds: float, tick: float, driver: list[str]) -> dict:
+    """Land `rate` records/s for `seconds` while `driver` (stream or micro-batch) runs; watch the feed."""
+    home = workspace.root
+    for path in (workspace.landing, workspace.state / "live", workspace.datasets):
+        shutil.rmtree(path, ignore_errors=True)
+    log = LandingLog(workspace.landing, SOURCE).create()
+    server = _start(_urbanpulse(home, "serve", "--city", "demo", "--port", str(PORT)), OUT / "logs" / "live-serve.log")
+    runner = _start(driver, OUT / "logs" / "live-driver.log")
+    try:
+        _wait_for(f"http://127.0.0.1:{PORT}/health")
+        watcher = FeedWatcher(f"http://127.0.0.1:{PORT}/api/v1/stream")
+        watcher.start()
+        sampler = MemorySampler(runner.pid)
+        sampler.start()
+        count = min(records.num_rows, round(rate * seconds))
+        started = time.monotonic()
+        landing = land_at_rate(log, records.slice(0, count), rate, tick)
+        landed_for = time.monotonic() - started
+        wanted = {seq for seq, _, _ in landing.segments}
+        drain_deadline = time.monotonic() + 120
+        while not wanted <= watcher.arrived.keys() and time.monotonic() < drain_deadline:
+            time.sleep(0.2)
+        sampler.stop.set()
+    finally:
+        runner.send_signal(signal.SIGTERM)
+        try:
+            runner.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            runner.kill()
+        server.terminate()
+        server.wait(timeout=30)
+    latencies = [(watcher.arrived[seq] - landed).total_seconds() for seq, landed, _ in landing.segments
+                 if seq in watcher.arrived]
+    delivered = sum(rows for seq, _, rows in landing.segments if seq in watcher.arrived)
+    last = max(watcher.arrived.values(), default=None)
+    first_landed = landing.segments[0][1]
+    memory = sampler.samples
+    return {
+        "offered_rate": rate, "tick_seconds": tick, "landed_records": landing.records,
+        "landing_seconds": round(landed_for, 1), "producer_late_ticks": landing.late_ticks,
+        "segments": len(landing.segments), "segments_in_feed": len(latencies),
+        "records_in_feed": delivered,
+        "sustained_rate": round(delivered / (last - first_landed).total_seconds(), 1) if last else 0.0,
+        "latency_seconds": _percentiles(latencies),
+        "memory_mb": _memory(memory),
+    }
+
+
+def _percentiles(values: list[float]) -> dict:
+    if not values:
+        return {}
+    ordered = sorted(values)
+    pick = lambda share: ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+    return {"p50": round(pick(0.5), 3), "p95": round(pick(0.95), 3), "p99": round(pick(0.99), 3),
+            "max": round(ordered[-1], 3), "mean": round(statistics.fmean(ordered), 3)}
+
+
+def _memory(samples: list[tuple[float, float]]) -> dict:
+    if not samples:
+        return {}
+    minute = [mb for at, mb in samples if 30 <= at <= 90] or [samples[0][1]]
+    tail = [mb for _, mb in samples[-60:]]
+    return {"peak": round(max(mb for _, mb in samples), 1), "median_30_90s": round(statistics.median(minute), 1),
+            "median_last_60_samples": round(statistics.median(tail), 1),
+            "series": [(round(at), round(mb)) for at, mb in samples[::10]]}
+
+
+def microbatch_driver(home: Path, poll_seconds: float) -> None:
+    """The baseline: every poll, a bounded Beam pipeline over the segments landed since the last one."""
+    from pipelines.stream_requests import LiveSettings, replay
+
+    settings = LiveSettings(Workspace(home), "demo", sources=[SOURCE])
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    next_seq = 0
+    while not stop.is_set():
+        end = LandingLog(Workspace(home).landing, SOURCE).end()
+        if end > next_seq:
+            replay(settings, from_seq=next_seq)
+            next_seq = end
+        else:
+            stop.wait(poll_seconds)
+
+
+def render(report: dict) -> str:
+    machine, commit = report["machine"], report["code"].get("commit", "")
+    lines = ["# Live path benchmark", "",
+             f"Machine: {machine['nproc']} cores, {machine['cpu_model']}, {machine['ram_gb']} GB; commit {commit}", ""]
+    lines += ["| design | offered /s | sustained /s | records in feed | p50 s | p95 s | p99 s | max s | memory MB (30-90 s -> last min, peak) |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for name, run in report["runs"].items():
+        lat, mem = run["latency_seconds"], run["memory_mb"]
+        lines.append(f"| {name} | {run['offered_rate']:,.0f} | {run['sustained_rate']:,.0f} | "
+                     f"{run['records_in_feed']:,} / {run['landed_records']:,} | {lat.get('p50')} | {lat.get('p95')} | "
+                     f"{lat.get('p99')} | {lat.get('max')} | {mem.get('median_30_90s')} -> {mem.get('median_last_60_samples')}, "
+                     f"{mem.get('peak')} |")
+    lines += ["", "Latency: segment landed (its timestamp) -> its change received on /api/v1/stream.",
+              (f"Segments of {report['settings']['rate'] * report['settings']['tick']:,.0f} records every "
+               f"{report['settings']['tick']} s; generated requests of the last 7 days, sorted by version time."), ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.live", description=__doc__)
+    parser.add_argument("--rate", type=float, default=5_000)
+    parser.add_argument("--seconds", type=float, default=300)
+    parser.add_argument("--tick", type=float, default=0.5)
+    parser.add_argument("--baseline-seconds", type=float, default=60)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--microbatch-driver", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.microbatch_driver:
+        microbatch_driver(args.microbatch_driver, poll_seconds=0.2)
+        return 0
+    home = OUT / "live-home"
+    count = round(args.rate * max(args.seconds, args.baseline_seconds))
+    _say(f"preparing the demo city, a classifier and {count:,} requests")
+    workspace, records = prepare(home, count, args.seed)
+    runs = {}
+    _say(f"stream: {args.rate:,.0f} records/s for {args.seconds:.0f} s")
+    runs["long-running Beam stream"] = measure(
+        workspace, records, args.rate, args.seconds, args.tick,
+        _urbanpulse(home, "stream", "requests", "--city", "demo", "--handover-seconds", "30"),
+    )
+    _say(json.dumps(runs["long-running Beam stream"]["latency_seconds"]))
+    if args.baseline_seconds > 0:
+        _say(f"baseline, micro-batch driver: {args.rate:,.0f} records/s for {args.baseline_seconds:.0f} s")
+        runs["micro-batch driver (baseline)"] = measure(
+            workspace, records, args.rate, args.baseline_seconds, args.tick,
+            [sys.executable, "-m", "bench.live", "--microbatch-driver", str(home)],
+        )
+    report = {"machine": machine_info(), "code": code_state(), "runs": runs,
+              "settings": {"rate": args.rate, "seconds": args.seconds, "tick": args.tick,
+                           "baseline_seconds": args.baseline_seconds}}
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "live_report.json").write_text(json.dumps(report, indent=2, default=str))
+    (OUT / "live_report.md").write_text(render(report))
+    print(render(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
