@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export URBANPULSE_HOME ?= $(CURDIR)/urbanpulse-home
 
-.PHONY: demo test bench bench-live install clean
+.PHONY: demo test bench bench-batch bench-models bench-live install clean
 
 install: $(STAMP)
 
@@ -18,13 +18,21 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/urbanpulse demo
+	$(VENV)/bin/urbanpulse demo $(DEMO_ARGS)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
 
-bench: $(STAMP)
+# everything but the live benchmark (which takes over the machine for about ten minutes)
+bench: bench-batch bench-models
+
+bench-batch: $(STAMP)
 	$(PY) -m bench.batch $(BENCH_ARGS)
+
+bench-models: $(STAMP)
+	$(PY) -m bench.classifier
+	$(PY) -m bench.geocode
+	$(PY) -m bench.pii
 
 bench-live: $(STAMP)
 	$(PY) -m bench.live $(BENCH_ARGS)

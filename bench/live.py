@@ -74,7 +74,7 @@ class FeedWatcher(threading.Thread):
 
     def __init__(self, url: str) -> None:
         super().__init__(daemon=True)
-        self.url, self.arrived, self.connected = url, {}, threading.Event()
+        self.url, self.arrived, self.committed, self.connected = url, {}, {}, threading.Event()
 
     def run(self) -> None:
         while True:
@@ -88,7 +88,9 @@ class FeedWatcher(threading.Thread):
                     for line in response.iter_lines():
                         if line.startswith("data: "):
                             change = json.loads(line[6:])
-                            self.arrived.setdefault(change["segment"]["seq"], datetime.now(UTC))
+                            seq = change["segment"]["seq"]
+                            self.arrived.setdefault(seq, datetime.now(UTC))
+                            self.committed.setdefault(seq, datetime.fromisoformat(change["committed_at"]))
             except httpx.HTTPError:
                 time.sleep(0.2)
 
@@ -152,6 +154,8 @@ def measure(workspace: Workspace, records, rate: float, seconds: float, tick: fl
         server.wait(timeout=30)
     latencies = [(watcher.arrived[seq] - landed).total_seconds() for seq, landed, _ in landing.segments
                  if seq in watcher.arrived]
+    committed = [(watcher.committed[seq] - landed).total_seconds() for seq, landed, _ in landing.segments
+                 if seq in watcher.committed]
     delivered = sum(rows for seq, _, rows in landing.segments if seq in watcher.arrived)
     last = max(watcher.arrived.values(), default=None)
     first_landed = landing.segments[0][1]
@@ -163,6 +167,10 @@ def measure(workspace: Workspace, records, rate: float, seconds: float, tick: fl
         "records_in_feed": delivered,
         "sustained_rate": round(delivered / (last - first_landed).total_seconds(), 1) if last else 0.0,
         "latency_seconds": _percentiles(latencies),
+        "commit_latency_seconds": _percentiles(committed),
+        "timeline": [(seq, round((watcher.committed[seq] - landed).total_seconds(), 2),
+                      round((watcher.arrived[seq] - landed).total_seconds(), 2))
+                     for seq, landed, _ in landing.segments if seq in watcher.committed],
         "memory_mb": _memory(memory),
     }
 
@@ -215,6 +223,9 @@ def render(report: dict) -> str:
                      f"{run['records_in_feed']:,} / {run['landed_records']:,} | {lat.get('p50')} | {lat.get('p95')} | "
                      f"{lat.get('p99')} | {lat.get('max')} | {mem.get('median_30_90s')} -> {mem.get('median_last_60_samples')}, "
                      f"{mem.get('peak')} |")
+    lines += ["", "Commit latency (landed -> committed in the live store), p50 / p95 / p99: " + "; ".join(
+        f"{name}: {run['commit_latency_seconds'].get('p50')} / {run['commit_latency_seconds'].get('p95')} / "
+        f"{run['commit_latency_seconds'].get('p99')} s" for name, run in report["runs"].items())]
     lines += ["", "Latency: segment landed (its timestamp) -> its change received on /api/v1/stream.",
               (f"Segments of {report['settings']['rate'] * report['settings']['tick']:,.0f} records every "
                f"{report['settings']['tick']} s; generated requests of the last 7 days, sorted by version time."), ""]

@@ -13,6 +13,7 @@ request opens its own read-only connection. Bad query parameters get a 400 that 
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -140,8 +141,8 @@ def create_app(workspace: Workspace, city: str) -> FastAPI:
                 yield "retry: 1000\n\n"
                 while not await request.is_disconnected():
                     changes = store.changes_after(after)
-                    for change_id, payload in changes:
-                        yield f"id: {change_id}\nevent: change\ndata: {payload}\n\n"
+                    for change_id, change in changes:
+                        yield f"id: {change_id}\nevent: change\ndata: {json.dumps(change)}\n\n"
                         after = change_id
                     if changes:
                         quiet = 0.0

@@ -64,6 +64,10 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="the whole demo: city, model, requests, datasets")
     demo.add_argument("--count", type=int, default=200_000)
     demo.add_argument("--seed", type=int, default=2026)
+    demo.add_argument("--live-seconds", type=float, default=None,
+                      help="how long the live part runs (default: until Ctrl-C in a terminal, else 60 s; 0 skips it)")
+    demo.add_argument("--live-rate", type=float, default=200.0, help="requests landed per second in the live part")
+    demo.add_argument("--port", type=int, default=8000, help="port of the live feed")
     return parser
 
 
@@ -156,6 +160,11 @@ def _demo(args, _extra, workspace: Workspace) -> int:
     done(started)
     _print_report(result["report"])
     _print_summary(result["summary"])
+    seconds = args.live_seconds if args.live_seconds is not None else (None if sys.stdin.isatty() else 60.0)
+    if seconds != 0:
+        from flows.live_demo import run_live_demo
+
+        run_live_demo(workspace, "demo", args.live_rate, seconds, args.port)
     return 0
 
 

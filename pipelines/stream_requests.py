@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fcntl
 import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -150,7 +151,9 @@ def _run(settings: LiveSettings, start: dict[str, int], end: dict[str, int] | No
 def stream(settings: LiveSettings) -> LiveReport:
     """Follow the landing log until SIGINT/SIGTERM (or `STOP.set()`); then drain and return."""
     STOP.clear()
-    previous = {sig: signal.signal(sig, lambda *_: STOP.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {}
+    if threading.current_thread() is threading.main_thread():  # signals can only be caught there
+        previous = {sig: signal.signal(sig, lambda *_: STOP.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with holding_store(settings) as store:
             start = {s: store.resume_at(s) for s in settings.source_names()}

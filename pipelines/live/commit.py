@@ -25,7 +25,7 @@ from pipelines.landing.log import LandingLog, parse_segment_ref
 from pipelines.live.changes import HORIZON, request_changes, request_states
 from pipelines.live.publish import DatasetPublisher, Handover, dead_letter_bucket
 from pipelines.live.read import STOP
-from pipelines.live.stats import WindowStats, apply_deltas, window_deltas
+from pipelines.live.stats import WindowStats, apply_deltas, hours_changes, window_deltas
 from pipelines.live.store import (
     DEAD_LETTERS_READER,
     PUBLISHER,
@@ -41,7 +41,7 @@ from schemas import live as lv
 from schemas import requests as rq
 
 STAGE_WINDOWS = "windows"
-STATS_CACHE_LIMIT = 300_000
+STATS_CACHE_LIMIT = 2_000_000  # window keys kept in memory (about 0.4 KB each)
 
 
 class _SegmentCommitter(beam.DoFn):
@@ -101,7 +101,8 @@ class _CommitWindows(_SegmentCommitter):
     def setup(self) -> None:
         super().setup()
         self.stats: dict[tuple, WindowStats] = {}
-        self.cached_starts: set[tuple] = set()
+        self.cached_starts: dict[tuple, int] = {}  # (window, start) -> commit that last used it
+        self.commits = 0
         self.too_late = Metrics.counter("urbanpulse", "too_late")
         self.published = self.store.offsets(PUBLISHER)
         self.handover = Handover()
@@ -124,7 +125,8 @@ class _CommitWindows(_SegmentCommitter):
         )
         accepted = requests.filter(~refused)
         segment.records_out, segment.too_late = accepted.height, late.height
-        self.store.commit(Commit(self.reader, segment, late, states, self._apply(window_deltas(events))))
+        deltas = window_deltas(events).with_columns(pl.col(lv.WINDOW_START).dt.epoch("us"))
+        self.store.commit(Commit(self.reader, segment, late, states, self._apply(deltas), hours_changes(deltas)))
         self.too_late.inc(late.height)
         self._keep(segment, accepted)
         return accepted
@@ -148,15 +150,25 @@ class _CommitWindows(_SegmentCommitter):
             self._hand_over()
 
     def _apply(self, deltas: pl.DataFrame) -> dict[tuple, WindowStats]:
-        """Window figures changed by `deltas`; whole window starts are cached from the store at once."""
+        """Window figures changed by `deltas`; whole window starts are cached from the store at once.
+        Keys hold the window start in epoch microseconds, as the store does."""
         if len(self.stats) > STATS_CACHE_LIMIT:
-            self.stats.clear()
-            self.cached_starts.clear()
-        starts = set(deltas.select(lv.WINDOW, lv.WINDOW_START).unique().iter_rows()) - self.cached_starts
-        if starts:
-            self.stats.update(self.store.window_stats(starts))
-            self.cached_starts |= starts
+            self._forget_least_used_starts()
+        used = set(deltas.select(lv.WINDOW, lv.WINDOW_START).unique().iter_rows())
+        missing = used - self.cached_starts.keys()
+        if missing:
+            self.stats.update(self.store.window_stats(missing))
+        self.commits += 1
+        self.cached_starts.update(dict.fromkeys(used, self.commits))
         return {key: self.stats[key] for key in apply_deltas(self.stats, deltas)}
+
+    def _forget_least_used_starts(self) -> None:
+        """Drop the half of the cached window starts used longest ago (they reload on demand)."""
+        by_use = sorted(self.cached_starts, key=self.cached_starts.get)
+        forgotten = set(by_use[: len(by_use) // 2])
+        self.stats = {key: stats for key, stats in self.stats.items() if key[:2] not in forgotten}
+        for start in forgotten:
+            del self.cached_starts[start]
 
     def finish_bundle(self) -> None:
         """Bundles end when the reader idles (about every second): publish what is due, or all at the end."""

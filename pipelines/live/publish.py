@@ -15,6 +15,8 @@ import multiprocessing
 import os
 import queue
 import signal
+import threading
+import time
 import traceback
 import uuid
 from dataclasses import dataclass, field
@@ -35,6 +37,8 @@ from pipelines.workspace import Workspace
 from schemas import requests as rq
 
 DEAD_LETTER_BUCKET = 1_000  # segments per published dead-letter file
+CHECKPOINT_SECONDS = 1.0
+PUBLISHER_NICENESS = 10
 
 
 def dead_letter_bucket(seq: int) -> int:
@@ -123,12 +127,22 @@ class DatasetPublisher:
             block = False
 
 
+def _checkpoint_forever(store_path: str) -> None:
+    """Keep the live store's WAL short, so the stream's commits never have to checkpoint."""
+    store = LiveStore(Path(store_path))
+    while True:
+        time.sleep(CHECKPOINT_SECONDS)
+        store.checkpoint()
+
+
 def _publish_forever(home: str, timezone: str, store_path: str, jobs, results, parent: int) -> None:
     """The publisher process: one hand-over at a time until told to stop or the stream is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the stream decides
+    os.nice(PUBLISHER_NICENESS)  # background work: the stream's commits come first
     from pipelines.transforms.scrub import scrub_frame
 
     workspace, store = Workspace(Path(home)), LiveStore(Path(store_path))
+    threading.Thread(target=_checkpoint_forever, args=(store_path,), daemon=True).start()
     try:
         while True:
             try:

@@ -75,14 +75,6 @@ class WindowStats:
             lv.SHARE_WITHIN_SLA: self.within_sla / with_outcome if with_outcome else None,
         }
 
-    def to_blobs(self) -> tuple[bytes, bytes]:
-        return self.hours.tobytes(), self.pending.tobytes()
-
-    @classmethod
-    def from_row(cls, new: int, closed: int, within_sla: int, hours: bytes, pending: bytes) -> WindowStats:
-        return cls(new, closed, within_sla, np.frombuffer(hours, dtype=np.float64).copy(),
-                   np.frombuffer(pending, dtype=np.float64).copy())
-
 
 def window_deltas(events: pl.DataFrame) -> pl.DataFrame:
     """Signed events summed per window x district x category, hours to add and to take back."""
@@ -99,11 +91,32 @@ def window_deltas(events: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def hours_changes(deltas: pl.DataFrame) -> list[tuple]:
+    """(window, start, district, category, hours, +1 | -1) for every hour added or taken back."""
+    added = deltas.select(*KEY_COLUMNS, pl.col(_ADDED).alias(rq.HOURS_TO_CLOSE), pl.lit(1).alias(lv.SIGN))
+    removed = deltas.select(*KEY_COLUMNS, pl.col(_REMOVED).alias(rq.HOURS_TO_CLOSE), pl.lit(-1).alias(lv.SIGN))
+    return pl.concat([added, removed]).explode(rq.HOURS_TO_CLOSE).drop_nulls(rq.HOURS_TO_CLOSE).rows()
+
+
 def apply_deltas(stats: dict[tuple, WindowStats], deltas: pl.DataFrame) -> list[tuple]:
-    """Add `window_deltas` rows into `stats` (created as needed); returns the keys touched."""
+    """Add `window_deltas` rows into `stats` (created as needed); returns the keys touched.
+
+    Keys are (window, start, district, category) with `start` as the frame holds it. Most keys
+    only change counts; only those with hours to add or take back pay for the lists.
+    """
+    with_hours = (pl.col(_ADDED).list.len() > 0) | (pl.col(_REMOVED).list.len() > 0)
     touched = []
-    for window, start, district, category, new, closed, within, added, removed in deltas.iter_rows():
-        key = (window, start, district, category)
+    for *key, new, closed, within in deltas.filter(~with_hours).drop(_ADDED, _REMOVED).iter_rows():
+        key = tuple(key)
+        found = stats.get(key)
+        if found is None:
+            found = stats[key] = WindowStats()
+        found.new += new
+        found.closed += closed
+        found.within_sla += within
+        touched.append(key)
+    for *key, new, closed, within, added, removed in deltas.filter(with_hours).iter_rows():
+        key = tuple(key)
         stats.setdefault(key, WindowStats()).add(new, closed, within, added, removed)
         touched.append(key)
     return touched

@@ -1,5 +1,9 @@
 """The live store: one SQLite database (WAL) per city that the stream writes and anyone may read.
 
+Window counts are rows of `windows`; the hours to close behind each window's median are kept as
+an append-only multiset (`window_hours`, +1 added / -1 taken back), so a commit writes what
+changed, never a whole window's history again.
+
 The stream has two committing readers of the landing log, one per output of validation:
 `windows` (valid requests) and `dead_letters` (invalid records). Each commit is one transaction
 holding, for one landing segment and one reader: what the reader derived from it (accepted
@@ -37,7 +41,7 @@ CREATE TABLE IF NOT EXISTS requests (
     hours_to_close REAL, closed_within_sla INTEGER) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS windows (
     window TEXT, window_start INTEGER, district_id TEXT, category TEXT,
-    new INTEGER, closed INTEGER, closed_within_sla INTEGER, hours BLOB, pending BLOB,
+    new INTEGER, closed INTEGER, closed_within_sla INTEGER,
     closed_with_outcome INTEGER, median_hours_to_close REAL, change_id INTEGER,
     PRIMARY KEY (window, window_start, district_id, category)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS segments (
@@ -46,10 +50,16 @@ CREATE TABLE IF NOT EXISTS segments (
 CREATE TABLE IF NOT EXISTS dead_letters (
     source_file TEXT, source_position INTEGER, source TEXT, stage TEXT, reason TEXT, detail TEXT,
     raw_payload TEXT, failed_at INTEGER, PRIMARY KEY (source_file, source_position)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS windows_by_change ON windows (change_id);
+CREATE TABLE IF NOT EXISTS window_hours (
+    window TEXT, window_start INTEGER, district_id TEXT, category TEXT, hours REAL, sign INTEGER);
+CREATE INDEX IF NOT EXISTS window_hours_by_start ON window_hours (window, window_start);
 CREATE TABLE IF NOT EXISTS changes (id INTEGER PRIMARY KEY, committed_at INTEGER, payload TEXT);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
 CHANGES_KEPT = 2_000  # the feed's replay buffer for clients that reconnect
+WRITER_CHECKPOINT_PAGES = 50_000
+CACHE_KIB = 131_072
 MICROS = 1_000_000
 _STATE_TIMES = (lv.VERSION_TIME, rq.REQUESTED_DATETIME, rq.CLOSED_DATETIME)
 
@@ -88,6 +98,7 @@ class Commit:
     dead_letters: pl.DataFrame
     states: pl.DataFrame | None = None
     windows: dict[tuple, WindowStats] | None = None
+    hours: list[tuple] | None = None  # (window, start, district, category, hours to close, +1 | -1)
 
 
 class LiveStore:
@@ -100,11 +111,18 @@ class LiveStore:
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a killed process loses nothing committed
+            # the dataset publisher checkpoints in the background (`checkpoint`); this is the safety net
+            self.db.execute(f"PRAGMA wal_autocheckpoint={WRITER_CHECKPOINT_PAGES}")
             self.db.executescript(SCHEMA)
+        self.db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         self.db.execute("PRAGMA busy_timeout=10000")
 
     def close(self) -> None:
         self.db.close()
+
+    def checkpoint(self) -> None:
+        """Copy committed pages from the WAL into the database without blocking the writer."""
+        self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     # --- writer ---------------------------------------------------------------------------
     def set_meta(self, **values: str) -> None:
@@ -147,19 +165,33 @@ class LiveStore:
                              orient="row")
         return frame.with_columns(pl.col(c).cast(pl.Datetime("us")).dt.replace_time_zone("UTC") for c in _STATE_TIMES)
 
-    def window_stats(self, starts: Iterable[tuple[str, datetime]]) -> dict[tuple, WindowStats]:
-        """Every kept window row of the given (window kind, start) pairs, keyed like `KEY_COLUMNS`."""
-        pairs = sorted({(window, micros(start)) for window, start in starts})
-        found = {}
+    def window_stats(self, starts: Iterable[tuple[str, int]]) -> dict[tuple, WindowStats]:
+        """Every kept window of the given (window kind, start in epoch microseconds) pairs, keyed
+        (window, start microseconds, district, category), with its hours to close."""
+        pairs = sorted(set(starts))
+        found: dict[tuple, WindowStats] = {}
         for window in {w for w, _ in pairs}:
-            rows = self.db.execute(
-                "SELECT window_start, district_id, category, new, closed, closed_within_sla, hours, pending "
-                "FROM windows WHERE window = ? AND window_start IN (SELECT value FROM json_each(?))",
-                (window, json.dumps([start for w, start in pairs if w == window])),
-            ).fetchall()
-            for start, district, category, *row in rows:
-                found[(window, from_micros(start), district, category)] = WindowStats.from_row(*row)
+            chosen = (window, json.dumps([start for w, start in pairs if w == window]))
+            for start, district, category, new, closed, within in self.db.execute(
+                "SELECT window_start, district_id, category, new, closed, closed_within_sla FROM windows "
+                "WHERE window = ? AND window_start IN (SELECT value FROM json_each(?))", chosen,
+            ):
+                found[(window, start, district, category)] = WindowStats(new, closed, within)
+            self._add_hours(found, window, "window_start IN (SELECT value FROM json_each(?))", chosen[1])
         return found
+
+    def _add_hours(self, stats: dict[tuple, WindowStats], window: str, where: str, value, key=None) -> None:
+        """Hours to close (added and taken back) of the selected windows into `stats`."""
+        added: dict[tuple, list[float]] = {}
+        removed: dict[tuple, list[float]] = {}
+        for start, district, category, hours, sign in self.db.execute(
+            f"SELECT window_start, district_id, category, hours, sign FROM window_hours WHERE window = ? AND {where}",
+            (window, value),
+        ):
+            found = key(district) if key else (window, start, district, category)
+            (added if sign > 0 else removed).setdefault(found, []).append(hours)
+        for found in added.keys() | removed.keys():
+            stats.setdefault(found, WindowStats()).add(0, 0, 0, added.get(found, []), removed.get(found, []))
 
     def commit(self, commit: Commit) -> int | None:
         """Write one reader's commit in one transaction; returns the feed's change id, if any."""
@@ -177,8 +209,9 @@ class LiveStore:
             if commit.windows is not None:
                 change_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM changes").fetchone()[0]
                 window_rows = [_window_row(key, stats, change_id) for key, stats in commit.windows.items()]
-                db.executemany(f"INSERT OR REPLACE INTO windows VALUES ({', '.join('?' * 12)})", window_rows)
-                payload = _change_payload(change_id, now, segment, window_rows)
+                db.executemany(f"INSERT OR REPLACE INTO windows VALUES ({', '.join('?' * 10)})", window_rows)
+                db.executemany("INSERT INTO window_hours VALUES (?, ?, ?, ?, ?, ?)", commit.hours or [])
+                payload = _change_summary(change_id, now, segment)
                 db.execute("INSERT INTO changes VALUES (?, ?, ?)", (change_id, now, json.dumps(payload)))
                 db.execute("DELETE FROM changes WHERE id <= ?", (change_id - CHANGES_KEPT,))
             db.execute(
@@ -203,10 +236,27 @@ class LiveStore:
         return change_id
 
     # --- readers --------------------------------------------------------------------------
-    def changes_after(self, change_id: int, limit: int = 100) -> list[tuple[int, str]]:
-        return self.db.execute(
+    def changes_after(self, change_id: int, limit: int = 100) -> list[tuple[int, dict]]:
+        """Committed changes after `change_id`, each with the windows it left as they are now.
+
+        A window changed again later is reported with that later change (its newest figures), so
+        a client applying the changes in order always ends with the store's figures. The windows
+        are columnar (`columns`, `rows`) to keep large changes small on the wire.
+        """
+        changes = []
+        for found, payload in self.db.execute(
             "SELECT id, payload FROM changes WHERE id > ? ORDER BY id LIMIT ?", (change_id, limit)
-        ).fetchall()
+        ).fetchall():
+            rows = self.db.execute(
+                "SELECT window, window_start, district_id, category, new, closed, closed_within_sla, "
+                "closed_with_outcome, median_hours_to_close FROM windows WHERE change_id = ?", (found,),
+            ).fetchall()
+            changes.append((found, json.loads(payload) | {"windows": {
+                "columns": list(CHANGE_COLUMNS),
+                "rows": [[w, from_micros(start).isoformat(), d or None, c or None, *rest]
+                         for w, start, d, c, *rest in rows],
+            }}))
+        return changes
 
     def last_change_id(self) -> int:
         return self.db.execute("SELECT coalesce(max(id), 0) FROM changes").fetchone()[0]
@@ -221,11 +271,12 @@ class LiveStore:
             "GROUP BY district_id", (window, micros(start)),
         ).fetchall())
         day: dict[str, WindowStats] = {}
-        for district, *row in self.db.execute(
-            "SELECT district_id, new, closed, closed_within_sla, hours, pending FROM windows "
+        for district, new, closed, within in self.db.execute(
+            "SELECT district_id, new, closed, closed_within_sla FROM windows "
             "WHERE window = ? AND window_start = ?", (window, micros(start)),
         ):
-            day.setdefault(district, WindowStats()).merge(WindowStats.from_row(*row))
+            day.setdefault(district, WindowStats()).add(new, closed, within, [], [])
+        self._add_hours(day, window, "window_start = ?", micros(start), key=lambda district: district)
         return [
             {rq.DISTRICT_ID: district or None, lv.BACKLOG: backlog.get(district, 0),
              **(day[district].figures() if district in day else WindowStats().figures())}
@@ -280,24 +331,22 @@ def with_backlog(windows: pl.DataFrame) -> pl.DataFrame:
 
 
 def _window_row(key: tuple, stats: WindowStats, change_id: int) -> tuple:
-    window, start, district, category = key
-    figures = stats.figures()
-    hours, pending = stats.to_blobs()
-    return (window, micros(start), district, category, stats.new, stats.closed, stats.within_sla,
-            hours, pending, figures[lv.CLOSED_WITH_OUTCOME], figures[lv.MEDIAN_HOURS_TO_CLOSE], change_id)
+    """A `windows` row; `key` holds the window start in epoch microseconds."""
+    return (*key, stats.new, stats.closed, stats.within_sla, stats.hours.size, stats.median_hours(), change_id)
 
 
-def _change_payload(change_id: int, now: int, segment: SegmentLedger, window_rows: list[tuple]) -> dict:
+CHANGE_COLUMNS = (
+    lv.WINDOW, lv.WINDOW_START, rq.DISTRICT_ID, rq.CATEGORY, lv.NEW, lv.CLOSED, lv.CLOSED_WITHIN_SLA,
+    lv.CLOSED_WITH_OUTCOME, lv.MEDIAN_HOURS_TO_CLOSE,
+)
+
+
+def _change_summary(change_id: int, now: int, segment: SegmentLedger) -> dict:
+    """What a change row keeps; the windows are joined in when the feed reads it (`changes_after`)."""
     return {
         "id": change_id,
         "committed_at": from_micros(now).isoformat(),
         "segment": {"source": segment.source, "seq": segment.seq, "landed_at": segment.landed_at.isoformat(),
                     "records_in": segment.records_in, "records_out": segment.records_out,
                     "too_late": segment.too_late},
-        "windows": [
-            {lv.WINDOW: r[0], lv.WINDOW_START: from_micros(r[1]).isoformat(), rq.DISTRICT_ID: r[2] or None,
-             rq.CATEGORY: r[3] or None, lv.NEW: r[4], lv.CLOSED: r[5], lv.CLOSED_WITHIN_SLA: r[6],
-             lv.CLOSED_WITH_OUTCOME: r[9], lv.MEDIAN_HOURS_TO_CLOSE: r[10]}
-            for r in window_rows
-        ],
     }

@@ -146,4 +146,5 @@ def test_stream_pushes_a_committed_change(feed):
     assert received, "no change arrived on the stream"
     change = received[0]
     assert change["segment"]["seq"] == first_new and change["segment"]["source"] == "city311"
-    assert sum(w[lv.NEW] for w in change["windows"] if w[lv.WINDOW] == lv.DAY) > 0
+    windows = [dict(zip(change["windows"]["columns"], row)) for row in change["windows"]["rows"]]
+    assert sum(w[lv.NEW] for w in windows if w[lv.WINDOW] == lv.DAY) > 0

@@ -68,3 +68,29 @@ def test_ingest_flow_publishes_datasets_and_an_artifact(prefect_harness, tmp_pat
     found = asyncio.run(artifacts())
     assert found, "the flow run left no artifact"
     assert "| 10 | 7 | 3 |" in found[0].data
+
+
+def test_stream_and_replay_flows_agree_and_leave_artifacts(prefect_harness, tmp_path: Path, tiny_pack: CityPack):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from flows.stream import replay_requests, stream_requests
+    from live_fixtures import land_chunks
+    from pipelines.landing.log import LandingLog
+    from pipelines.landing.replayer import recent_requests
+
+    log = LandingLog(Workspace(tmp_path).landing, "city311").create("csv")
+    land_chunks(log, recent_requests(tiny_pack, 1_500, seed=3), 500, tmp_path)
+    streamed = stream_requests(str(tmp_path), "tiny", run_seconds=8, handover_seconds=1)
+    replayed = replay_requests(str(tmp_path), "tiny", from_seq=0, rebuild=True)
+    assert streamed["counters"]["records_in"] == replayed["counters"]["records_in"] == 1_500
+    assert streamed["offsets"] == replayed["offsets"] == {"city311": 3}
+
+    async def keys() -> set[str]:
+        async with get_client() as client:
+            found = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["stream-tiny", "replay-tiny"]))
+            )
+            return {artifact.key for artifact in found}
+
+    assert asyncio.run(keys()) == {"stream-tiny", "replay-tiny"}

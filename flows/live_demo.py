@@ -1,0 +1,104 @@
+"""The live half of `make demo`: stream, feed server and a steady flow of requests, until Ctrl-C.
+
+The stream (`urbanpulse stream requests`) and the feed (`urbanpulse serve`) run as their own
+processes, as they would on a department's server; this process plays the city's intake, landing
+generated requests of the last three days at a steady rate, and prints what the feed shows. Ctrl-C
+reaches all three: the stream drains and commits, the server closes its event streams, and the
+demo prints the live store's ledger.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+
+from models.city_pack import CityPack
+from pipelines.landing.log import LandingLog
+from pipelines.landing.replayer import land_at_rate, raw_records, recent_requests
+from pipelines.live.store import LiveStore
+from pipelines.workspace import Workspace
+
+SOURCE = "demo-311"
+STATUS_EVERY_SECONDS = 10.0
+
+
+def _free_port(preferred: int) -> int:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", preferred))
+            return preferred
+        except OSError:
+            probe.bind(("127.0.0.1", 0))
+            return probe.getsockname()[1]
+
+
+def _urbanpulse(workspace: Workspace, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "flows.cli", "--home", str(workspace.root), *args],
+                            stderr=subprocess.DEVNULL)
+
+
+def _status(base: str) -> str:
+    try:
+        health = httpx.get(f"{base}/health", timeout=2).json()
+        districts = httpx.get(f"{base}/api/v1/requests/kpis", timeout=2).json()["districts"]
+    except (httpx.HTTPError, KeyError, ValueError):
+        return "waiting for the stream..."
+    ledger = health.get("ledger", {})
+    busiest = max(districts, key=lambda d: d["new"], default=None)
+    line = (f"committed {ledger.get('records_out', 0):,} requests + {ledger.get('dead_letters', 0):,} dead letters; "
+            f"lag {sum(health.get('lag_segments', {}).values())} segments")
+    if busiest:
+        line += f"; busiest district today {busiest['district_id']} ({busiest['new']:,} new, backlog {busiest['backlog']:,})"
+    return line
+
+
+def run_live_demo(workspace: Workspace, city: str, rate: float, seconds: float | None, port: int = 8000) -> dict:
+    """Until Ctrl-C (or `seconds`): land `rate` requests/s, stream them, serve the feed."""
+    pack = CityPack.load(workspace.city(city))
+    count = round(rate * (seconds or 3_600))
+    records = raw_records(recent_requests(pack, count, seed=7, days=3), SOURCE, "live-demo")
+    log = LandingLog(workspace.landing, SOURCE).create()
+    port = _free_port(port)
+    base = f"http://127.0.0.1:{port}"
+    stream = _urbanpulse(workspace, "stream", "requests", "--city", city, "--source", SOURCE,
+                         "--handover-seconds", "10")
+    server = _urbanpulse(workspace, "serve", "--city", city, "--port", str(port))
+    print(f"\nlive: landing {rate:,.0f} requests/s into {log.root}; press Ctrl-C to stop")
+    print(f"  feed (server-sent events): curl -N {base}/api/v1/stream")
+    print(f"  windows:  {base}/api/v1/requests/windows?window=15m   KPIs: {base}/api/v1/requests/kpis")
+    print(f"  health:   {base}/health   API reference: {base}/docs", flush=True)
+    stop = threading.Event()
+    if seconds:
+        threading.Timer(seconds, stop.set).start()
+    producer = threading.Thread(target=land_at_rate, args=(log, records, rate, 0.5, stop), daemon=True)
+    producer.start()
+    try:
+        while not stop.wait(STATUS_EVERY_SECONDS):
+            print(f"  {_status(base)}", flush=True)
+    except KeyboardInterrupt:
+        stop.set()
+        print("\nstopping: the stream drains and commits what it has read...", flush=True)
+    producer.join()
+    for process in (stream, server):
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+    for process in (stream, server):
+        try:
+            process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    time.sleep(0.1)
+    store = LiveStore(workspace.live_store(city), read_only=True)
+    try:
+        ledger = store.ledger()
+    finally:
+        store.close()
+    print(f"live store {workspace.live_store(city)}: {ledger['records_in']:,} records landed = "
+          f"{ledger['records_out']:,} out + {ledger['dead_letters']:,} dead letters ({ledger['too_late']:,} too late)")
+    return ledger
