@@ -63,7 +63,7 @@ def train_classifier(home: str, history_path: str) -> dict:
 def demo(home: str, count: int = 200_000, seed: int = 2026) -> dict:
     """Everything `make demo` shows: a city, a model, a month of requests, published datasets."""
     build_city(home)
-    history = generate_feed(home, max(count // 2, 20_000), seed + HISTORY_SEED_OFFSET, "history", 120)
+    history = generate_feed(home, max(count // 4, 20_000), seed + HISTORY_SEED_OFFSET, "history", 120)
     train_classifier(home, history)
     feed = generate_feed(home, count, seed, "requests", 60)
     report = ingest_requests([feed], DEMO_CITY, "csv", home)

@@ -14,7 +14,8 @@ import socket
 import subprocess
 import sys
 import threading
-import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -43,18 +44,25 @@ def _urbanpulse(workspace: Workspace, *args: str) -> subprocess.Popen:
                             stderr=subprocess.DEVNULL)
 
 
-def _status(base: str) -> str:
+def _status(base: str, timezone: str) -> str:
+    """One line: what the stream committed, and the busiest district of the latest day in the feed."""
     try:
         health = httpx.get(f"{base}/health", timeout=2).json()
-        districts = httpx.get(f"{base}/api/v1/requests/kpis", timeout=2).json()["districts"]
+        days = httpx.get(f"{base}/api/v1/requests/windows", params={"window": "1d"}, timeout=5).json()["rows"]
     except (httpx.HTTPError, KeyError, ValueError):
         return "waiting for the stream..."
     ledger = health.get("ledger", {})
-    busiest = max(districts, key=lambda d: d["new"], default=None)
     line = (f"committed {ledger.get('records_out', 0):,} requests + {ledger.get('dead_letters', 0):,} dead letters; "
             f"lag {sum(health.get('lag_segments', {}).values())} segments")
-    if busiest:
-        line += f"; busiest district today {busiest['district_id']} ({busiest['new']:,} new, backlog {busiest['backlog']:,})"
+    latest = max((row["window_start"] for row in days), default=None)
+    per_district: dict[str, int] = {}
+    for row in days:
+        if row["window_start"] == latest and row["district_id"]:
+            per_district[row["district_id"]] = per_district.get(row["district_id"], 0) + row["new"]
+    if per_district:
+        busiest = max(per_district, key=per_district.get)
+        day = datetime.fromisoformat(latest).astimezone(ZoneInfo(timezone)).date()
+        line += f"; {day}: busiest district {busiest} ({per_district[busiest]:,} new)"
     return line
 
 
@@ -76,14 +84,14 @@ def run_live_demo(workspace: Workspace, city: str, rate: float, seconds: float |
     stop = threading.Event()
     if seconds:
         threading.Timer(seconds, stop.set).start()
+
+    # Ctrl-C: stop landing; the stream and the server are told below (a second signal is harmless)
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     producer = threading.Thread(target=land_at_rate, args=(log, records, rate, 0.5, stop), daemon=True)
     producer.start()
-    try:
-        while not stop.wait(STATUS_EVERY_SECONDS):
-            print(f"  {_status(base)}", flush=True)
-    except KeyboardInterrupt:
-        stop.set()
-        print("\nstopping: the stream drains and commits what it has read...", flush=True)
+    while not stop.wait(STATUS_EVERY_SECONDS):
+        print(f"  {_status(base, pack.timezone)}", flush=True)
+    print("\nstopping: the stream drains and commits what it has read...", flush=True)
     producer.join()
     for process in (stream, server):
         if process.poll() is None:
@@ -93,7 +101,8 @@ def run_live_demo(workspace: Workspace, city: str, rate: float, seconds: float |
             process.wait(timeout=120)
         except subprocess.TimeoutExpired:
             process.kill()
-    time.sleep(0.1)
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
     store = LiveStore(workspace.live_store(city), read_only=True)
     try:
         ledger = store.ledger()
