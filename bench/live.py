@@ -104,7 +104,8 @@ class MemorySampler(threading.Thread):
         started = time.monotonic()
         while not self.stop.wait(1.0):
             try:
-                self.samples.append((time.monotonic() - started, tree_rss_bytes(self.process) / MB))
+                self.samples.append((time.monotonic() - started, tree_rss_bytes(self.process) / MB,
+                                     self.process.memory_info().rss / MB))
             except psutil.NoSuchProcess:
                 return
 
@@ -184,14 +185,19 @@ def _percentiles(values: list[float]) -> dict:
             "max": round(ordered[-1], 3), "mean": round(statistics.fmean(ordered), 3)}
 
 
-def _memory(samples: list[tuple[float, float]]) -> dict:
+def _memory(samples: list[tuple[float, float, float]]) -> dict:
+    """Whole process tree (stream + dataset publisher) and the stream process alone, in MB."""
     if not samples:
         return {}
-    minute = [mb for at, mb in samples if 30 <= at <= 90] or [samples[0][1]]
-    tail = [mb for _, mb in samples[-60:]]
-    return {"peak": round(max(mb for _, mb in samples), 1), "median_30_90s": round(statistics.median(minute), 1),
-            "median_last_60_samples": round(statistics.median(tail), 1),
-            "series": [(round(at), round(mb)) for at, mb in samples[::10]]}
+    minute = [tree for at, tree, _ in samples if 30 <= at <= 90] or [samples[0][1]]
+    minute_own = [own for at, _, own in samples if 30 <= at <= 90] or [samples[0][2]]
+    tail = samples[-60:]
+    return {"peak": round(max(tree for _, tree, _ in samples), 1),
+            "median_30_90s": round(statistics.median(minute), 1),
+            "median_last_60_samples": round(statistics.median(tree for _, tree, _ in tail), 1),
+            "stream_only_median_30_90s": round(statistics.median(minute_own), 1),
+            "stream_only_median_last_60_samples": round(statistics.median(own for _, _, own in tail), 1),
+            "series": [(round(at), round(tree), round(own)) for at, tree, own in samples[::10]]}
 
 
 def microbatch_driver(home: Path, poll_seconds: float) -> None:
@@ -226,6 +232,9 @@ def render(report: dict) -> str:
     lines += ["", "Commit latency (landed -> committed in the live store), p50 / p95 / p99: " + "; ".join(
         f"{name}: {run['commit_latency_seconds'].get('p50')} / {run['commit_latency_seconds'].get('p95')} / "
         f"{run['commit_latency_seconds'].get('p99')} s" for name, run in report["runs"].items())]
+    lines += ["", "Stream process alone (without its publisher), MB at 30-90 s -> last minute: " + "; ".join(
+        f"{name}: {run['memory_mb'].get('stream_only_median_30_90s')} -> "
+        f"{run['memory_mb'].get('stream_only_median_last_60_samples')}" for name, run in report["runs"].items())]
     lines += ["", "Latency: segment landed (its timestamp) -> its change received on /api/v1/stream.",
               (f"Segments of {report['settings']['rate'] * report['settings']['tick']:,.0f} records every "
                f"{report['settings']['tick']} s; generated requests of the last 7 days, sorted by version time."), ""]

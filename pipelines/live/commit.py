@@ -41,7 +41,7 @@ from schemas import live as lv
 from schemas import requests as rq
 
 STAGE_WINDOWS = "windows"
-STATS_CACHE_LIMIT = 2_000_000  # window keys kept in memory (about 0.4 KB each)
+STATS_CACHE_LIMIT = 1_000_000  # window keys kept in memory (about 0.4 KB each)
 
 
 class _SegmentCommitter(beam.DoFn):
