@@ -37,7 +37,7 @@ SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "requests"
 # Real exports: (name, file, text column, label column, time column or None), their own names.
 REAL_DATASETS = (
     ("nyc311 descriptor -> complaint type", "nyc311_2023-02-28_sample_5k.csv", "Descriptor",
-     "Complaint Type", None),
+     "Complaint Type", "Created Date"),
     ("sf311 descriptor -> category", "sf311_service_requests_sample_10k.csv", "descriptor",
      "category", "created_date"),
     ("sf311 status notes -> category", "sf311_service_requests_sample_10k.csv", "status_notes",

@@ -14,12 +14,31 @@ import polars as pl
 
 HOLDOUT_SHARE = 0.2
 VALIDATION_SHARE = 0.1
+# Text time columns as exports write them: ISO 8601 first, then US 12-hour (NYC 311) and others.
+TIME_FORMATS = (None, "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M")
+READABLE_SHARE = 0.9
+
+
+def sortable_times(times: pl.Series) -> pl.Series:
+    """`times` as something that sorts in time order: text is parsed, or a clear error raised."""
+    if times.dtype != pl.String:
+        return times
+    present = times.drop_nulls().len()
+    for fmt in TIME_FORMATS:
+        try:
+            parsed = times.str.strip_chars().str.to_datetime(format=fmt, strict=False, time_unit="us")
+        except pl.exceptions.ComputeError:  # no format could be inferred
+            continue
+        if present and parsed.drop_nulls().len() >= READABLE_SHARE * present:
+            return parsed
+    raise ValueError(f"time column {times.name!r} is text that is not a readable time "
+                     f"(e.g. {times.drop_nulls().head(1).to_list()}); give an ISO 8601 column")
 
 
 def latest_mask(times: pl.Series, share: float) -> np.ndarray:
     """True for the latest `share` of rows by `times` (ties broken by row order)."""
     n = len(times)
-    order = np.argsort(times.to_numpy(), kind="stable")
+    order = np.argsort(sortable_times(times).to_numpy(), kind="stable")
     mask = np.zeros(n, dtype=bool)
     mask[order[n - round(n * share) :]] = True
     return mask

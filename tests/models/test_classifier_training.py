@@ -113,3 +113,19 @@ def test_missing_column_is_a_clear_error(history, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="'reason' not in the training data"):
         train_classifier(Workspace(tmp_path), history, rq.DESCRIPTION, rq.CATEGORY, "m",
                          label2="reason")
+
+
+def test_us_twelve_hour_times_split_in_time_order_not_text_order():
+    """NYC writes 01:00 PM after 11:00 AM; as text it would sort first and leak the future."""
+    from models.classifier_split import latest_mask
+
+    times = pl.Series("Created Date", ["02/28/2023 11:00:00 AM", "02/28/2023 01:00:00 PM",
+                                        "02/28/2023 09:00:00 AM", "02/28/2023 10:00:00 PM"])
+    assert latest_mask(times, 0.5).tolist() == [False, True, False, True]
+
+
+def test_unreadable_text_times_are_refused_clearly():
+    from models.classifier_split import latest_mask
+
+    with pytest.raises(ValueError, match="not a readable time"):
+        latest_mask(pl.Series("when", ["yesterday", "today", "soon", "later"]), 0.5)
