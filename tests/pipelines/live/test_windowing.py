@@ -147,3 +147,41 @@ def test_day_windows_follow_the_city_midnight():
     day = [r for r in rows if r[lv.WINDOW] == lv.DAY]
     # 22:30 UTC is 01:30 on 3 November in Moscow (UTC+3): the day window starts at 21:00 UTC
     assert [r[lv.WINDOW_START] for r in day] == [datetime(2026, 11, 2, 21, 0, tzinfo=UTC)]
+
+
+def test_the_portable_composite_and_the_live_store_logic_agree():
+    """The same versions through WindowRequestStats (final panes) and through the live store's
+    bulk path (request_changes -> window_deltas -> apply_deltas) give the same figures."""
+    from pipelines.live.changes import HORIZON, empty_states, request_changes, request_states
+    from pipelines.live.stats import apply_deltas, window_deltas
+
+    batches = [
+        (enriched({"id": "A", "requested": minutes(1), "seq": 0}, {"id": "B", "requested": minutes(5), "seq": 0},
+                  {"id": "C", "requested": minutes(31), "district": "D2", "seq": 0}), minutes(32)),
+        (enriched({"id": "A", "requested": minutes(1), "closed": minutes(50), "seq": 1},
+                  {"id": "B", "requested": minutes(5), "category": "noise", "updated": minutes(51), "seq": 1}),
+         minutes(52)),
+        (enriched({"id": "C", "requested": minutes(31), "district": "D2", "closed": minutes(70), "seq": 2},
+                  {"id": "D", "requested": minutes(65), "seq": 2}), minutes(71)),
+    ]
+    stream = TestStream(coder=FrameCoder())
+    for frame, at in batches:
+        stream = stream.add_elements([landed(frame, at)]).advance_watermark_to(Timestamp.from_utc_datetime(at))
+    rows, _ = run_stream(stream.advance_watermark_to_infinity())
+    final = {}
+    for row in sorted(rows, key=lambda r: r["pane"]):
+        final[(row[lv.WINDOW], row[lv.WINDOW_START], row[rq.DISTRICT_ID], row[rq.CATEGORY])] = row
+
+    state, stats = empty_states(), {}
+    for frame, at in batches:
+        incoming = request_states(frame).with_columns(pl.lit(at - LATENESS).dt.cast_time_unit("us").alias(HORIZON))
+        events, accepted, _ = request_changes(state, incoming, "UTC")
+        state = pl.concat([state.filter(~pl.col(rq.SERVICE_REQUEST_ID).is_in(accepted[rq.SERVICE_REQUEST_ID].implode())),
+                           accepted])
+        apply_deltas(stats, window_deltas(events))
+    live = {key: s.figures() for key, s in stats.items() if any(s.figures()[f] for f in (lv.NEW, lv.CLOSED))}
+    beam = {key: {f: row[f] for f in live[next(iter(live))]} for key, row in final.items()
+            if row[lv.NEW] or row[lv.CLOSED]}
+    assert live.keys() == beam.keys() and len(live) >= 6
+    for key in live:
+        assert live[key] == pytest.approx(beam[key]), key
