@@ -31,6 +31,7 @@ import psutil
 from bench.measure import tree_rss_bytes
 from bench.report import code_state, machine_info
 from bench.workload import build_city
+from flows.cli_steps import urbanpulse_command
 from models.training import train_classifier
 from pipelines.landing.log import LandingLog
 from pipelines.landing.replayer import land_at_rate, raw_records, recent_requests
@@ -58,10 +59,6 @@ def prepare(home: Path, count: int, seed: int):
     train_classifier(workspace, history.with_columns(truth[rq.CATEGORY]), rq.DESCRIPTION, rq.CATEGORY,
                      "demo-classifier", city="demo", time=rq.REQUESTED_DATETIME, candidates=["hashed-linear"])
     return workspace, raw_records(recent_requests(pack, count, seed, days=7), SOURCE, "bench-live")
-
-
-def _urbanpulse(home: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "flows.cli", "--home", str(home), *args]
 
 
 def _start(command: list[str], log: Path) -> subprocess.Popen:
@@ -128,7 +125,7 @@ def measure(workspace: Workspace, records, rate: float, seconds: float, tick: fl
     for path in (workspace.landing, workspace.state / "live", workspace.datasets):
         shutil.rmtree(path, ignore_errors=True)
     log = LandingLog(workspace.landing, SOURCE).create()
-    server = _start(_urbanpulse(home, "serve", "--city", "demo", "--port", str(PORT)), OUT / "logs" / "live-serve.log")
+    server = _start(urbanpulse_command(home, "serve", "--city", "demo", "--port", str(PORT)), OUT / "logs" / "live-serve.log")
     runner = _start(driver, OUT / "logs" / "live-driver.log")
     try:
         _wait_for(f"http://127.0.0.1:{PORT}/health")
@@ -261,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     _say(f"stream: {args.rate:,.0f} records/s for {args.seconds:.0f} s")
     runs["long-running Beam stream"] = measure(
         workspace, records, args.rate, args.seconds, args.tick,
-        _urbanpulse(home, "stream", "requests", "--city", "demo", "--handover-seconds", "30"),
+        urbanpulse_command(home, "stream", "requests", "--city", "demo", "--handover-seconds", "30"),
     )
     _say(json.dumps(runs["long-running Beam stream"]["latency_seconds"]))
     if args.baseline_seconds > 0:

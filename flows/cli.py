@@ -11,11 +11,10 @@ import importlib
 import sys
 from pathlib import Path
 
-from flows.cli_steps import done, step
+from flows.cli_steps import FORMATS_HELP, done, step
 from pipelines.workspace import Workspace
 from schemas import requests as rq
 
-FORMATS_HELP = "nyc311 | sf311 | open311-json | open311-xml | csv | jsonl | parquet"
 # Modules that add their own commands: each has `register(commands, train)` and sets a `handler`.
 COMMAND_MODULES = ("flows.cli_classify", "flows.cli_geocode", "flows.cli_live")
 

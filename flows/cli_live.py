@@ -6,10 +6,8 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from flows.cli_steps import done, step
+from flows.cli_steps import FORMATS_HELP, done, step
 from pipelines.workspace import Workspace
-
-FORMATS_HELP = "nyc311 | sf311 | open311-json | open311-xml | csv | jsonl | parquet"
 
 
 def register(commands, _train) -> None:

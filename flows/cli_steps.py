@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
+
+from pipelines.sources import FORMATS
+
+FORMATS_HELP = " | ".join(FORMATS)
+
+
+def urbanpulse_command(home: Path | str, *args: str) -> list[str]:
+    """The `urbanpulse` command line for a process of its own, run by this interpreter."""
+    return [sys.executable, "-m", "flows.cli", "--home", str(home), *args]
 
 
 def step(message: str) -> float:

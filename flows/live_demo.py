@@ -12,13 +12,13 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
-import sys
 import threading
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import httpx
 
+from flows.cli_steps import urbanpulse_command
 from models.city_pack import CityPack
 from pipelines.landing.log import LandingLog
 from pipelines.landing.replayer import land_at_rate, raw_records, recent_requests
@@ -40,8 +40,7 @@ def _free_port(preferred: int) -> int:
 
 
 def _urbanpulse(workspace: Workspace, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "flows.cli", "--home", str(workspace.root), *args],
-                            stderr=subprocess.DEVNULL)
+    return subprocess.Popen(urbanpulse_command(workspace.root, *args), stderr=subprocess.DEVNULL)
 
 
 def _status(base: str, timezone: str) -> str:

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 
 import apache_beam as beam
@@ -56,6 +57,10 @@ class LiveSettings:
     handover_seconds: float = HANDOVER_SECONDS
     model: Path | None = None
     beam_args: list[str] = field(default_factory=list)
+
+    @cached_property
+    def pack(self) -> CityPack:
+        return CityPack.load(self.workspace.city(self.city))
 
     @property
     def store_path(self) -> Path:
@@ -115,8 +120,7 @@ def holding_store(settings: LiveSettings, fresh: bool = False) -> Iterator[LiveS
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{settings.store_path}{suffix}").unlink(missing_ok=True)
         store = LiveStore(settings.store_path)
-        pack = CityPack.load(settings.workspace.city(settings.city))
-        store.set_meta(city=settings.city, timezone=pack.timezone,
+        store.set_meta(city=settings.city, timezone=settings.pack.timezone,
                        allowed_lateness_seconds=str(int(settings.lateness.total_seconds())))
         try:
             yield store
@@ -125,11 +129,10 @@ def holding_store(settings: LiveSettings, fresh: bool = False) -> Iterator[LiveS
 
 
 def _run(settings: LiveSettings, start: dict[str, int], end: dict[str, int] | None) -> LiveReport:
-    pack = CityPack.load(settings.workspace.city(settings.city))
     started = datetime.now(UTC)
     pipeline = beam.Pipeline(runner=FnApiRunner(), options=beam.options.pipeline_options.PipelineOptions(
         settings.beam_args))
-    build_live_pipeline(pipeline, settings, pack, start, end)
+    build_live_pipeline(pipeline, settings, settings.pack, start, end)
     result = pipeline.run()
     result.wait_until_finish()
     found = {name: 0 for name in COUNTERS}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
 
+from flows.cli_steps import urbanpulse_command
 from pipelines.landing.inbox import land_file
 from pipelines.landing.log import LandingLog
 from pipelines.live.store import LiveStore
@@ -31,7 +31,7 @@ def land_chunks(log: LandingLog, records: pl.DataFrame, chunk: int, folder: Path
 def urbanpulse(home: Path, *args: str) -> subprocess.Popen:
     """The `urbanpulse` command in its own process (as a department's server would run it)."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, "-m", "flows.cli", "--home", str(home), *args], cwd=REPO, env=env,
+    return subprocess.Popen(urbanpulse_command(home, *args), cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 

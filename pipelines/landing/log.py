@@ -153,10 +153,16 @@ class LandingLog:
             origin=meta.get(META_ORIGIN, b"").decode(), records=records.replace_schema_metadata(None),
         )
 
-    def rows(self, seq: int) -> int:
+    def info(self, seq: int) -> tuple[datetime, int]:
+        """(when segment `seq` landed, how many records it holds), from one read of its footer."""
         with pa.memory_map(str(self.path(seq))) as source:
             reader = ipc.open_file(source)
-            return sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
+            rows = sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
+            meta = reader.schema.metadata or {}
+        return datetime.fromisoformat(meta[META_LANDED_AT].decode()), rows
+
+    def rows(self, seq: int) -> int:
+        return self.info(seq)[1]
 
     def first_landed_since(self, when: datetime) -> int:
         """The first segment that landed at or after `when` (segments land in time order)."""
@@ -170,9 +176,7 @@ class LandingLog:
         return low
 
     def landed_at(self, seq: int) -> datetime:
-        with pa.memory_map(str(self.path(seq))) as source:
-            meta = ipc.open_file(source).schema.metadata or {}
-        return datetime.fromisoformat(meta[META_LANDED_AT].decode())
+        return self.info(seq)[0]
 
     def _publish(self, seq: int, table: pa.Table, origin: str) -> None:
         landed_at = datetime.now(UTC).isoformat()

@@ -67,7 +67,7 @@ class _SegmentCommitter(beam.DoFn):
             raise ValueError(f"a frame of the live path must hold one landing segment, got {refs.to_list()}")
         source, seq = parse_segment_ref(refs[0])
         log = self.logs.setdefault(source, LandingLog(self.workspace.landing, source))
-        segment = SegmentLedger(source, seq, log.landed_at(seq), log.rows(seq))
+        segment = SegmentLedger(source, seq, *log.info(seq))
         if seq >= self.offsets.get(source, 0):
             self.records.inc(self.commit(segment, frame).height)
             self.offsets[source] = seq + 1

@@ -28,8 +28,7 @@ from pyarrow import ipc
 
 from pipelines.landing.log import segment_ref
 from pipelines.live.store import PUBLISHER, LiveStore
-from pipelines.sinks.atomic import write_atomic
-from pipelines.sinks.dead_letters import DEAD_FILE_SCHEMA, dead_letter_path
+from pipelines.sinks.dead_letters import write_dead_letter_file
 from pipelines.sinks.request_daily import write_request_daily
 from pipelines.sinks.requests import merge_partition, published_requests
 from pipelines.transforms.aggregate import INPUT_COLUMNS, daily_partials, daily_series
@@ -64,8 +63,7 @@ def publish(workspace: Workspace, timezone: str, store: LiveStore, handover: Han
         refs = [segment_ref(source, seq) for seq in range(first, first + DEAD_LETTER_BUCKET)]
         dead = store.dead_letter_frame(refs)
         if dead.height:
-            write_atomic(dead.sort(rq.SOURCE_FILE, rq.SOURCE_POSITION).drop(rq.SOURCE).to_arrow()
-                         .cast(DEAD_FILE_SCHEMA), dead_letter_path(dataset, source, f"landing-{first:012d}"), dataset)
+            write_dead_letter_file(dataset, source, f"landing-{first:012d}", dead)
     if requests is not None and requests.height:
         partials = [daily_partials(frame, timezone) for frame in published_requests(workspace.requests_dataset, INPUT_COLUMNS)]
         write_request_daily(workspace.request_daily_dataset, [daily_series(pl.concat(partials))] if partials else [])
@@ -97,9 +95,9 @@ class DatasetPublisher:
         path = None
         if handover.requests:
             path = self.folder / f"{uuid.uuid4().hex}.arrow"
-            frame = pl.concat(handover.requests, how="diagonal_relaxed")
-            with pa.OSFile(str(path), "wb") as sink, ipc.new_file(sink, frame.to_arrow().schema) as writer:
-                writer.write_table(frame.to_arrow())
+            table = pl.concat(handover.requests, how="diagonal_relaxed").to_arrow()
+            with pa.OSFile(str(path), "wb") as sink, ipc.new_file(sink, table.schema) as writer:
+                writer.write_table(table)
         self.jobs.put((str(path) if path else None, sorted(handover.dead_letter_buckets), handover.offsets))
         self.submitted += 1
 

@@ -23,6 +23,14 @@ def dead_letter_path(dataset: Path, source: str, input_id: str) -> Path:
     return dataset / f"{rq.SOURCE}={source}" / f"{input_id}.parquet"
 
 
+def write_dead_letter_file(dataset: Path, source: str, name: str, frame: pl.DataFrame) -> Path:
+    """One source's dead letters as `source=<source>/<name>.parquet`, in source order, atomically."""
+    target = dead_letter_path(dataset, source, name)
+    rows = frame.sort(rq.SOURCE_FILE, rq.SOURCE_POSITION).drop(rq.SOURCE)
+    write_atomic(rows.to_arrow().cast(DEAD_FILE_SCHEMA), target, dataset)
+    return target
+
+
 def _by_input(frame: pl.DataFrame):
     yield from frame.partition_by([rq.SOURCE, rq.SOURCE_FILE], as_dict=True).items()
 
@@ -35,9 +43,8 @@ class _PublishDeadLetters(beam.DoFn):
 
     def process(self, keyed):
         (source, source_file), frames = keyed
-        frame = pl.concat(list(frames)).sort(rq.SOURCE_POSITION)
-        target = dead_letter_path(Path(self.dataset), source, self.input_ids[source_file])
-        write_atomic(frame.drop(rq.SOURCE).to_arrow().cast(DEAD_FILE_SCHEMA), target, Path(self.dataset))
+        frame = pl.concat(list(frames))
+        target = write_dead_letter_file(Path(self.dataset), source, self.input_ids[source_file], frame)
         self.dead.inc(frame.height)
         yield str(target)
 
