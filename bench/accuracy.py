@@ -15,8 +15,8 @@ import polars as pl
 from sklearn.metrics import f1_score
 
 from bench.workload import PEER_DISTRICT, PEER_ID, PEER_LABEL
-from models.city_pack import CityPack
-from pipelines.synthetic.requests import truth_path
+from models.cities.pack import CityPack
+from synthetic.requests.generator import truth_path
 from schemas import requests as rq
 
 _TRUE = "_true"

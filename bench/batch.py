@@ -37,8 +37,8 @@ from bench.workload import (
     write_feed,
     write_peer_input,
 )
-from models.city_pack import CityPack
-from models.request_classifier import default_model_dir
+from models.cities.pack import CityPack
+from models.classification.request_classifier import default_model_dir
 
 PEER_SCRIPT = Path("/work/shared/bench/peer_pandas.py")
 HISTORY_DAYS_BACK = 120

@@ -2,7 +2,7 @@
 
     python -m bench.classifier [--demo-rows 62500] [--throughput-rows 100000] [--out bench/out]
 
-Per dataset, one `models.training.train_classifier` run (candidates chosen on a validation slice
+Per dataset, one `models.classification.training.train_classifier` run (candidates chosen on a validation slice
 of the training period, holdout scored once, baseline TF-IDF char_wb 2-5 + LinearSVC(C=0.5)
 trained and scored on the same split in the same run): macro-F1 of both, coverage at 98%
 precision, training time. Datasets: the demo city (62,500 generated requests: a 50,000-row
@@ -25,12 +25,12 @@ from pathlib import Path
 import polars as pl
 
 from bench.report import machine_info
-from models.baseline_classifier import baseline_pipeline
-from models.classifier_artifact import RequestTextModel
-from models.demo_city import build_demo_city
-from models.training import train_classifier
-from pipelines.synthetic.requests import generate_requests
-from pipelines.workspace import Workspace
+from models.classification.baseline import baseline_pipeline
+from models.classification.artifact import RequestTextModel
+from synthetic.demo_city import build_demo_city
+from models.classification.training import train_classifier
+from synthetic.requests.generator import generate_requests
+from plumbing.workspace import Workspace
 from schemas import requests as rq
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "requests"

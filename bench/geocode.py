@@ -29,13 +29,13 @@ import polars as pl
 import shapely
 
 from bench.report import machine_info
-from models import address_parser as ap
-from models.city_pack import CityPack
-from models.demo_city import build_demo_city
-from models.forward_geocoder import ForwardGeocoder
-from models.gazetteer import learn_addresses, merge_gazetteer
-from models.reverse_geocoder import ReverseGeocoder
-from pipelines.synthetic.requests import generate_requests
+from models.geocoding import address_parser as ap
+from models.cities.pack import CityPack
+from synthetic.demo_city import build_demo_city
+from models.geocoding.forward import ForwardGeocoder
+from models.geocoding.gazetteer import learn_addresses, merge_gazetteer
+from models.geocoding.reverse import ReverseGeocoder
+from synthetic.requests.generator import generate_requests
 from schemas import citypack as cp
 from schemas import requests as rq
 

@@ -32,11 +32,11 @@ from bench.measure import tree_rss_bytes
 from bench.report import code_state, machine_info
 from bench.workload import build_city
 from flows.cli_steps import urbanpulse_command
-from models.training import train_classifier
-from pipelines.landing.log import LandingLog
-from pipelines.landing.replayer import land_at_rate, raw_records, recent_requests
-from pipelines.synthetic.requests import generate_requests
-from pipelines.workspace import Workspace
+from models.classification.training import train_classifier
+from plumbing.landing import LandingLog
+from synthetic.replayer import land_at_rate, raw_records, recent_requests
+from synthetic.requests.generator import generate_requests
+from plumbing.workspace import Workspace
 from schemas import requests as rq
 
 OUT = Path(__file__).resolve().parent / "out"

@@ -24,11 +24,11 @@ import polars as pl
 
 from bench.measure import OtherCpu
 from bench.report import code_state, machine_info
-from models.demo_city import build_demo_city
-from models.pii import detect_pii, scrub_pii, spans_series
-from models.pii_eval import card_markdown, evaluate_pii, span_scores, write_pii_card
-from pipelines.synthetic.request_pii import PII_SPANS, PiiType
-from pipelines.synthetic.requests import generate_requests
+from synthetic.demo_city import build_demo_city
+from models.personal_data.detector import detect_pii, scrub_pii, spans_series
+from models.personal_data.evaluation import card_markdown, evaluate_pii, span_scores, write_pii_card
+from synthetic.requests.personal_data import PII_SPANS, PiiType
+from synthetic.requests.generator import generate_requests
 from schemas.requests import DESCRIPTION
 
 OUT = Path(__file__).resolve().parent / "out"

@@ -21,21 +21,21 @@ from typing import TypeVar
 
 import polars as pl
 
-from models.city_pack import CityPack
-from models.request_classifier import load_request_classifier
-from models.address_spans import AddressSpanFinder
-from models.forward_geocoder import ForwardGeocoder
-from models.reverse_geocoder import ReverseGeocoder
-from pipelines.sinks.requests import merge_partition
-from pipelines.sources import read_raw_batches
-from pipelines.transforms.aggregate import daily_partials, daily_series
-from pipelines.transforms.classify import route
-from pipelines.transforms.dedup import deduplicate
-from pipelines.transforms.normalise import normalise_frame
-from pipelines.transforms.sla import sla_frame
-from pipelines.transforms.geocode import geocode_frame
-from pipelines.transforms.scrub import scrub_frame
-from pipelines.transforms.validate import to_frame, validate_frame
+from models.cities.pack import CityPack
+from models.classification.request_classifier import load_request_classifier
+from models.geocoding.address_spans import AddressSpanFinder
+from models.geocoding.forward import ForwardGeocoder
+from models.geocoding.reverse import ReverseGeocoder
+from pipelines.sinks.requests.dataset import merge_partition
+from pipelines.sources.requests import read_raw_batches
+from pipelines.transforms.requests.aggregate import daily_partials, daily_series
+from pipelines.transforms.requests.classify import route
+from models.duplicates import deduplicate
+from pipelines.transforms.requests.normalise import normalise_frame
+from pipelines.transforms.requests.sla import sla_frame
+from pipelines.transforms.requests.geocode import geocode_frame
+from pipelines.transforms.requests.scrub import scrub_frame
+from pipelines.transforms.requests.validate import to_frame, validate_frame
 from schemas import requests as rq
 
 T = TypeVar("T")

@@ -1,6 +1,6 @@
 """Train both classifiers on the same labelled history and time them.
 
-UrbanPulse trains through `models.training.train_classifier` (80% of the rows by time, scored on
+UrbanPulse trains through `models.classification.training.train_classifier` (80% of the rows by time, scored on
 the latest 20%, model card written, made the demo city's default); it runs in this process, so
 its time excludes interpreter start and imports. The peer trains on all the rows it is given,
 in its own process (start-up, parquet read and pickling included).
@@ -17,7 +17,7 @@ import polars as pl
 
 from bench.measure import OtherCpu, run_measured
 from bench.workload import DEMO_CITY, REPO_ROOT, BenchPaths, write_peer_training
-from models.training import train_classifier
+from models.classification.training import train_classifier
 from schemas import requests as rq
 
 CLASSIFIER_NAME = f"{DEMO_CITY}-classifier"

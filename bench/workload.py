@@ -14,16 +14,16 @@ from pathlib import Path
 
 import polars as pl
 
-from models.city_pack import CityPack
-from models.demo_city import build_demo_city
-from models.reverse_geocoder import ReverseGeocoder
-from pipelines.synthetic.requests import (
+from models.cities.pack import CityPack
+from synthetic.demo_city import build_demo_city
+from models.geocoding.reverse import ReverseGeocoder
+from synthetic.requests.generator import (
     TIMESTAMP_TEXT,
     generate_requests,
     truth_path,
     write_requests,
 )
-from pipelines.workspace import Workspace
+from plumbing.workspace import Workspace
 from schemas import requests as rq
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -24,9 +24,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 
 from dashboard.docs_page import docs_html
-from pipelines.landing.log import LandingLog
-from pipelines.live.store import LiveStore
-from pipelines.workspace import Workspace
+from plumbing.landing import LandingLog
+from plumbing.live_store.writer import LiveStore
+from plumbing.workspace import Workspace
 from schemas import live as lv
 from schemas import requests as rq
 

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from flows.cli_steps import FORMATS_HELP, done, step
-from pipelines.workspace import Workspace
+from plumbing.workspace import Workspace
 from schemas import requests as rq
 
 # Modules that add their own commands: each has `register(commands, train)` and sets a `handler`.
@@ -93,11 +93,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _city(args, _extra, workspace: Workspace) -> int:
     if args.action == "demo":
-        from models.demo_city import build_demo_city
+        from synthetic.demo_city import build_demo_city
 
         pack = build_demo_city(workspace.city("demo"))
     else:
-        from models.city_pack import CityPack
+        from models.cities.pack import CityPack
 
         pack = CityPack.create(
             args.name, workspace.city(args.name), args.boundaries, args.name_field,
@@ -112,8 +112,8 @@ def _city(args, _extra, workspace: Workspace) -> int:
 
 
 def _generate(args, _extra, workspace: Workspace) -> int:
-    from models.city_pack import CityPack
-    from pipelines.synthetic.requests import generate_requests, write_requests
+    from models.cities.pack import CityPack
+    from synthetic.requests.generator import generate_requests, write_requests
 
     fmt = args.format or {".jsonl": "jsonl", ".parquet": "parquet", ".json": "open311-json"}.get(
         args.out.suffix, "csv"

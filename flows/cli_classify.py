@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flows.cli_steps import done, step
-from pipelines.workspace import Workspace
+from plumbing.workspace import Workspace
 
 
 def register(commands, train) -> None:
@@ -31,7 +31,7 @@ def register(commands, train) -> None:
 
 
 def train_classifier(args, _extra, workspace: Workspace) -> int:
-    from models.training import train_classifier_from_file
+    from models.classification.training import train_classifier_from_file
 
     started = step(f"training classifier on {args.data}")
     summary = train_classifier_from_file(
@@ -47,7 +47,7 @@ def train_classifier(args, _extra, workspace: Workspace) -> int:
 
 
 def classify_file(args, _extra, workspace: Workspace) -> int:
-    from models.classifier_run import classify_table
+    from models.classification.apply import classify_table
 
     started = step(f"classifying {args.file} with model {args.model}")
     model_dir = args.model if Path(args.model).is_dir() else workspace.model(args.model)

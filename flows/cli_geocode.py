@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 
 from flows.cli_steps import done, step
-from pipelines.workspace import Workspace
+from plumbing.workspace import Workspace
 from schemas import requests as rq
 
 
@@ -40,8 +40,8 @@ def _read(path: Path, columns: list[str]) -> pl.DataFrame:
 
 
 def geocode_file(args, _extra, workspace: Workspace) -> int:
-    from models.address_spans import AddressSpanFinder
-    from models.forward_geocoder import ForwardGeocoder
+    from models.geocoding.address_spans import AddressSpanFinder
+    from models.geocoding.forward import ForwardGeocoder
 
     forward = ForwardGeocoder.load(workspace.city(args.city))
     if forward is None:
@@ -64,8 +64,8 @@ def geocode_file(args, _extra, workspace: Workspace) -> int:
 
 
 def train_gazetteer(args, _extra, workspace: Workspace) -> int:
-    from models.city_pack import CityPack
-    from models.gazetteer import learn_into_pack
+    from models.cities.pack import CityPack
+    from models.geocoding.gazetteer import learn_into_pack
 
     pack = CityPack.load(workspace.city(args.city))
     frame = _read(args.data, [args.address, args.lat, args.lon])

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flows.cli_steps import FORMATS_HELP, done, step
-from pipelines.workspace import Workspace
+from plumbing.workspace import Workspace
 
 
 def register(commands, _train) -> None:
@@ -61,8 +61,8 @@ def _settings(args, workspace: Workspace, extra: list[str]):
 
 
 def land_files(args, _extra, workspace: Workspace) -> int:
-    from pipelines.landing.inbox import land_file
-    from pipelines.landing.log import LandingLog
+    from pipelines.land_requests import land_file
+    from plumbing.landing import LandingLog
 
     log = LandingLog(workspace.landing, args.source).create(args.format, args.mapping)
     for path in args.paths:
@@ -75,7 +75,7 @@ def land_files(args, _extra, workspace: Workspace) -> int:
 
 
 def run_stream(args, extra, workspace: Workspace) -> int:
-    from pipelines.live.read import STOP
+    from pipelines.sources.landing import STOP
     from pipelines.stream_requests import stream
 
     settings = _settings(args, workspace, extra)

@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from pipelines.sources import FORMATS
+from pipelines.sources.requests import FORMATS
 
 FORMATS_HELP = " | ".join(FORMATS)
 

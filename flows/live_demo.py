@@ -19,11 +19,11 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from flows.cli_steps import urbanpulse_command
-from models.city_pack import CityPack
-from pipelines.landing.log import LandingLog
-from pipelines.landing.replayer import land_at_rate, raw_records, recent_requests
-from pipelines.live.store import LiveStore
-from pipelines.workspace import Workspace
+from models.cities.pack import CityPack
+from plumbing.landing import LandingLog
+from synthetic.replayer import land_at_rate, raw_records, recent_requests
+from plumbing.live_store.writer import LiveStore
+from plumbing.workspace import Workspace
 
 SOURCE = "demo-311"
 STATUS_EVERY_SECONDS = 10.0

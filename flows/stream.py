@@ -13,9 +13,9 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
-from pipelines.live.read import STOP
+from pipelines.sources.landing import STOP
 from pipelines.stream_requests import LiveSettings, replay, stream
-from pipelines.workspace import Workspace
+from plumbing.workspace import Workspace
 
 
 def _settings(home: str, city: str, sources: list[str] | None, lateness_days: float,

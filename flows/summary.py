@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.workspace import Workspace
+from plumbing.workspace import Workspace
 from schemas import dead_letters as dl
 from schemas import requests as rq
 

@@ -1,1 +1,1 @@
-"""What UrbanPulse learns or looks up: classifiers, geocoders, city packs."""
+"""What UrbanPulse learns or looks up, by subject: classification, geocoding, personal data, text, cities."""

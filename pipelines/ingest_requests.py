@@ -22,25 +22,25 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
-from models.city_pack import CityPack
-from models.request_classifier import default_model_dir
-from pipelines.sinks.atomic import sweep_stale_staging
+from models.cities.pack import CityPack
+from models.classification.request_classifier import default_model_dir
+from plumbing.atomic import sweep_stale_staging
 from pipelines.sinks.dead_letters import WriteDeadLetters
-from pipelines.sinks.request_daily import WriteRequestDaily
-from pipelines.sinks.requests import (
+from pipelines.sinks.requests.daily import WriteRequestDaily
+from pipelines.sinks.requests.dataset import (
     MergeRequestsIntoDataset,
     published_requests,
     remove_staging,
 )
-from pipelines.sources import load_mapping, read_raw_batches
-from pipelines.transforms.aggregate import INPUT_COLUMNS, AggregateDaily
-from pipelines.transforms.classify import ClassifyRequests
-from pipelines.transforms.geocode import GeocodeRequests
-from pipelines.transforms.normalise import NormaliseRequests
-from pipelines.transforms.scrub import ScrubPersonalData
-from pipelines.transforms.sla import ComputeSla
-from pipelines.transforms.validate import DEAD, ValidateRequests
-from pipelines.workspace import Workspace
+from pipelines.sources.requests import load_mapping, read_raw_batches
+from pipelines.transforms.requests.aggregate import INPUT_COLUMNS, AggregateDaily
+from pipelines.transforms.requests.classify import ClassifyRequests
+from pipelines.transforms.requests.geocode import GeocodeRequests
+from pipelines.transforms.requests.normalise import NormaliseRequests
+from pipelines.transforms.requests.scrub import ScrubPersonalData
+from pipelines.transforms.requests.sla import ComputeSla
+from pipelines.transforms.requests.validate import DEAD, ValidateRequests
+from plumbing.workspace import Workspace
 from schemas.dictionary import data_dictionary
 
 COUNTERS = ("records_in", "records_out", "dead_letters", "versions_superseded",

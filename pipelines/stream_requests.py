@@ -26,18 +26,18 @@ import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
-from models.city_pack import CityPack
-from models.request_classifier import default_model_dir
-from pipelines.landing.log import LandingLog
-from pipelines.live.commit import CommitToLiveStore
-from pipelines.live.read import STOP, ReadLandingSegments
-from pipelines.live.store import READERS, LiveStore
-from pipelines.transforms.classify import ClassifyRequests
-from pipelines.transforms.geocode import GeocodeRequests
-from pipelines.transforms.normalise import NormaliseRequests
-from pipelines.transforms.sla import ComputeSla
-from pipelines.transforms.validate import DEAD, ValidateRequests
-from pipelines.workspace import Workspace
+from models.cities.pack import CityPack
+from models.classification.request_classifier import default_model_dir
+from plumbing.landing import LandingLog
+from pipelines.sinks.live_store import CommitToLiveStore
+from pipelines.sources.landing import STOP, ReadLandingSegments
+from plumbing.live_store.writer import READERS, LiveStore
+from pipelines.transforms.requests.classify import ClassifyRequests
+from pipelines.transforms.requests.geocode import GeocodeRequests
+from pipelines.transforms.requests.normalise import NormaliseRequests
+from pipelines.transforms.requests.sla import ComputeSla
+from pipelines.transforms.requests.validate import DEAD, ValidateRequests
+from plumbing.workspace import Workspace
 from schemas.live import DEFAULT_ALLOWED_LATENESS
 
 HANDOVER_SECONDS = 30.0

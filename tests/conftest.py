@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
 import pytest
 
-from models.city_pack import CityPack
+from models.cities.pack import CityPack
 from schemas import requests as rq
 from schemas.taxonomy import TaxonomyEntry
-
-SAMPLES = Path(os.environ.get("URBANPULSE_SAMPLES", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
 def square(west: float, south: float, size: float) -> dict:

@@ -9,12 +9,12 @@ from pathlib import Path
 import polars as pl
 
 from flows.cli_steps import urbanpulse_command
-from pipelines.landing.inbox import land_file
-from pipelines.landing.log import LandingLog
-from pipelines.live.store import LiveStore
-from pipelines.synthetic.requests import write_requests
+from pipelines.land_requests import land_file
+from plumbing.landing import LandingLog
+from plumbing.live_store.writer import LiveStore
 from schemas import live as lv
 from schemas import requests as rq
+from synthetic.requests.generator import write_requests
 
 REPO = Path(__file__).resolve().parents[1]
 

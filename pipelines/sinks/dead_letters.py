@@ -12,7 +12,7 @@ import polars as pl
 import pyarrow as pa
 from apache_beam.metrics import Metrics
 
-from pipelines.sinks.atomic import write_atomic
+from plumbing.atomic import write_atomic
 from schemas import dead_letters as dl
 from schemas import requests as rq
 

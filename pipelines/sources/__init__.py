@@ -1,20 +1,5 @@
-"""Source adapters: real-world request exports -> Arrow batches in `schemas.requests.RAW_REQUEST`.
+"""Sources: real-world exports and the landing log -> frames the pipelines read.
 
-`read_raw_batches(path, fmt)` is the entry point; `FORMATS` lists the format names; a
-`SourceMapping` (or a TOML file read by `load_mapping`) says which source column fills which
-Open311 field and how the source writes timestamps.
+`requests/` holds one adapter per request format; `landing.py` follows the landing log for the
+live path; `errors.py` and `timestamps.py` are shared by every stream's adapters.
 """
-
-from pipelines.sources.errors import SourceFormatError
-from pipelines.sources.mapping import ISO_8601_FORMATS, SourceMapping, load_mapping
-from pipelines.sources.registry import FORMATS, SourceFormat, read_raw_batches
-
-__all__ = [
-    "FORMATS",
-    "ISO_8601_FORMATS",
-    "SourceFormat",
-    "SourceFormatError",
-    "SourceMapping",
-    "load_mapping",
-    "read_raw_batches",
-]

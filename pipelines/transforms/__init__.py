@@ -1,3 +1,6 @@
-"""Composite transforms of UrbanPulse pipelines; batches travel as polars frames (`pipelines.frames`)."""
+"""Composite transforms of UrbanPulse pipelines; batches travel as polars frames (`plumbing.frames`).
 
-from pipelines import frames as _frames  # noqa: F401  (registers the frame coder with Beam)
+One subpackage per stream (`requests/` now; participation and sensors next to it).
+"""
+
+from plumbing import frames as _frames  # noqa: F401  (registers the frame coder with Beam)

@@ -17,14 +17,14 @@ from conftest import TINY_CITY, TINY_TAXONOMY
 from live_fixtures import land_chunks
 
 from dashboard.feed import create_app
-from models.city_pack import CityPack
-from pipelines.landing.log import LandingLog
-from pipelines.landing.replayer import recent_requests
-from pipelines.live.store import LiveStore
+from models.cities.pack import CityPack
 from pipelines.stream_requests import LiveSettings, replay
-from pipelines.workspace import Workspace
+from plumbing.landing import LandingLog
+from plumbing.live_store.writer import LiveStore
+from plumbing.workspace import Workspace
 from schemas import live as lv
 from schemas import requests as rq
+from synthetic.replayer import recent_requests
 
 
 def _free_port() -> int:

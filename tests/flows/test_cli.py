@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from flows.cli import main
-from pipelines.workspace import Workspace
+from plumbing.workspace import Workspace
 from schemas import dead_letters as dl
 from schemas import requests as rq
 
@@ -79,7 +79,7 @@ def test_city_create_from_any_geojson_with_taxonomy(tmp_path: Path, capsys):
 
     from conftest import TINY_CITY
 
-    from models.city_pack import CityPack
+    from models.cities.pack import CityPack
 
     boundaries = tmp_path / "districts.geojson"
     boundaries.write_text(json.dumps(TINY_CITY), encoding="utf-8")

@@ -7,10 +7,10 @@ from pathlib import Path
 import polars as pl
 
 from flows.cli import main
-from models.city_pack import CityPack
-from pipelines.synthetic.requests import generate_requests
+from models.cities.pack import CityPack
 from schemas import requests as rq
 from schemas.taxonomy import TAXONOMY_CATEGORY, TAXONOMY_DEPARTMENT
+from synthetic.requests.generator import generate_requests
 
 
 def test_train_then_classify_a_parquet_file(tiny_pack: CityPack, tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from flows.cli import main
-from models.city_pack import CityPack
+from models.cities.pack import CityPack
 from schemas import citypack as cp
 from schemas import requests as rq
 

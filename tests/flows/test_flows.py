@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 from messy_requests import write_messy_csv
 
-from models.city_pack import CityPack
-from pipelines.workspace import Workspace
+from models.cities.pack import CityPack
+from plumbing.workspace import Workspace
 from schemas import requests as rq
 
 
@@ -71,13 +71,13 @@ def test_ingest_flow_publishes_datasets_and_an_artifact(prefect_harness, tmp_pat
 
 
 def test_stream_and_replay_flows_agree_and_leave_artifacts(prefect_harness, tmp_path: Path, tiny_pack: CityPack):
+    from live_fixtures import land_chunks
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
     from flows.stream import replay_requests, stream_requests
-    from live_fixtures import land_chunks
-    from pipelines.landing.log import LandingLog
-    from pipelines.landing.replayer import recent_requests
+    from plumbing.landing import LandingLog
+    from synthetic.replayer import recent_requests
 
     log = LandingLog(Workspace(tmp_path).landing, "city311").create("csv")
     land_chunks(log, recent_requests(tiny_pack, 1_500, seed=3), 500, tmp_path)

@@ -11,9 +11,9 @@ import pyarrow.dataset as pads
 import pytest
 from messy_requests import HEADER, MESSY_ROWS, write_messy_csv
 
-from models.city_pack import CityPack
+from models.cities.pack import CityPack
 from pipelines import ingest_requests
-from pipelines.workspace import Workspace
+from plumbing.workspace import Workspace
 from schemas import aggregates as ag
 from schemas import dead_letters as dl
 from schemas import requests as rq
@@ -104,8 +104,7 @@ def test_datasets_are_readable_by_polars_duckdb_and_pyarrow(workspace: Workspace
 
 
 def test_accounting_failure_is_loud(workspace: Workspace, tmp_path: Path, monkeypatch):
-    from pipelines.transforms import validate
-
+    from pipelines.transforms.requests import validate
     original = validate.validate_frame
 
     def lose_one(raw, now):
@@ -120,7 +119,7 @@ def test_accounting_failure_is_loud(workspace: Workspace, tmp_path: Path, monkey
 def test_leftovers_of_a_crashed_run_are_swept(workspace: Workspace, tmp_path: Path):
     import os
 
-    from pipelines.sinks.atomic import staging_dir
+    from plumbing.atomic import staging_dir
 
     stale = staging_dir(workspace.requests_dataset) / "requests-crashed-run" / "2026-10-01"
     stale.mkdir(parents=True)

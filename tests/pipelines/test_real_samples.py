@@ -6,11 +6,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import SAMPLES
+from samples import SAMPLES
 
-from models.city_pack import CityPack
+from models.cities.pack import CityPack
 from pipelines import ingest_requests
-from pipelines.workspace import Workspace
+from plumbing.workspace import Workspace
 from schemas import requests as rq
 from schemas.requests import GeocodeIssue
 

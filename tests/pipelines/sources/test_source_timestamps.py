@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_series_equal
 
-from pipelines.sources import ISO_8601_FORMATS
+from pipelines.sources.requests import ISO_8601_FORMATS
 from pipelines.sources.timestamps import text_to_iso_utc
 
 US = ("%m/%d/%Y %I:%M:%S %p",)

@@ -1,0 +1,1 @@
+"""Request classifiers: features, candidates, calibration, training, model cards, the loader."""

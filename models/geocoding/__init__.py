@@ -1,0 +1,1 @@
+"""Geocoding: reverse (point -> district), address parsing, forward (address -> point), gazetteers."""

@@ -1,0 +1,1 @@
+"""Personal data in request texts: names, patterns, the detector and its evaluation."""

@@ -1,0 +1,1 @@
+"""Language and text: language id and the normalisation every classifier sees."""

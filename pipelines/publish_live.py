@@ -1,0 +1,165 @@
+"""The live path's dataset publisher: enriched rows and dead letters into the Parquet datasets.
+
+The windows step hands over everything it kept since the last hand-over, with the offsets up to
+which that is complete; a child process scrubs personal data from the texts, merges the rows into `datasets/requests/` (the
+batch path's upsert: `sinks.requests.merge_partition`), rewrites the dead-letter files those
+segments fall in from the live store (one file per source and `DEAD_LETTER_BUCKET` segments),
+recomputes `request_daily`, and only then records the publisher's offsets. A crash before that
+makes the next run publish the same segments again, which the upsert and the rewrite absorb: no
+row is published twice.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import signal
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+from pyarrow import ipc
+
+from plumbing.landing import segment_ref
+from plumbing.live_store.writer import PUBLISHER, LiveStore
+from pipelines.sinks.dead_letters import write_dead_letter_file
+from pipelines.sinks.requests.daily import write_request_daily
+from pipelines.sinks.requests.dataset import merge_partition, published_requests
+from pipelines.transforms.requests.aggregate import INPUT_COLUMNS, daily_partials, daily_series
+from plumbing.workspace import Workspace
+from schemas import requests as rq
+
+DEAD_LETTER_BUCKET = 1_000  # segments per published dead-letter file
+CHECKPOINT_SECONDS = 1.0
+PUBLISHER_NICENESS = 10
+
+
+def dead_letter_bucket(seq: int) -> int:
+    return seq // DEAD_LETTER_BUCKET
+
+
+@dataclass
+class Handover:
+    requests: list[pl.DataFrame] = field(default_factory=list)
+    dead_letter_buckets: set[tuple[str, int]] = field(default_factory=set)
+    offsets: dict[str, int] = field(default_factory=dict)  # per source: all below are handed over
+
+
+def publish(workspace: Workspace, timezone: str, store: LiveStore, handover: Handover) -> None:
+    """Publish one hand-over (synchronously); the caller records its offsets afterwards."""
+    requests = pl.concat(handover.requests, how="diagonal_relaxed") if handover.requests else None
+    if requests is not None and requests.height:
+        for (day,), rows in requests.partition_by(rq.REQUEST_DATE, as_dict=True).items():
+            merge_partition(workspace.requests_dataset, day.isoformat(), rows)
+    dataset = workspace.dead_letters_dataset
+    for source, bucket in sorted(handover.dead_letter_buckets):
+        first = bucket * DEAD_LETTER_BUCKET
+        refs = [segment_ref(source, seq) for seq in range(first, first + DEAD_LETTER_BUCKET)]
+        dead = store.dead_letter_frame(refs)
+        if dead.height:
+            write_dead_letter_file(dataset, source, f"landing-{first:012d}", dead)
+    if requests is not None and requests.height:
+        partials = [daily_partials(frame, timezone) for frame in published_requests(workspace.requests_dataset, INPUT_COLUMNS)]
+        write_request_daily(workspace.request_daily_dataset, [daily_series(pl.concat(partials))] if partials else [])
+
+
+class DatasetPublisher:
+    """Publishes hand-overs in order in a child process, so merging Parquet and scrubbing texts
+    never compete with the stream for the interpreter; `wait()` / `close()` wait for them.
+
+    Rows travel as Arrow files under `state/live/handover/`; the child scrubs personal data
+    (`transforms.scrub.scrub_frame`, as the batch path does before publishing), publishes,
+    records the publisher offset and removes the file.
+    """
+
+    def __init__(self, workspace: Workspace, timezone: str, store_path: Path) -> None:
+        self.folder = Path(store_path).parent / "handover"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        context = multiprocessing.get_context("spawn")
+        self.jobs, self.results = context.Queue(), context.Queue()
+        self.submitted = self.finished = 0
+        self.process = context.Process(
+            target=_publish_forever, name="urbanpulse-dataset-publisher", daemon=True,
+            args=(str(workspace.root), timezone, str(store_path), self.jobs, self.results, os.getpid()),
+        )
+        self.process.start()
+
+    def submit(self, handover: Handover) -> None:
+        self._collect(block=False)
+        path = None
+        if handover.requests:
+            path = self.folder / f"{uuid.uuid4().hex}.arrow"
+            table = pl.concat(handover.requests, how="diagonal_relaxed").to_arrow()
+            with pa.OSFile(str(path), "wb") as sink, ipc.new_file(sink, table.schema) as writer:
+                writer.write_table(table)
+        self.jobs.put((str(path) if path else None, sorted(handover.dead_letter_buckets), handover.offsets))
+        self.submitted += 1
+
+    def wait(self) -> None:
+        """Block until every submitted hand-over is published and its offsets recorded."""
+        while self.finished < self.submitted:
+            self._collect(block=True)
+
+    def close(self) -> None:
+        self.wait()
+        self.jobs.put(None)
+        self.process.join(timeout=60)
+
+    def _collect(self, block: bool) -> None:
+        while True:
+            try:
+                error = self.results.get(block=block, timeout=1 if block else None)
+            except queue.Empty:
+                if block and not self.process.is_alive():
+                    raise RuntimeError("the dataset publisher process died") from None
+                return
+            self.finished += 1
+            if error:
+                raise RuntimeError(f"publishing the live datasets failed:\n{error}")
+            block = False
+
+
+def _checkpoint_forever(store_path: str) -> None:
+    """Keep the live store's WAL short, so the stream's commits never have to checkpoint."""
+    store = LiveStore(Path(store_path))
+    while True:
+        time.sleep(CHECKPOINT_SECONDS)
+        store.checkpoint()
+
+
+def _publish_forever(home: str, timezone: str, store_path: str, jobs, results, parent: int) -> None:
+    """The publisher process: one hand-over at a time until told to stop or the stream is gone."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the stream decides
+    os.nice(PUBLISHER_NICENESS)  # background work: the stream's commits come first
+    from pipelines.transforms.requests.scrub import scrub_frame
+
+    workspace, store = Workspace(Path(home)), LiveStore(Path(store_path))
+    threading.Thread(target=_checkpoint_forever, args=(store_path,), daemon=True).start()
+    try:
+        while True:
+            try:
+                job = jobs.get(timeout=1)
+            except queue.Empty:
+                if os.getppid() != parent:  # the stream was killed: leave the rest to its restart
+                    return
+                continue
+            if job is None:
+                return
+            path, buckets, offsets = job
+            try:
+                requests = [scrub_frame(pl.read_ipc(path))] if path else []
+                publish(workspace, timezone, store, Handover(requests, set(map(tuple, buckets)), offsets))
+                store.set_offsets(offsets, PUBLISHER)
+                if path:
+                    Path(path).unlink()
+                results.put(None)
+            except Exception:  # reported to the stream, which stops with it
+                results.put(traceback.format_exc())
+    finally:
+        store.close()

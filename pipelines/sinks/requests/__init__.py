@@ -1,0 +1,1 @@
+"""Request datasets: the hive-partitioned request dataset (upsert) and request_daily."""

@@ -1,0 +1,103 @@
+"""ReadLandingSegments: a splittable DoFn that follows landing logs for as long as the stream runs.
+
+One element per source; its restriction is the range of segment sequence numbers still to read,
+starting at the live store's committed offset. The DoFn claims and emits each published segment
+as one frame, timestamped with the time it landed (the event-time watermark of the live path
+follows landing time). With nothing new it polls (and lands files dropped into the inbox) for up
+to `IDLE_SECONDS`, then hands the rest of its range back to the runner so other sources get a
+turn; on `FnApiRunner` the fused steps downstream see each frame as soon as it is emitted.
+
+A bounded read (replay) stops at a fixed end. A live read stops when `STOP` is set (Ctrl-C,
+SIGTERM): it claims the rest of its range, so the pipeline drains and finishes cleanly.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import apache_beam as beam
+import polars as pl
+from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
+from apache_beam.transforms.core import RestrictionProvider
+from apache_beam.utils.timestamp import Duration, Timestamp
+
+from pipelines.land_requests import collect_inbox
+from plumbing.landing import LandingLog
+
+UNBOUNDED = 2**62
+POLL_SECONDS = 0.02
+IDLE_SECONDS = 1.0
+INBOX_EVERY_SECONDS = 0.5
+STOP = threading.Event()  # set by the stream's signal handlers; the embedded runner shares the process
+
+
+class _ReadSegments(beam.DoFn, RestrictionProvider):
+    """The DoFn is its own restriction provider: ranges start at the offsets it was built with."""
+
+    def __init__(self, landing_root: str, start_offsets: dict[str, int],
+                 end_offsets: dict[str, int] | None) -> None:
+        self.landing_root = landing_root
+        self.start_offsets = start_offsets
+        self.end_offsets = end_offsets
+
+    def initial_restriction(self, source: str) -> OffsetRange:
+        end = self.end_offsets.get(source, 0) if self.end_offsets is not None else UNBOUNDED
+        return OffsetRange(min(self.start_offsets.get(source, 0), end), end)
+
+    def create_tracker(self, restriction: OffsetRange) -> OffsetRestrictionTracker:
+        return OffsetRestrictionTracker(restriction)
+
+    def restriction_size(self, source: str, restriction: OffsetRange) -> int:
+        return restriction.size()
+
+    def split(self, source: str, restriction: OffsetRange):
+        yield restriction  # segments must be read in order
+
+    def truncate(self, source: str, restriction: OffsetRange):
+        return None  # on drain, unread segments stay in the log for the next run
+
+    def setup(self) -> None:
+        self.last_inbox_check = 0.0
+
+    @beam.DoFn.unbounded_per_element()
+    def process(self, source: str, tracker=beam.DoFn.RestrictionParam()):
+        bounded = self.end_offsets is not None
+        log = LandingLog(Path(self.landing_root), source)
+        seq = tracker.current_restriction().start
+        idle_since = time.monotonic()
+        while True:
+            if STOP.is_set() and not bounded:
+                tracker.try_claim(tracker.current_restriction().stop - 1)
+                return
+            if bounded or log.exists(seq):
+                if not tracker.try_claim(seq):
+                    return
+                segment = log.read(seq)
+                yield beam.window.TimestampedValue(
+                    pl.from_arrow(segment.records), Timestamp.from_utc_datetime(segment.landed_at)
+                )
+                seq += 1
+                idle_since = time.monotonic()
+                continue
+            if time.monotonic() - self.last_inbox_check > INBOX_EVERY_SECONDS:
+                self.last_inbox_check = time.monotonic()
+                if collect_inbox(log):
+                    continue
+            if time.monotonic() - idle_since > IDLE_SECONDS:
+                tracker.defer_remainder(Duration.of(0))
+                return
+            time.sleep(POLL_SECONDS)
+
+
+class ReadLandingSegments(beam.PTransform):
+    """Source names in; one raw-record frame per landing segment out, in sequence order."""
+
+    def __init__(self, landing_root: Path, start_offsets: dict[str, int],
+                 end_offsets: dict[str, int] | None = None) -> None:
+        super().__init__()
+        self.reader = _ReadSegments(str(landing_root), start_offsets, end_offsets)
+
+    def expand(self, sources):
+        return sources | "ReadSegments" >> beam.ParDo(self.reader).with_output_types(pl.DataFrame)

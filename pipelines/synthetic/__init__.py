@@ -1,1 +1,0 @@
-"""synthetic of UrbanPulse pipelines."""

@@ -1,0 +1,1 @@
+"""Composites of the request stream: validate, normalise, classify, geocode, SLA, scrub, aggregate."""

@@ -1,0 +1,57 @@
+"""ScrubPersonalData: request texts with phones, e-mails, names and flat numbers replaced by
+typed placeholders (`[PHONE]`, `[EMAIL]`, `[PERSON]`, `[FLAT]`), so that UrbanPulse's public
+outputs carry the complaint but not the resident.
+
+`scrub_frame` is the plain polars step (tests, notebooks, the open-data export); the PTransform
+runs it over every frame of a batch or streaming pipeline.
+"""
+
+from __future__ import annotations
+
+import apache_beam as beam
+import polars as pl
+from apache_beam.metrics import Metrics
+
+from models.personal_data.detector import detect_pii, scrub_pii
+from schemas import requests as rq
+
+SCRUBBED_COLUMNS: tuple[str, ...] = (rq.DESCRIPTION, rq.STATUS_NOTES)
+
+
+def scrub_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with its free-text columns scrubbed; other columns and the row order untouched."""
+    scrubbed, _ = scrub_frame_counted(frame)
+    return scrubbed
+
+
+def scrub_frame_counted(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """(scrubbed frame, number of spans replaced), for callers that count what they removed."""
+    replaced = 0
+    columns = []
+    for name in SCRUBBED_COLUMNS:
+        if name not in frame.columns:
+            continue
+        texts = frame.get_column(name)
+        spans = detect_pii(texts)
+        replaced += int(spans.list.len().sum() or 0)
+        columns.append(scrub_pii(texts, spans).alias(name))
+    return (frame.with_columns(columns) if columns else frame), replaced
+
+
+class _ScrubBatch(beam.DoFn):
+    def __init__(self) -> None:
+        self.spans = Metrics.counter("urbanpulse", "personal_data_spans_scrubbed")
+
+    def process(self, frame: pl.DataFrame):
+        scrubbed, replaced = scrub_frame_counted(frame)
+        self.spans.inc(replaced)
+        yield scrubbed
+
+
+class ScrubPersonalData(beam.PTransform):
+    """Frames in, the same frames with personal data in their texts replaced, out."""
+
+    def expand(self, frames):
+        return frames | "ScrubTextBatches" >> beam.ParDo(_ScrubBatch()).with_output_types(
+            pl.DataFrame
+        )

@@ -1,0 +1,1 @@
+"""Synthetic citizen requests with the answer key to grade the pipeline against."""

@@ -1,0 +1,167 @@
+"""PII detector: hand-written real-world forms the generator never makes, things that must stay,
+and recall/precision against the spans the generator planted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from models.personal_data.detector import detect_pii, scrub_pii
+from models.personal_data.evaluation import CARD_JSON, evaluate_pii, write_pii_card
+from schemas.requests import DESCRIPTION
+from synthetic.demo_city import build_demo_city
+from synthetic.requests.generator import generate_requests
+from synthetic.requests.personal_data import PII_END, PII_SPANS, PII_START, PII_TYPE, PiiType
+
+PHONE, EMAIL, PERSON, FLAT = PiiType.PHONE, PiiType.EMAIL, PiiType.PERSON, PiiType.FLAT
+
+# (text, the personal data in it as (type, exact substring))
+FOUND = [
+    ("Звоните +7 (495) 123-45-67 вечером", [(PHONE, "+7 (495) 123-45-67")]),
+    ("тел. 8 916 123 45 67.", [(PHONE, "8 916 123 45 67")]),
+    ("Тел.+79161234567", [(PHONE, "+79161234567")]),
+    ("мобильный (916) 123-45-67", [(PHONE, "(916) 123-45-67")]),
+    ("Call (212) 555-0142 please", [(PHONE, "(212) 555-0142")]),
+    ("my cell 212-555-0142.", [(PHONE, "212-555-0142")]),
+    ("Phone: +1 415 555 0199", [(PHONE, "+1 415 555 0199")]),
+    ("or 1-800-555-0100 toll free", [(PHONE, "1-800-555-0100")]),
+    ("Пишите ivan.petrov+city@mail.yandex.ru!", [(EMAIL, "ivan.petrov+city@mail.yandex.ru")]),
+    ("reply to a_b-c@sub.domain.co.uk.", [(EMAIL, "a_b-c@sub.domain.co.uk")]),
+    ("Заявитель Иванов Иван Иванович", [(PERSON, "Иванов Иван Иванович")]),
+    ("Прошу ответить Ивановой А.С. по почте", [(PERSON, "Ивановой А.С.")]),
+    ("Подписал И. И. Иванов", [(PERSON, "И. И. Иванов")]),
+    ("связаться с Андреем Петровым", [(PERSON, "Андреем Петровым")]),
+    ("жалоба от Анны Сергеевны Кузнецовой", [(PERSON, "Анны Сергеевны Кузнецовой")]),
+    ("С уважением, Ольга.", [(PERSON, "Ольга")]),
+    ("г-н Петров не отвечает", [(PERSON, "Петров")]),
+    ("My neighbour John Smith plays drums", [(PERSON, "John Smith")]),
+    ("Mrs. Jones called twice", [(PERSON, "Jones")]),
+    ("Per liaison, D. Oliveira, closing", [(PERSON, "D. Oliveira")]),
+    ("Regards, Mary Brown", [(PERSON, "Mary Brown")]),
+    ("Течёт в кв. 12 с потолка", [(FLAT, "кв. 12")]),
+    ("залило квартиру 5 на третьем этаже", [(FLAT, "квартиру 5")]),
+    ("дом 3, кв.44а", [(FLAT, "кв.44а")]),
+    ("noise from apt 4B at night", [(FLAT, "apt 4B")]),
+    ("Apt. 12, no heat", [(FLAT, "Apt. 12")]),
+    ("leak in unit 3", [(FLAT, "unit 3")]),
+    ("123 Main St #5C", [(FLAT, "#5C")]),
+    (
+        "Иванов И.И., кв. 7, тел. 8-916-123-45-67, ivanov@mail.ru",
+        [
+            (PERSON, "Иванов И.И."),
+            (FLAT, "кв. 7"),
+            (PHONE, "8-916-123-45-67"),
+            (EMAIL, "ivanov@mail.ru"),
+        ],
+    ),
+]
+
+# Texts that look a little like personal data and must stay as they are.
+KEPT = [
+    "Яма у дома д. 15к2 по ул. Ленина",
+    "Заявка от 12.03.2024, обещали к 23:00",
+    "Ремонт с 10:30-12:00, ущерб 1 500 000 руб.",
+    "Заявка UP000123456 и SR#4902585, PSR #425610",
+    "Не горит фонарь на улице Пушкина",
+    "ул. Павлова, 11А, около дома",
+    "проспект Андрея Сахарова 5",
+    "Маршала Жукова ул. 5",
+    "площадь 50 кв. м, квартал 7",
+    "Pothole on Broadway near 5th Ave",
+    "Traffic on Madison Avenue again",
+    "In front of #536, #546, #558 Columbus",
+    "Please fix ASAP. Thank you!",
+    "Complaint 2023-02-28 about LL103/89 drainage",
+    "in my apartment 18 Yuzhnaya Street",
+    "Per C.F.C. Section 1028.3",
+]
+
+
+def found(text: str) -> list[tuple[str, str]]:
+    spans = detect_pii(pl.Series([text]))[0]
+    return [(s[PII_TYPE], text[s[PII_START] : s[PII_END]]) for s in spans]
+
+
+@pytest.mark.parametrize(("text", "expected"), FOUND, ids=[t for t, _ in FOUND])
+def test_real_world_forms_are_found_exactly(text: str, expected: list[tuple[str, str]]) -> None:
+    assert found(text) == expected
+
+
+@pytest.mark.parametrize("text", KEPT)
+def test_look_alikes_are_not_flagged(text: str) -> None:
+    assert found(text) == []
+
+
+def test_scrub_replaces_each_span_with_its_placeholder() -> None:
+    texts = pl.Series(["Иванов И.И., кв. 7, тел. 8-916-123-45-67, ivanov@mail.ru", None, "чисто"])
+    assert scrub_pii(texts).to_list() == ["[PERSON], [FLAT], тел. [PHONE], [EMAIL]", None, "чисто"]
+
+
+def test_scrub_with_given_spans_and_nothing_found() -> None:
+    texts = pl.Series(["call 212-555-0142", "no data"])
+    spans = detect_pii(texts)
+    assert spans.list.len().to_list() == [1, 0]
+    assert scrub_pii(texts, spans).to_list() == ["call [PHONE]", "no data"]
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[pl.Series, pl.Series]:
+    pack = build_demo_city(tmp_path_factory.mktemp("cities") / "demo")
+    records, truth = generate_requests(pack, 4000, seed=23)
+    return records.get_column(DESCRIPTION), truth.get_column(PII_SPANS)
+
+
+MIN_RECALL = {PHONE: 0.95, EMAIL: 0.95, PERSON: 0.85, FLAT: 0.9}
+MIN_PRECISION = {PHONE: 0.95, EMAIL: 0.95, PERSON: 0.9, FLAT: 0.9}
+
+
+@pytest.mark.parametrize("kind", list(MIN_RECALL))
+def test_generated_spans_are_found(generated: tuple[pl.Series, pl.Series], kind: str) -> None:
+    texts, truth = generated
+    scores = evaluate_pii(texts, truth)["scores"][kind]
+    assert scores["true_spans"] > 50  # the sample holds this type at all
+    assert scores["exact"]["recall"] >= MIN_RECALL[kind]
+    assert scores["overlap"]["precision"] >= MIN_PRECISION[kind]
+
+
+def test_scrubbed_generated_texts_keep_no_planted_data(
+    generated: tuple[pl.Series, pl.Series],
+) -> None:
+    texts, truth = generated
+    planted = (
+        pl.DataFrame({"text": texts, "spans": truth})
+        .explode("spans")
+        .drop_nulls("spans")
+        .unnest("spans")
+        .select(pl.col("text").str.slice(pl.col(PII_START), pl.col(PII_END) - pl.col(PII_START)))
+        .to_series()
+        .unique()
+    )
+    scrubbed = " ".join(scrub_pii(texts).to_list())
+    leaked = [value for value in planted.to_list() if value in scrubbed]
+    assert len(leaked) <= 0.01 * len(planted)
+
+
+def test_evaluation_counts_misses_and_false_alarms() -> None:
+    texts = pl.Series(["call 212-555-0142 or Анна Петрова"])
+    truth = pl.Series(
+        [
+            [
+                {PII_START: 5, PII_END: 17, PII_TYPE: PHONE},
+                {PII_START: 0, PII_END: 4, PII_TYPE: EMAIL},
+            ]
+        ]
+    )
+    scores = evaluate_pii(texts, truth.cast(detect_pii(texts).dtype))["scores"]
+    assert scores[PHONE]["exact"] == {"recall": 1.0, "precision": 1.0}
+    assert scores[EMAIL]["exact"]["recall"] == 0.0
+    assert scores[PERSON]["exact"]["precision"] == 0.0
+    assert scores["all"]["exact"] == {"recall": 0.5, "precision": 0.5}
+
+
+def test_card_is_written(generated: tuple[pl.Series, pl.Series], tmp_path: Path) -> None:
+    texts, truth = generated
+    json_path, md_path = write_pii_card(evaluate_pii(texts.head(300), truth.head(300)), tmp_path)
+    assert json_path.name == CARD_JSON and "| phone |" in md_path.read_text(encoding="utf-8")

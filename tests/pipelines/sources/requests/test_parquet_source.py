@@ -1,0 +1,66 @@
+"""Parquet: typed columns (UrbanPulse's own exports) arrive as the same text a CSV would give."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+from raw_reading import read_raw
+
+from pipelines.sources.requests import SourceFormatError, SourceMapping, read_raw_batches
+from schemas.requests import (
+    CLOSED_DATETIME,
+    EXPECTED_DATETIME,
+    LAT,
+    LONG,
+    REQUESTED_DATETIME,
+    SERVICE_REQUEST_ID,
+    UPDATED_DATETIME,
+)
+
+
+@pytest.fixture
+def typed(tmp_path: Path) -> Path:
+    path = tmp_path / "requests.parquet"
+    pl.DataFrame(
+        {
+            SERVICE_REQUEST_ID: [101, 102],
+            REQUESTED_DATETIME: [
+                datetime(2023, 2, 28, 23, 45, tzinfo=UTC),
+                datetime(2012, 5, 22, 23, 57, 23, 970000, tzinfo=UTC),
+            ],
+            UPDATED_DATETIME: [datetime(2023, 3, 1, 9, 0), None],  # naive: mapping's timezone
+            EXPECTED_DATETIME: [date(2023, 3, 10), None],
+            CLOSED_DATETIME: ["2023-03-01T10:00:00Z", "not yet"],
+            LAT: [40.74821053178345, 0.0],
+            LONG: [-74.00748519439084, None],
+        },
+        schema_overrides={REQUESTED_DATETIME: pl.Datetime("ns", "UTC")},
+    ).write_parquet(path)
+    return path
+
+
+def test_typed_columns_become_text(typed: Path) -> None:
+    raw = read_raw(typed, "parquet", mapping=SourceMapping(timezone="America/New_York"))
+    expected = pl.DataFrame(
+        {
+            SERVICE_REQUEST_ID: ["101", "102"],
+            REQUESTED_DATETIME: ["2023-02-28T23:45:00Z", "2012-05-22T23:57:23.970000Z"],
+            UPDATED_DATETIME: ["2023-03-01T14:00:00Z", None],
+            EXPECTED_DATETIME: ["2023-03-10T05:00:00Z", None],
+            CLOSED_DATETIME: ["2023-03-01T10:00:00Z", "not yet"],
+            LAT: ["40.74821053178345", "0.0"],
+            LONG: ["-74.00748519439084", None],
+        }
+    )
+    assert_frame_equal(raw.select(expected.columns), expected)
+
+
+def test_not_a_parquet_file(tmp_path: Path) -> None:
+    path = tmp_path / "requests.parquet"
+    path.write_text("service_request_id\n1\n")
+    with pytest.raises(SourceFormatError, match=r"cannot read .* as Parquet"):
+        list(read_raw_batches(path, "parquet"))
