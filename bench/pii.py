@@ -24,12 +24,12 @@ import polars as pl
 
 from bench.measure import OtherCpu
 from bench.report import code_state, machine_info
-from synthetic.demo_city import build_demo_city
 from models.personal_data.detector import detect_pii, scrub_pii, spans_series
 from models.personal_data.evaluation import card_markdown, evaluate_pii, span_scores, write_pii_card
-from synthetic.requests.personal_data import PII_SPANS, PiiType
-from synthetic.requests.generator import generate_requests
+from schemas.personal_data import PII_SPANS, PiiType
 from schemas.requests import DESCRIPTION
+from synthetic.demo_city import build_demo_city
+from synthetic.requests.generator import generate_requests
 
 OUT = Path(__file__).resolve().parent / "out"
 MID_SIZE = (130, 170)

@@ -29,7 +29,7 @@ from models.geocoding.reverse import ReverseGeocoder
 from pipelines.sinks.requests.dataset import merge_partition
 from pipelines.sources.requests import read_raw_batches
 from pipelines.transforms.requests.aggregate import daily_partials, daily_series
-from pipelines.transforms.requests.classify import route
+from models.cities.routing import route
 from models.duplicates import deduplicate
 from pipelines.transforms.requests.normalise import normalise_frame
 from pipelines.transforms.requests.sla import sla_frame

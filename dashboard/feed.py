@@ -19,14 +19,15 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import polars as pl
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 
 from dashboard.docs_page import docs_html
-from plumbing.landing import LandingLog
-from plumbing.live_store.writer import LiveStore
+from plumbing.landing import landed_ends
+from plumbing.live_store.reader import LiveStoreReader
 from plumbing.workspace import Workspace
+from schemas import ledger
 from schemas import live as lv
 from schemas import requests as rq
 
@@ -41,10 +42,10 @@ class FeedError(HTTPException):
         super().__init__(status_code=status, detail=message)
 
 
-def _store(path: Path) -> LiveStore:
+def _store(path: Path) -> LiveStoreReader:
     if not path.exists():
         raise FeedError(503, f"no live data yet: start the stream (urbanpulse stream requests) to create {path}")
-    return LiveStore(path, read_only=True)
+    return LiveStoreReader.open(path)
 
 
 def _parse_since(since: str | None) -> datetime | None:
@@ -67,7 +68,6 @@ def _records(frame: pl.DataFrame) -> list[dict]:
 
 
 def create_app(workspace: Workspace, city: str) -> FastAPI:
-    store_path = workspace.live_store(city)
     app = FastAPI(
         title="UrbanPulse live feed",
         description=f"Live request figures of city {city!r}: event-time windows, KPIs, change stream.",
@@ -83,7 +83,16 @@ def create_app(workspace: Workspace, city: str) -> FastAPI:
     def docs() -> HTMLResponse:
         return HTMLResponse(docs_html(app.openapi()))
 
-    @app.get(f"{API}/requests/windows")
+    app.include_router(_figures(workspace.live_store(city), city), prefix=API)
+    app.include_router(_stream(workspace.live_store(city)), prefix=API)
+    app.include_router(_health(workspace, city))
+    return app
+
+
+def _figures(store_path: Path, city: str) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/requests/windows")
     def windows(
         window: str = Query(lv.DAY, description="window length: 15m or 1d (days follow the city's midnight)"),
         district: str | None = Query(None, description="district id, e.g. D-01-02"),
@@ -109,7 +118,7 @@ def create_app(workspace: Workspace, city: str) -> FastAPI:
         frame = frame.sort(lv.WINDOW_START, rq.DISTRICT_ID, rq.CATEGORY).tail(limit)
         return {"city": city, "window": window, "rows": _records(frame)}
 
-    @app.get(f"{API}/requests/kpis")
+    @router.get("/requests/kpis")
     def kpis(day: str | None = Query(None, alias="date", description="local date, default today")) -> dict:
         """Per district: the day's new requests, backlog at its end, share closed within SLA, median hours."""
         store = _store(store_path)
@@ -125,7 +134,13 @@ def create_app(workspace: Workspace, city: str) -> FastAPI:
             store.close()
         return {"city": city, "date": local_day.isoformat(), "timezone": timezone, "districts": rows}
 
-    @app.get(f"{API}/stream")
+    return router
+
+
+def _stream(store_path: Path) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/stream")
     async def stream(request: Request, last_event_id: int | None = Query(None, alias="from")) -> StreamingResponse:
         """Server-sent events: one `change` event per commit of the stream (windows it changed)."""
         header = request.headers.get("last-event-id")
@@ -133,40 +148,47 @@ def create_app(workspace: Workspace, city: str) -> FastAPI:
         after = last_event_id if last_event_id is not None else (int(header) if header and header.isdigit() else None)
         if after is None:
             after = store.last_change_id()
-
-        async def events():
-            nonlocal after
-            quiet = 0.0
-            try:
-                yield "retry: 1000\n\n"
-                while not await request.is_disconnected():
-                    changes = store.changes_after(after)
-                    for change_id, change in changes:
-                        yield f"id: {change_id}\nevent: change\ndata: {json.dumps(change)}\n\n"
-                        after = change_id
-                    if changes:
-                        quiet = 0.0
-                        continue
-                    await asyncio.sleep(POLL_SECONDS)
-                    quiet += POLL_SECONDS
-                    if quiet >= HEARTBEAT_SECONDS:
-                        quiet = 0.0
-                        yield ": still here\n\n"
-            finally:
-                store.close()
-
-        return StreamingResponse(events(), media_type="text/event-stream",
+        return StreamingResponse(_change_events(request, store, after), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
-    @app.get("/health")
+    return router
+
+
+async def _change_events(request: Request, store: LiveStoreReader, after: int):
+    """`change` events after `after` as they are committed, a heartbeat comment when quiet."""
+    quiet = 0.0
+    try:
+        yield "retry: 1000\n\n"
+        while not await request.is_disconnected():
+            changes = store.changes_after(after)
+            for change_id, change in changes:
+                yield f"id: {change_id}\nevent: change\ndata: {json.dumps(change)}\n\n"
+                after = change_id
+            if changes:
+                quiet = 0.0
+                continue
+            await asyncio.sleep(POLL_SECONDS)
+            quiet += POLL_SECONDS
+            if quiet >= HEARTBEAT_SECONDS:
+                quiet = 0.0
+                yield ": still here\n\n"
+    finally:
+        store.close()
+
+
+def _health(workspace: Workspace, city: str) -> APIRouter:
+    router = APIRouter()
+    store_path = workspace.live_store(city)
+
+    @router.get("/health")
     def health() -> dict:
         """Is the live store there, how far the stream got in each landing log, and how far behind it is."""
-        landed = {s: LandingLog(workspace.landing, s).end() for s in LandingLog.sources(workspace.landing)}
+        landed = landed_ends(workspace.landing)
         if not store_path.exists():
             return {"status": "waiting", "city": city, "detail": "no live store yet", "landed": landed}
         store = _store(store_path)
         try:
-            offsets, ledger = store.offsets(), store.ledger()
+            offsets, counts = store.offsets(), store.ledger()
             last = store.last_commit()
         finally:
             store.close()
@@ -174,11 +196,11 @@ def create_app(workspace: Workspace, city: str) -> FastAPI:
         return {
             "status": "ok", "city": city, "landed": landed, "committed": offsets, "lag_segments": lag,
             "last_commit_at": last.isoformat() if last else None,
-            "ledger": {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in ledger.items()},
-            "accounting_ok": ledger["records_in"] == ledger["records_out"] + ledger["dead_letters"],
+            "ledger": {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in counts.items()},
+            ledger.ACCOUNTING_OK: ledger.balances(counts),
         }
 
-    return app
+    return router
 
 
 def serve(workspace: Workspace, city: str, host: str = "127.0.0.1", port: int = 8000) -> None:

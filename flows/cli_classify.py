@@ -47,8 +47,6 @@ def train_classifier(args, _extra, workspace: Workspace) -> int:
 
 
 def classify_file(args, _extra, workspace: Workspace) -> int:
-    from models.classification.apply import classify_table
-
     started = step(f"classifying {args.file} with model {args.model}")
     model_dir = args.model if Path(args.model).is_dir() else workspace.model(args.model)
     result = classify_table(args.file, args.text, Path(model_dir), args.out,
@@ -57,3 +55,26 @@ def classify_file(args, _extra, workspace: Workspace) -> int:
     print(f"wrote {result['rows']:,} rows to {args.out}; {result['needs_review']:,} need review; "
           f"model {result['model_version']}")
     return 0
+
+
+def classify_table(
+    path: Path, text: str, model_dir: Path, out: Path, pack_dir: Path | None,
+    workspace: Workspace,
+) -> dict:
+    """Read CSV / Parquet, classify, write CSV / Parquet (by the output's suffix)."""
+    from models.classification.apply import classify_frame
+    from models.classification.artifact import RequestTextModel
+    from models.classification.training import read_table
+    from schemas.requests import NEEDS_REVIEW
+
+    model = RequestTextModel.load(model_dir)
+    if pack_dir is None and model.city:
+        pack_dir = workspace.city(model.city)
+    classified = classify_frame(read_table(path), text, model, pack_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".parquet":
+        classified.write_parquet(out)
+    else:
+        classified.write_csv(out)
+    return {"rows": classified.height, "needs_review": int(classified[NEEDS_REVIEW].sum()),
+            "model_version": model.model_version}

@@ -75,7 +75,7 @@ def land_files(args, _extra, workspace: Workspace) -> int:
 
 
 def run_stream(args, extra, workspace: Workspace) -> int:
-    from pipelines.sources.landing import STOP
+    from pipelines.stopping import STOP
     from pipelines.stream_requests import stream
 
     settings = _settings(args, workspace, extra)

@@ -15,11 +15,11 @@ from prefect import flow, task
 from flows.ingest import ingest_requests
 from flows.summary import dataset_summary
 from models.cities.pack import CityPack
-from synthetic.demo_city import build_demo_city
 from models.classification.training import train_classifier as train_text_classifier
-from synthetic.requests.generator import generate_requests, truth_path, write_requests
 from plumbing.workspace import Workspace
 from schemas.requests import CATEGORY, DESCRIPTION, REQUESTED_DATETIME, SOURCE_POSITION
+from synthetic.demo_city import build_demo_city
+from synthetic.requests.generator import generate_requests, truth_path, write_requests
 
 DEMO_CITY = "demo"
 HISTORY_SEED_OFFSET = 1_000

@@ -21,9 +21,9 @@ import httpx
 from flows.cli_steps import urbanpulse_command
 from models.cities.pack import CityPack
 from plumbing.landing import LandingLog
-from synthetic.replayer import land_at_rate, raw_records, recent_requests
-from plumbing.live_store.writer import LiveStore
+from plumbing.live_store.reader import LiveStoreReader
 from plumbing.workspace import Workspace
+from synthetic.replayer import land_at_rate, raw_records, recent_requests
 
 SOURCE = "demo-311"
 STATUS_EVERY_SECONDS = 10.0
@@ -102,7 +102,7 @@ def run_live_demo(workspace: Workspace, city: str, rate: float, seconds: float |
             process.kill()
     for sig, handler in previous.items():
         signal.signal(sig, handler)
-    store = LiveStore(workspace.live_store(city), read_only=True)
+    store = LiveStoreReader.open(workspace.live_store(city))
     try:
         ledger = store.ledger()
     finally:

@@ -13,7 +13,7 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
-from pipelines.sources.landing import STOP
+from pipelines.stopping import STOP
 from pipelines.stream_requests import LiveSettings, replay, stream
 from plumbing.workspace import Workspace
 

@@ -1,9 +1,10 @@
 """Batch pipeline: request exports -> enriched requests, daily aggregates and dead letters.
 
     read -> ValidateRequests -> NormaliseRequests -> ClassifyRequests -> GeocodeRequests
-         -> ComputeSla -> ScrubPersonalData -> MergeRequestsIntoDataset (deduplicate per date, upsert)
+         -> ComputeSla -> ScrubPersonalData -> SplitEnrichFailures
+         -> MergeRequestsIntoDataset (deduplicate per date, upsert)
     published requests (after the merge) -> AggregateDaily -> WriteRequestDaily
-    dead letters -> WriteDeadLetters
+    dead letters (invalid, and records a step could not enrich) -> WriteDeadLetters
 
 `run()` only parses options and wires the steps; the domain logic lives in the composites.
 """
@@ -24,7 +25,6 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from models.cities.pack import CityPack
 from models.classification.request_classifier import default_model_dir
-from plumbing.atomic import sweep_stale_staging
 from pipelines.sinks.dead_letters import WriteDeadLetters
 from pipelines.sinks.requests.daily import WriteRequestDaily
 from pipelines.sinks.requests.dataset import (
@@ -33,6 +33,7 @@ from pipelines.sinks.requests.dataset import (
     remove_staging,
 )
 from pipelines.sources.requests import load_mapping, read_raw_batches
+from pipelines.transforms.guard import ENRICHED, FAILED, SplitEnrichFailures
 from pipelines.transforms.requests.aggregate import INPUT_COLUMNS, AggregateDaily
 from pipelines.transforms.requests.classify import ClassifyRequests
 from pipelines.transforms.requests.geocode import GeocodeRequests
@@ -40,11 +41,10 @@ from pipelines.transforms.requests.normalise import NormaliseRequests
 from pipelines.transforms.requests.scrub import ScrubPersonalData
 from pipelines.transforms.requests.sla import ComputeSla
 from pipelines.transforms.requests.validate import DEAD, ValidateRequests
+from plumbing.atomic import sweep_stale_staging
 from plumbing.workspace import Workspace
+from schemas import ledger
 from schemas.dictionary import data_dictionary
-
-COUNTERS = ("records_in", "records_out", "dead_letters", "versions_superseded",
-            "request_rows_published", "requests_without_district")
 
 
 class AccountingError(RuntimeError):
@@ -78,15 +78,15 @@ class IngestReport:
 
     @property
     def records_in(self) -> int:
-        return self.counters.get("records_in", 0)
+        return self.counters.get(ledger.RECORDS_IN, 0)
 
     @property
     def records_out(self) -> int:
-        return self.counters.get("records_out", 0)
+        return self.counters.get(ledger.RECORDS_OUT, 0)
 
     @property
     def dead_letters(self) -> int:
-        return self.counters.get("dead_letters", 0)
+        return self.counters.get(ledger.DEAD_LETTERS, 0)
 
 
 def pipeline_argv(paths: list[str], city: str, fmt: str, home: str, mapping: str | None = None,
@@ -111,7 +111,7 @@ def input_id(path: Path) -> str:
 class _ReadRawRequests(beam.DoFn):
     def __init__(self, fmt: str, source: str | None, mapping: str | None, batch_rows: int) -> None:
         self.fmt, self.source, self.mapping, self.batch_rows = fmt, source, mapping, batch_rows
-        self.records_in = beam.metrics.Metrics.counter("urbanpulse", "records_in")
+        self.records_in = beam.metrics.Metrics.counter(ledger.METRICS_NAMESPACE, ledger.RECORDS_IN)
 
     def process(self, path: str):
         mapping = load_mapping(Path(self.mapping)) if self.mapping else None
@@ -136,17 +136,22 @@ def build_pipeline(pipeline: beam.Pipeline, inputs: list[str], options: IngestOp
         ).with_output_types(pl.DataFrame)
     )
     validated = raw | "ValidateRequests" >> ValidateRequests()
-    merged_dates = (
+    enriched = (
         validated.valid
         | "NormaliseRequests" >> NormaliseRequests(pack.timezone, ingested_at)
         | "ClassifyRequests" >> ClassifyRequests(pack.root, model_dir)
         | "GeocodeRequests" >> GeocodeRequests(pack.root)
         | "ComputeSla" >> ComputeSla()
         | "ScrubPersonalData" >> ScrubPersonalData()
-        | "MergeRequestsIntoDataset" >> MergeRequestsIntoDataset(workspace.requests_dataset, run_id)
+        | "SplitEnrichFailures" >> SplitEnrichFailures()
     )
-    _ = validated[DEAD] | "WriteDeadLetters" >> WriteDeadLetters(
-        workspace.dead_letters_dataset, input_ids
+    merged_dates = enriched[ENRICHED] | "MergeRequestsIntoDataset" >> MergeRequestsIntoDataset(
+        workspace.requests_dataset, run_id
+    )
+    _ = (
+        (validated[DEAD], enriched[FAILED])
+        | "AllDeadLetters" >> beam.Flatten()
+        | "WriteDeadLetters" >> WriteDeadLetters(workspace.dead_letters_dataset, input_ids)
     )
     merge_done = merged_dates | "CountMergedDates" >> beam.combiners.Count.Globally()
     _ = (
@@ -185,8 +190,8 @@ def run(argv: list[str] | None = None) -> IngestReport:
     dictionary = workspace.datasets / "DATA_DICTIONARY.md"
     dictionary.with_suffix(".tmp").write_text(data_dictionary(), encoding="utf-8")
     dictionary.with_suffix(".tmp").replace(dictionary)
-    counters = {name: 0 for name in COUNTERS}
-    for counter in result.metrics().query(MetricsFilter().with_namespace("urbanpulse"))["counters"]:
+    counters = dict.fromkeys(ledger.BATCH_COUNTERS, 0)
+    for counter in result.metrics().query(MetricsFilter().with_namespace(ledger.METRICS_NAMESPACE))["counters"]:
         counters[counter.key.metric.name] = counters.get(counter.key.metric.name, 0) + counter.committed
     report = IngestReport(
         run_id=run_id,
@@ -197,7 +202,7 @@ def run(argv: list[str] | None = None) -> IngestReport:
         started_at=started.isoformat(),
         seconds=(datetime.now(UTC) - started).total_seconds(),
     )
-    report.accounting_ok = report.records_in == report.records_out + report.dead_letters
+    report.accounting_ok = ledger.balances(report.counters)
     workspace.runs.mkdir(parents=True, exist_ok=True)
     (workspace.runs / f"{report.run_id}.json").write_text(json.dumps(asdict(report), indent=2))
     if not report.accounting_ok:

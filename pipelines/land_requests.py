@@ -10,12 +10,15 @@ drop a file under a name starting with `.` or ending in `.part`/`.tmp` and renam
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
+from typing import Self
 
-from plumbing.landing import SEGMENT_ROWS, LandingLog
 from pipelines.sources.requests import SourceFormatError, load_mapping, read_raw_batches
+from plumbing.landing import SEGMENT_ROWS, LandingLog
 
 INCOMPLETE_SUFFIXES = (".part", ".tmp")
+INBOX_EVERY_SECONDS = 0.5
 FORMAT_BY_SUFFIX = {
     ".csv": "csv", ".jsonl": "jsonl", ".parquet": "parquet", ".json": "open311-json", ".xml": "open311-xml",
 }
@@ -60,3 +63,27 @@ def collect_inbox(log: LandingLog) -> list[int]:
 def _move(path: Path, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     os.replace(path, folder / path.name)
+
+
+class InboxWatcher:
+    """Lands the files dropped into the given sources' inboxes, every `every_seconds`, until
+    `stop` is set: the producer that runs beside a live stream (the stream only reads the log)."""
+
+    def __init__(self, landing_root: Path, sources: list[str], stop: threading.Event,
+                 every_seconds: float = INBOX_EVERY_SECONDS) -> None:
+        self.logs = [LandingLog(landing_root, source) for source in sources]
+        self.stop, self.every_seconds = stop, every_seconds
+        self.thread = threading.Thread(target=self._watch, name="urbanpulse-inbox", daemon=True)
+
+    def __enter__(self) -> Self:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def _watch(self) -> None:
+        while not self.stop.wait(self.every_seconds):
+            for log in self.logs:
+                collect_inbox(log)

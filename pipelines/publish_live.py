@@ -1,8 +1,9 @@
 """The live path's dataset publisher: enriched rows and dead letters into the Parquet datasets.
 
-The windows step hands over everything it kept since the last hand-over, with the offsets up to
-which that is complete; a child process scrubs personal data from the texts, merges the rows into `datasets/requests/` (the
-batch path's upsert: `sinks.requests.merge_partition`), rewrites the dead-letter files those
+The windows step hands over everything it kept since the last hand-over (already scrubbed of
+personal data by the pipeline's `ScrubPersonalData`), with the offsets up to which that is
+complete; a child process merges the rows into `datasets/requests/` (the batch path's upsert:
+`sinks.requests.dataset.merge_partition`), rewrites the dead-letter files those
 segments fall in from the live store (one file per source and `DEAD_LETTER_BUCKET` segments),
 recomputes `request_daily`, and only then records the publisher's offsets. A crash before that
 makes the next run publish the same segments again, which the upsert and the rewrite absorb: no
@@ -19,36 +20,25 @@ import threading
 import time
 import traceback
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
 from pyarrow import ipc
 
-from plumbing.landing import segment_ref
-from plumbing.live_store.writer import PUBLISHER, LiveStore
 from pipelines.sinks.dead_letters import write_dead_letter_file
+from pipelines.sinks.live_store import DEAD_LETTER_BUCKET, Handover
 from pipelines.sinks.requests.daily import write_request_daily
 from pipelines.sinks.requests.dataset import merge_partition, published_requests
 from pipelines.transforms.requests.aggregate import INPUT_COLUMNS, daily_partials, daily_series
+from plumbing.landing import segment_ref
+from plumbing.live_store.writer import LiveStore
 from plumbing.workspace import Workspace
+from schemas import live as lv
 from schemas import requests as rq
 
-DEAD_LETTER_BUCKET = 1_000  # segments per published dead-letter file
 CHECKPOINT_SECONDS = 1.0
 PUBLISHER_NICENESS = 10
-
-
-def dead_letter_bucket(seq: int) -> int:
-    return seq // DEAD_LETTER_BUCKET
-
-
-@dataclass
-class Handover:
-    requests: list[pl.DataFrame] = field(default_factory=list)
-    dead_letter_buckets: set[tuple[str, int]] = field(default_factory=set)
-    offsets: dict[str, int] = field(default_factory=dict)  # per source: all below are handed over
 
 
 def publish(workspace: Workspace, timezone: str, store: LiveStore, handover: Handover) -> None:
@@ -70,12 +60,11 @@ def publish(workspace: Workspace, timezone: str, store: LiveStore, handover: Han
 
 
 class DatasetPublisher:
-    """Publishes hand-overs in order in a child process, so merging Parquet and scrubbing texts
-    never compete with the stream for the interpreter; `wait()` / `close()` wait for them.
+    """Publishes hand-overs in order in a child process, so merging Parquet never competes with
+    the stream for the interpreter; `wait()` / `close()` wait for them.
 
-    Rows travel as Arrow files under `state/live/handover/`; the child scrubs personal data
-    (`transforms.scrub.scrub_frame`, as the batch path does before publishing), publishes,
-    records the publisher offset and removes the file.
+    Rows travel as Arrow files under `state/live/handover/`; the child publishes them, records
+    the publisher offset and removes the file.
     """
 
     def __init__(self, workspace: Workspace, timezone: str, store_path: Path) -> None:
@@ -137,8 +126,6 @@ def _publish_forever(home: str, timezone: str, store_path: str, jobs, results, p
     """The publisher process: one hand-over at a time until told to stop or the stream is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the stream decides
     os.nice(PUBLISHER_NICENESS)  # background work: the stream's commits come first
-    from pipelines.transforms.requests.scrub import scrub_frame
-
     workspace, store = Workspace(Path(home)), LiveStore(Path(store_path))
     threading.Thread(target=_checkpoint_forever, args=(store_path,), daemon=True).start()
     try:
@@ -153,9 +140,9 @@ def _publish_forever(home: str, timezone: str, store_path: str, jobs, results, p
                 return
             path, buckets, offsets = job
             try:
-                requests = [scrub_frame(pl.read_ipc(path))] if path else []
+                requests = [pl.read_ipc(path)] if path else []
                 publish(workspace, timezone, store, Handover(requests, set(map(tuple, buckets)), offsets))
-                store.set_offsets(offsets, PUBLISHER)
+                store.set_offsets(offsets, lv.PUBLISHER)
                 if path:
                     Path(path).unlink()
                 results.put(None)

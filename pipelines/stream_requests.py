@@ -2,9 +2,10 @@
 
     landing log (per source) -> ReadLandingSegments (splittable, runs until stopped)
       -> ValidateRequests -> NormaliseRequests -> ClassifyRequests -> GeocodeRequests -> ComputeSla
+      -> ScrubPersonalData (the batch path's composites, all of them)
       -> CommitToLiveStore (request states, windows, dead letters, offsets: one transaction)
-         -> dataset publisher (a child process: scrub personal data, then datasets/requests,
-            dead_letters, request_daily)
+         -> dataset publisher (a child process: datasets/requests, dead_letters, request_daily)
+    the inbox watcher (a thread beside the pipeline) lands files dropped into the sources' inboxes
 
 All steps are fused into one stage on `FnApiRunner`, so a segment is committed as soon as it is
 read. `replay` runs the same pipeline over a fixed range of the log and ends.
@@ -28,20 +29,26 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from models.cities.pack import CityPack
 from models.classification.request_classifier import default_model_dir
-from plumbing.landing import LandingLog
+from pipelines.land_requests import InboxWatcher
+from pipelines.publish_live import DatasetPublisher
 from pipelines.sinks.live_store import CommitToLiveStore
-from pipelines.sources.landing import STOP, ReadLandingSegments
-from plumbing.live_store.writer import READERS, LiveStore
+from pipelines.sources.landing import ReadLandingSegments
+from pipelines.stopping import STOP
 from pipelines.transforms.requests.classify import ClassifyRequests
 from pipelines.transforms.requests.geocode import GeocodeRequests
 from pipelines.transforms.requests.normalise import NormaliseRequests
+from pipelines.transforms.requests.scrub import ScrubPersonalData
 from pipelines.transforms.requests.sla import ComputeSla
 from pipelines.transforms.requests.validate import DEAD, ValidateRequests
+from plumbing.landing import LandingLog
+from plumbing.live_store.reader import LiveStoreReader
+from plumbing.live_store.writer import LiveStore
 from plumbing.workspace import Workspace
+from schemas import ledger
+from schemas import live as lv
 from schemas.live import DEFAULT_ALLOWED_LATENESS
 
 HANDOVER_SECONDS = 30.0
-COUNTERS = ("windows_records", "dead_letters_records", "too_late")
 
 
 class StreamBusyError(RuntimeError):
@@ -98,10 +105,11 @@ def build_live_pipeline(pipeline: beam.Pipeline, settings: LiveSettings, pack: C
         | "ClassifyRequests" >> ClassifyRequests(pack.root, model_dir)
         | "GeocodeRequests" >> GeocodeRequests(pack.root)
         | "ComputeSla" >> ComputeSla()
+        | "ScrubPersonalData" >> ScrubPersonalData()
     )
     _ = (enriched, validated[DEAD]) | "CommitToLiveStore" >> CommitToLiveStore(
         settings.workspace.root, settings.store_path, pack.timezone, settings.lateness,
-        settings.handover_seconds, bounded=end is not None,
+        settings.handover_seconds, bounded=end is not None, publisher=DatasetPublisher,
     )
 
 
@@ -135,16 +143,18 @@ def _run(settings: LiveSettings, start: dict[str, int], end: dict[str, int] | No
     build_live_pipeline(pipeline, settings, settings.pack, start, end)
     result = pipeline.run()
     result.wait_until_finish()
-    found = {name: 0 for name in COUNTERS}
-    for counter in result.metrics().query(MetricsFilter().with_namespace("urbanpulse"))["counters"]:
+    kept, invalid = (ledger.committed_records(r) for r in (lv.WINDOWS_READER, lv.DEAD_LETTERS_READER))
+    found = dict.fromkeys((kept, invalid, ledger.TOO_LATE, ledger.ENRICH_FAILED), 0)
+    for counter in result.metrics().query(MetricsFilter().with_namespace(ledger.METRICS_NAMESPACE))["counters"]:
         if counter.key.metric.name in found:
             found[counter.key.metric.name] += counter.committed
     counters = {
-        "records_out": found["windows_records"], "too_late": found["too_late"],
-        "dead_letters": found["dead_letters_records"] + found["too_late"],
+        ledger.RECORDS_OUT: found[kept], ledger.TOO_LATE: found[ledger.TOO_LATE],
+        ledger.ENRICH_FAILED: found[ledger.ENRICH_FAILED],
+        ledger.DEAD_LETTERS: found[invalid] + found[ledger.TOO_LATE] + found[ledger.ENRICH_FAILED],
     }
-    counters["records_in"] = counters["records_out"] + counters["dead_letters"]
-    reader = LiveStore(settings.store_path, read_only=True)
+    counters[ledger.RECORDS_IN] = counters[ledger.RECORDS_OUT] + counters[ledger.DEAD_LETTERS]
+    reader = LiveStoreReader.open(settings.store_path)
     offsets = reader.offsets()
     reader.close()
     return LiveReport(settings.city, settings.source_names(), counters, offsets,
@@ -158,7 +168,7 @@ def stream(settings: LiveSettings) -> LiveReport:
     if threading.current_thread() is threading.main_thread():  # signals can only be caught there
         previous = {sig: signal.signal(sig, lambda *_: STOP.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with holding_store(settings) as store:
+        with holding_store(settings) as store, InboxWatcher(settings.workspace.landing, settings.source_names(), STOP):
             start = {s: store.resume_at(s) for s in settings.source_names()}
             return _run(settings, start, None)
     finally:
@@ -178,7 +188,7 @@ def replay(settings: LiveSettings, from_seq: int | None = None, since: datetime 
     first = {s: (log.first_landed_since(since) if since else (from_seq or 0)) for s, log in logs.items()}
     end = {s: log.end() for s, log in logs.items()}
     with holding_store(settings, fresh=rebuild) as store:
-        for reader in READERS:
+        for reader in lv.READERS:
             committed = store.offsets(reader)
             store.set_offsets({s: min(committed.get(s, 0), first[s]) for s in sources}, reader)
         return _run(settings, first, end)

@@ -54,6 +54,11 @@ def parse_segment_ref(ref: str) -> tuple[str, int]:
     return match["source"], int(match["seq"])
 
 
+def landed_ends(landing_root: Path) -> dict[str, int]:
+    """Per source, the sequence number its next segment will get (how much has landed); read-only."""
+    return {source: LandingLog(landing_root, source).end() for source in LandingLog.sources(landing_root)}
+
+
 @dataclass(frozen=True)
 class Segment:
     source: str

@@ -11,6 +11,10 @@ DETAIL = "detail"
 RAW_PAYLOAD = "raw_payload"
 FAILED_AT = "failed_at"
 STAGE = "stage"
+# Carried on a row that a step after validation could not enrich, until a sink turns it into a
+# dead letter (`plumbing.dead_letters.split_enrich_failures`); never published.
+ENRICH_FAILED_STEP = "_enrich_failed_step"
+ENRICH_FAILED_ERROR = "_enrich_failed_error"
 
 DEAD_LETTER = pa.schema(
     [
@@ -35,3 +39,4 @@ class Reason:
     BAD_TIMESTAMP = "unparseable_requested_datetime"
     UNREADABLE_ROW = "unreadable_row"
     TOO_LATE = "too_late"
+    ENRICH_FAILED = "enrich_failed"  # a step after validation raised on this record (stage = the step)

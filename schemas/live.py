@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import timedelta
+
+import pyarrow as pa
+
+from schemas import dead_letters as dl
+from schemas import ledger
+from schemas import requests as rq
 
 # --- windows -----------------------------------------------------------------------------
 WINDOW = "window"
@@ -31,3 +39,78 @@ VERSION_TIME = "version_time"
 
 # Where nothing is known (no district, no category) the store and the feed say "" / null.
 UNKNOWN_KEY = ""
+
+# --- the live store's tables ----------------------------------------------------------------
+# Times are stored as epoch microseconds (UTC) and read back as UTC timestamps; booleans as 0/1.
+# `plumbing.live_store.tables` builds the DDL and every insert and select from these.
+READER = "reader"  # a committing reader of the landing log (WINDOWS_READER, ...)
+NEXT_SEQ = "next_seq"  # the first landing segment a reader has not committed yet
+SEQ = "seq"  # a landing segment's sequence number
+LANDED_AT = "landed_at"
+CHANGE_ID = "change_id"  # the feed change that last touched a window
+HOURS = "hours"  # one closed request's hours to close, in a window's multiset
+CHANGE_ROW_ID = "id"
+COMMITTED_AT = "committed_at"
+PAYLOAD = "payload"  # a change's JSON summary (segment, counts); windows are joined in on read
+META_KEY, META_VALUE = "key", "value"
+
+WINDOWS_READER, DEAD_LETTERS_READER, PUBLISHER = "windows", "dead_letters", "datasets"
+READERS = (WINDOWS_READER, DEAD_LETTERS_READER, PUBLISHER)
+
+
+@dataclass(frozen=True)
+class LiveTable:
+    """One table of the live store: columns in order, primary key, defaults and indexes."""
+
+    name: str
+    schema: pa.Schema
+    primary_key: tuple[str, ...] = ()
+    defaults: dict[str, int] = dc_field(default_factory=dict)
+    indexes: dict[str, tuple[str, ...]] = dc_field(default_factory=dict)
+    without_rowid: bool = True
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(self.schema.names)
+
+
+_TEXT, _INT, _REAL, _FLAG, _TIME = pa.string(), pa.int64(), pa.float64(), pa.bool_(), rq.UTC_TS
+WINDOW_KEY = (WINDOW, WINDOW_START, rq.DISTRICT_ID, rq.CATEGORY)
+
+OFFSETS_TABLE = LiveTable("offsets", pa.schema(
+    [(rq.SOURCE, _TEXT), (READER, _TEXT), pa.field(NEXT_SEQ, _INT, nullable=False)]
+), primary_key=(rq.SOURCE, READER))
+# the kept version of every request: what it contributes to the windows
+REQUESTS_TABLE = LiveTable("requests", pa.schema([
+    (rq.SERVICE_REQUEST_ID, _TEXT), (VERSION_TIME, _TIME), (rq.SOURCE_FILE, _TEXT), (rq.SOURCE_POSITION, _INT),
+    (rq.REQUESTED_DATETIME, _TIME), (rq.CLOSED_DATETIME, _TIME), (rq.DISTRICT_ID, _TEXT), (rq.CATEGORY, _TEXT),
+    (rq.HOURS_TO_CLOSE, _REAL), (rq.CLOSED_WITHIN_SLA, _FLAG),
+]), primary_key=(rq.SERVICE_REQUEST_ID,))
+WINDOWS_TABLE = LiveTable("windows", pa.schema([
+    (WINDOW, _TEXT), (WINDOW_START, _TIME), (rq.DISTRICT_ID, _TEXT), (rq.CATEGORY, _TEXT),
+    (NEW, _INT), (CLOSED, _INT), (CLOSED_WITHIN_SLA, _INT), (CLOSED_WITH_OUTCOME, _INT),
+    (MEDIAN_HOURS_TO_CLOSE, _REAL), (CHANGE_ID, _INT),
+]), primary_key=WINDOW_KEY, indexes={"windows_by_change": (CHANGE_ID,)})
+# one ledger row per landing segment: records_in = records_out + too_late + invalid + enrich_failed
+LEDGER_DEAD = (ledger.TOO_LATE, ledger.INVALID, ledger.ENRICH_FAILED)  # a segment's dead letters
+SEGMENTS_TABLE = LiveTable("segments", pa.schema([
+    (rq.SOURCE, _TEXT), (SEQ, _INT), (LANDED_AT, _TIME), (ledger.RECORDS_IN, _INT), (ledger.RECORDS_OUT, _INT),
+    *((name, _INT) for name in LEDGER_DEAD),
+]), primary_key=(rq.SOURCE, SEQ), defaults=dict.fromkeys((ledger.RECORDS_OUT, *LEDGER_DEAD), 0))
+_DEAD_LETTER_KEY = (rq.SOURCE_FILE, rq.SOURCE_POSITION)
+DEAD_LETTERS_TABLE = LiveTable("dead_letters", pa.schema(
+    [dl.DEAD_LETTER.field(name).with_nullable(True) for name in _DEAD_LETTER_KEY]
+    + [f.with_nullable(True) for f in dl.DEAD_LETTER if f.name not in _DEAD_LETTER_KEY]
+), primary_key=_DEAD_LETTER_KEY)
+# hours to close behind each window's median, as an append-only multiset (+1 added, -1 taken back)
+WINDOW_HOURS_TABLE = LiveTable("window_hours", pa.schema([
+    (WINDOW, _TEXT), (WINDOW_START, _TIME), (rq.DISTRICT_ID, _TEXT), (rq.CATEGORY, _TEXT),
+    (HOURS, _REAL), (SIGN, _INT),
+]), indexes={"window_hours_by_start": (WINDOW, WINDOW_START)}, without_rowid=False)
+CHANGES_TABLE = LiveTable("changes", pa.schema(
+    [(CHANGE_ROW_ID, _INT), (COMMITTED_AT, _TIME), (PAYLOAD, _TEXT)]
+), primary_key=(CHANGE_ROW_ID,), without_rowid=False)
+META_TABLE = LiveTable("meta", pa.schema([(META_KEY, _TEXT), (META_VALUE, _TEXT)]),
+                       primary_key=(META_KEY,), without_rowid=False)
+LIVE_TABLES = (OFFSETS_TABLE, REQUESTS_TABLE, WINDOWS_TABLE, SEGMENTS_TABLE, DEAD_LETTERS_TABLE,
+               WINDOW_HOURS_TABLE, CHANGES_TABLE, META_TABLE)

@@ -35,13 +35,32 @@ TINY_TAXONOMY = [
 ]
 
 
-@pytest.fixture()
-def tiny_pack(tmp_path: Path) -> CityPack:
+def build_tiny_pack(home: Path) -> CityPack:
+    """The tiny city as the pack `tiny` of the UrbanPulse home `home` (for module-scoped fixtures too)."""
     return CityPack.create(
-        "tiny", tmp_path / "cities" / "tiny", TINY_CITY, name_field="title", id_field="code",
+        "tiny", home / "cities" / "tiny", TINY_CITY, name_field="title", id_field="code",
         parent_field="okrug", parent_name_field="okrug_name", taxonomy=TINY_TAXONOMY,
         timezone="Europe/Moscow",
     )
+
+
+@pytest.fixture()
+def tiny_pack(tmp_path: Path) -> CityPack:
+    return build_tiny_pack(tmp_path)
+
+
+PREFECT_SETTINGS = ("PREFECT_HOME", "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS",
+                    "PREFECT_SERVER_ANALYTICS_ENABLED", "DO_NOT_TRACK", "PREFECT_LOGGING_LEVEL")
+
+
+def forget_prefect_settings(patch: pytest.MonkeyPatch) -> None:
+    """Unset the Prefect settings the CLI sets for its process; `patch`'s undo restores them exactly.
+
+    (`setenv` first, so that undo also removes a setting that was absent and the CLI then set.)
+    """
+    for name in PREFECT_SETTINGS:
+        patch.setenv(name, "")
+        patch.delenv(name)
 
 
 def raw_batch(rows: list[dict], source: str = "test", source_file: str = "inline.csv") -> pa.RecordBatch:
@@ -56,3 +75,9 @@ def raw_batch(rows: list[dict], source: str = "test", source_file: str = "inline
 
 def frame_of(rows: list[dict]) -> pl.DataFrame:
     return pl.from_arrow(raw_batch(rows))
+
+
+def enriched_frame(rows: list[dict]) -> pl.DataFrame:
+    """An ENRICHED_REQUEST frame: every published column, the given values, null elsewhere."""
+    empty = dict.fromkeys(rq.ENRICHED_REQUEST.names)
+    return pl.DataFrame([empty | row for row in rows], schema=pl.Schema(rq.ENRICHED_REQUEST), strict=False)

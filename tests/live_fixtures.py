@@ -11,7 +11,7 @@ import polars as pl
 from flows.cli_steps import urbanpulse_command
 from pipelines.land_requests import land_file
 from plumbing.landing import LandingLog
-from plumbing.live_store.writer import LiveStore
+from plumbing.live_store.reader import LiveStoreReader
 from schemas import live as lv
 from schemas import requests as rq
 from synthetic.requests.generator import write_requests
@@ -36,7 +36,7 @@ def urbanpulse(home: Path, *args: str) -> subprocess.Popen:
 
 
 def windows_of(store_path: Path) -> pl.DataFrame:
-    store = LiveStore(store_path, read_only=True)
+    store = LiveStoreReader.open(store_path)
     try:
         return store.window_frame().sort(lv.WINDOW, lv.WINDOW_START, rq.DISTRICT_ID, rq.CATEGORY)
     finally:

@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from models.personal_data.patterns import CONTACTS, NAME_HINT
 from models.personal_data.people import person_spans
-from synthetic.requests.personal_data import PII_END, PII_SPAN, PII_START, PII_TYPE, PiiType
+from schemas.personal_data import PII_END, PII_SPAN, PII_START, PII_TYPE, PiiType
 
 PII_TYPES = (PiiType.PHONE, PiiType.EMAIL, PiiType.PERSON, PiiType.FLAT)
 # When two findings overlap, the more specific one wins ("ivanov.i@mail.ru" is an e-mail, not

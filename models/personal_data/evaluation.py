@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from models.personal_data.detector import PII_TYPES, detect_pii
-from synthetic.requests.personal_data import PII_END, PII_START, PII_TYPE
+from schemas.personal_data import PII_END, PII_START, PII_TYPE
 
 CARD_JSON = "pii_card.json"
 CARD_MARKDOWN = "pii_card.md"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from models.personal_data.names import SIGN_OFF_CUES, TITLES
-from synthetic.requests.personal_data import PiiType
+from schemas.personal_data import PiiType
 
 _SEP = r"[ \u00a0-]*"  # what people put between digit groups (nothing, spaces, dashes)
 _SEP_US = r"[ \u00a0.-]*"

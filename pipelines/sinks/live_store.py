@@ -7,41 +7,68 @@ stream ends). Each step commits one segment per transaction together with its ow
                   `too_late`, a change row for the feed, the segment's records out
     dead_letters  the segment's invalid records
 A frame below the step's committed offset (read again after a restart) is not committed again.
-The windows step also hands rows, in batches, to the dataset publisher (its own offset); the
-published dead letters are rewritten from the store, so they need no hand-over of their own.
+Rows a step after validation could not enrich (`pipelines.transforms.guard`) become dead letters
+`enrich_failed` in the windows step's transaction, with their share of the segment's ledger.
+The windows step also hands rows, in batches, to the dataset publisher (its own offset; the
+pipeline passes the publisher in, see `HandoverPublisher`); the published dead letters are
+rewritten from the store, so they need no hand-over of their own.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 import apache_beam as beam
 import polars as pl
 from apache_beam.metrics import Metrics
 
-from plumbing.landing import LandingLog, parse_segment_ref
-from plumbing.live_store.versions import HORIZON, request_changes, request_states
-from pipelines.publish_live import DatasetPublisher, Handover, dead_letter_bucket
-from pipelines.sources.landing import STOP
+from pipelines.stopping import STOP
+from plumbing.dead_letters import dead_letter_rows, split_enrich_failures
+from plumbing.landing import LandingLog, parse_segment_ref, segment_ref
 from plumbing.live_store.figures import WindowStats, apply_deltas, hours_changes, window_deltas
-from plumbing.live_store.writer import (
-    DEAD_LETTERS_READER,
-    PUBLISHER,
-    WINDOWS_READER,
-    Commit,
-    LiveStore,
-    SegmentLedger,
-)
-from pipelines.transforms.requests.validate import dead_letter_rows
+from plumbing.live_store.versions import HORIZON, request_changes, request_states
+from plumbing.live_store.writer import Commit, LiveStore, SegmentLedger
 from plumbing.workspace import Workspace
 from schemas import dead_letters as dl
+from schemas import ledger
 from schemas import live as lv
 from schemas import requests as rq
 
 STAGE_WINDOWS = "windows"
 STATS_CACHE_LIMIT = 1_000_000  # window keys kept in memory (about 0.4 KB each)
+DEAD_LETTER_BUCKET = 1_000  # segments per published dead-letter file
+
+
+def dead_letter_bucket(seq: int) -> int:
+    return seq // DEAD_LETTER_BUCKET
+
+
+@dataclass
+class Handover:
+    """What the windows step hands the dataset publisher: kept rows since the last hand-over,
+    the dead-letter files to rewrite, and per source the offset below which all is handed over."""
+
+    requests: list[pl.DataFrame] = field(default_factory=list)
+    dead_letter_buckets: set[tuple[str, int]] = field(default_factory=set)
+    offsets: dict[str, int] = field(default_factory=dict)
+
+
+class HandoverPublisher(Protocol):
+    """Publishes hand-overs in order and records the publisher offsets (`publish_live`)."""
+
+    def submit(self, handover: Handover) -> None: ...
+
+    def wait(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+PublisherFactory = Callable[[Workspace, str, Path], HandoverPublisher]  # (workspace, timezone, store)
 
 
 class _SegmentCommitter(beam.DoFn):
@@ -50,10 +77,11 @@ class _SegmentCommitter(beam.DoFn):
     reader = ""
 
     def __init__(self, home: str, store_path: str, timezone: str, lateness: timedelta,
-                 handover_seconds: float, bounded: bool) -> None:
+                 handover_seconds: float, bounded: bool, publisher: PublisherFactory) -> None:
         self.home, self.store_path, self.timezone = home, store_path, timezone
         self.lateness, self.handover_seconds, self.bounded = lateness, handover_seconds, bounded
-        self.records = Metrics.counter("urbanpulse", f"{self.reader}_records")
+        self.publisher_factory = publisher
+        self.records = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.committed_records(self.reader))
 
     def setup(self) -> None:
         self.workspace = Workspace(Path(self.home))
@@ -87,7 +115,7 @@ class _SegmentCommitter(beam.DoFn):
 
 
 class _CommitDeadLetters(_SegmentCommitter):
-    reader = DEAD_LETTERS_READER
+    reader = lv.DEAD_LETTERS_READER
 
     def commit(self, segment: SegmentLedger, dead: pl.DataFrame) -> pl.DataFrame:
         segment.invalid = dead.height
@@ -96,21 +124,29 @@ class _CommitDeadLetters(_SegmentCommitter):
 
 
 class _CommitWindows(_SegmentCommitter):
-    reader = WINDOWS_READER
+    reader = lv.WINDOWS_READER
 
     def setup(self) -> None:
         super().setup()
         self.stats: dict[tuple, WindowStats] = {}
         self.cached_starts: dict[tuple, int] = {}  # (window, start) -> commit that last used it
         self.commits = 0
-        self.too_late = Metrics.counter("urbanpulse", "too_late")
-        self.published = self.store.offsets(PUBLISHER)
+        self.too_late = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.TOO_LATE)
+        self.enrich_failed = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.ENRICH_FAILED)
+        self.published = self.store.offsets(lv.PUBLISHER)
         self.handover = Handover()
         self.buckets_this_run: set[tuple[str, int]] = set()
         self.last_handover = time.monotonic()
-        self.publisher = DatasetPublisher(self.workspace, self.timezone, Path(self.store_path))
+        self.publisher = self.publisher_factory(self.workspace, self.timezone, Path(self.store_path))
 
     def commit(self, segment: SegmentLedger, requests: pl.DataFrame) -> pl.DataFrame:
+        requests, failed = split_enrich_failures(requests, datetime.now(UTC))
+        self.enrich_failed.inc(failed.height)
+        segment.enrich_failed = failed.height
+        if not requests.height:  # a step failed on every record of the segment
+            self.store.commit(Commit(self.reader, segment, failed))
+            self._keep(segment, requests)
+            return requests
         incoming = request_states(requests).with_columns(
             pl.lit(segment.landed_at - self.lateness).dt.cast_time_unit("us").alias(HORIZON)
         )
@@ -126,7 +162,8 @@ class _CommitWindows(_SegmentCommitter):
         accepted = requests.filter(~refused)
         segment.records_out, segment.too_late = accepted.height, late.height
         deltas = window_deltas(events).with_columns(pl.col(lv.WINDOW_START).dt.epoch("us"))
-        self.store.commit(Commit(self.reader, segment, late, states, self._apply(deltas), hours_changes(deltas)))
+        dead = pl.concat([late, failed]) if failed.height else late
+        self.store.commit(Commit(self.reader, segment, dead, states, self._apply(deltas), hours_changes(deltas)))
         self.too_late.inc(late.height)
         self._keep(segment, accepted)
         return accepted
@@ -134,8 +171,9 @@ class _CommitWindows(_SegmentCommitter):
     def recommitted(self, segment: SegmentLedger, requests: pl.DataFrame) -> None:
         if segment.seq < self.published.get(segment.source, 0):
             return
-        late = self.store.dead_letter_frame([requests[rq.SOURCE_FILE][0]])
-        if late.height:
+        requests, _ = split_enrich_failures(requests, datetime.now(UTC))  # committed before
+        late = self.store.dead_letter_frame([segment_ref(segment.source, segment.seq)])
+        if late.height and requests.height:
             requests = requests.join(late.select(rq.SOURCE_FILE, rq.SOURCE_POSITION),
                                      on=[rq.SOURCE_FILE, rq.SOURCE_POSITION], how="anti")
         self._keep(segment, requests)
@@ -193,12 +231,15 @@ class _CommitWindows(_SegmentCommitter):
 
 
 class CommitToLiveStore(beam.PTransform):
-    """(enriched request frames, dead-letter frames) in, one frame per landing segment; nothing out."""
+    """(enriched request frames, dead-letter frames) in, one frame per landing segment; nothing out.
+
+    `publisher` builds the dataset publisher the windows step hands its rows to (module-level,
+    so it travels with the pickled step)."""
 
     def __init__(self, home: Path, store_path: Path, timezone: str, lateness: timedelta,
-                 handover_seconds: float, bounded: bool) -> None:
+                 handover_seconds: float, bounded: bool, publisher: PublisherFactory) -> None:
         super().__init__()
-        self.args = (str(home), str(store_path), timezone, lateness, handover_seconds, bounded)
+        self.args = (str(home), str(store_path), timezone, lateness, handover_seconds, bounded, publisher)
 
     def expand(self, inputs):
         requests, dead = inputs

@@ -3,9 +3,10 @@
 One element per source; its restriction is the range of segment sequence numbers still to read,
 starting at the live store's committed offset. The DoFn claims and emits each published segment
 as one frame, timestamped with the time it landed (the event-time watermark of the live path
-follows landing time). With nothing new it polls (and lands files dropped into the inbox) for up
-to `IDLE_SECONDS`, then hands the rest of its range back to the runner so other sources get a
-turn; on `FnApiRunner` the fused steps downstream see each frame as soon as it is emitted.
+follows landing time). With nothing new it polls for up to `IDLE_SECONDS`, then hands the rest
+of its range back to the runner so other sources get a turn; on `FnApiRunner` the fused steps
+downstream see each frame as soon as it is emitted. It only reads: files dropped into an inbox
+are landed beside it (`pipelines.land_requests.InboxWatcher`).
 
 A bounded read (replay) stops at a fixed end. A live read stops when `STOP` is set (Ctrl-C,
 SIGTERM): it claims the rest of its range, so the pipeline drains and finishes cleanly.
@@ -13,7 +14,6 @@ SIGTERM): it claims the rest of its range, so the pipeline drains and finishes c
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
@@ -23,14 +23,12 @@ from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTr
 from apache_beam.transforms.core import RestrictionProvider
 from apache_beam.utils.timestamp import Duration, Timestamp
 
-from pipelines.land_requests import collect_inbox
+from pipelines.stopping import STOP
 from plumbing.landing import LandingLog
 
 UNBOUNDED = 2**62
 POLL_SECONDS = 0.02
 IDLE_SECONDS = 1.0
-INBOX_EVERY_SECONDS = 0.5
-STOP = threading.Event()  # set by the stream's signal handlers; the embedded runner shares the process
 
 
 class _ReadSegments(beam.DoFn, RestrictionProvider):
@@ -58,9 +56,6 @@ class _ReadSegments(beam.DoFn, RestrictionProvider):
     def truncate(self, source: str, restriction: OffsetRange):
         return None  # on drain, unread segments stay in the log for the next run
 
-    def setup(self) -> None:
-        self.last_inbox_check = 0.0
-
     @beam.DoFn.unbounded_per_element()
     def process(self, source: str, tracker=beam.DoFn.RestrictionParam()):
         bounded = self.end_offsets is not None
@@ -81,10 +76,6 @@ class _ReadSegments(beam.DoFn, RestrictionProvider):
                 seq += 1
                 idle_since = time.monotonic()
                 continue
-            if time.monotonic() - self.last_inbox_check > INBOX_EVERY_SECONDS:
-                self.last_inbox_check = time.monotonic()
-                if collect_inbox(log):
-                    continue
             if time.monotonic() - idle_since > IDLE_SECONDS:
                 tracker.defer_remainder(Duration.of(0))
                 return

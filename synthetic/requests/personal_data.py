@@ -10,22 +10,9 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from synthetic.requests import templates as tpl
+from schemas.personal_data import PII_END, PII_SPAN, PII_START, PII_TYPE, PiiType
 from synthetic.pools import choose, digits, pick
-
-PII_SPANS = "pii_spans"
-PII_START = "start"
-PII_END = "end"
-PII_TYPE = "type"
-PII_SPAN = pl.Struct({PII_START: pl.Int32, PII_END: pl.Int32, PII_TYPE: pl.String})
-
-
-class PiiType:
-    PHONE = "phone"
-    EMAIL = "email"
-    PERSON = "person"
-    FLAT = "flat"
-
+from synthetic.requests import templates as tpl
 
 # Span type per kind code (flat, then contact codes 1..3 = phone, e-mail, person).
 _SPAN_TYPES = (PiiType.FLAT, PiiType.PHONE, PiiType.EMAIL, PiiType.PERSON)

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from schemas import citypack as cp
+from schemas.personal_data import PII_SPANS
+from schemas.requests import DESCRIPTION
 from synthetic import pools
 from synthetic.requests import personal_data as pii
 from synthetic.requests import templates as tpl
-from schemas import citypack as cp
-from schemas.requests import DESCRIPTION
 
 LANGUAGES = ("ru", "en")  # index 0 / 1 everywhere below
 TYPO_VARIANTS = 4
@@ -175,7 +176,7 @@ def compose_texts(
     return pl.DataFrame(
         {
             DESCRIPTION: text.to_series(),
-            pii.PII_SPANS: pii.span_lists(starts[:, columns], lengths[:, columns], kinds, present),
+            PII_SPANS: pii.span_lists(starts[:, columns], lengths[:, columns], kinds, present),
         }
     )
 

@@ -20,7 +20,7 @@ from dashboard.feed import create_app
 from models.cities.pack import CityPack
 from pipelines.stream_requests import LiveSettings, replay
 from plumbing.landing import LandingLog
-from plumbing.live_store.writer import LiveStore
+from plumbing.live_store.reader import LiveStoreReader
 from plumbing.workspace import Workspace
 from schemas import live as lv
 from schemas import requests as rq
@@ -66,7 +66,7 @@ def get(feed, path: str, **params) -> httpx.Response:
 def test_windows_return_the_store_figures_with_backlog(feed):
     body = get(feed, "/api/v1/requests/windows", window="1d").json()
     rows = pl.DataFrame(body["rows"])
-    store = LiveStore(feed["workspace"].live_store("tiny"), read_only=True)
+    store = LiveStoreReader.open(feed["workspace"].live_store("tiny"))
     states = store.db.execute("SELECT count(*), count(closed_datetime) FROM requests").fetchone()
     assert body["window"] == "1d" and rows.height > 0
     assert (rows[lv.NEW].sum(), rows[lv.CLOSED].sum()) == states

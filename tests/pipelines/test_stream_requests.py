@@ -15,10 +15,11 @@ from polars.testing import assert_frame_equal
 
 from pipelines.sinks.requests.dataset import published_requests
 from plumbing.landing import LandingLog
-from plumbing.live_store.writer import PUBLISHER, WINDOWS_READER, LiveStore
+from plumbing.live_store.reader import LiveStoreReader
 from plumbing.workspace import Workspace
 from schemas import live as lv
 from schemas import requests as rq
+from schemas.live import PUBLISHER, WINDOWS_READER
 from synthetic.replayer import recent_requests
 
 CHUNK = 250
@@ -29,7 +30,7 @@ def _wait_for_offsets(store_path: Path, wanted: dict[str, int], reader: str, tim
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if store_path.exists():
-            store = LiveStore(store_path, read_only=True)
+            store = LiveStoreReader.open(store_path)
             try:
                 if store.offsets(reader) == wanted:
                     return True
@@ -44,7 +45,7 @@ def _wait_for_offsets(store_path: Path, wanted: dict[str, int], reader: str, tim
 def _committed(store_path: Path) -> int:
     if not store_path.exists():
         return 0
-    store = LiveStore(store_path, read_only=True)
+    store = LiveStoreReader.open(store_path)
     try:
         return store.offsets(WINDOWS_READER).get("city311", 0)
     except Exception:  # the writer may be creating the tables right now
@@ -96,7 +97,7 @@ def killed_and_replayed(tmp_path_factory, request):
     output = stream.communicate(timeout=60)[0]
     assert caught_up, output
     live = windows_of(store_path)
-    live_ledger = LiveStore(store_path, read_only=True).ledger()
+    live_ledger = LiveStoreReader.open(store_path).ledger()
     published = pl.concat(list(published_requests(workspace.requests_dataset)))
     dead_published = pl.read_parquet(workspace.dead_letters_dataset / "**" / "*.parquet")
 
@@ -111,7 +112,7 @@ def killed_and_replayed(tmp_path_factory, request):
         "records": records, "live": live, "live_ledger": live_ledger, "published": published,
         "dead_published": dead_published, "kills": kills,
         "replayed": windows_of(replayed.live_store("tiny")),
-        "replayed_ledger": LiveStore(replayed.live_store("tiny"), read_only=True).ledger(),
+        "replayed_ledger": LiveStoreReader.open(replayed.live_store("tiny")).ledger(),
         "replayed_published": pl.concat(list(published_requests(replayed.requests_dataset))),
     }
 

@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.metrics import Metrics
 
-from plumbing.atomic import PART_FILE, staging_dir, write_atomic
 from models.duplicates import deduplicate
+from plumbing.atomic import PART_FILE, staging_dir, write_atomic
 from schemas import requests as rq
 
 PARTITION_SCHEMA = pa.schema([f for f in rq.ENRICHED_REQUEST if f.name != rq.REQUEST_PARTITION])

@@ -11,8 +11,8 @@ from __future__ import annotations
 import polars as pl
 import pyarrow as pa
 
-from pipelines.sources.requests.chunks import RawChunk
 from pipelines.sources.errors import SourceFormatError
+from pipelines.sources.requests.chunks import RawChunk
 from pipelines.sources.requests.mapping import SourceMapping
 from pipelines.sources.timestamps import text_to_iso_utc, typed_to_iso_utc
 from schemas.requests import (

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.sources.requests.chunks import RawChunk
 from pipelines.sources.errors import SourceFormatError
+from pipelines.sources.requests.chunks import RawChunk
 from pipelines.sources.requests.mapping import SourceMapping
 
 DEFAULT_SEPARATOR = ","

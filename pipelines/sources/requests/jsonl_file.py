@@ -11,8 +11,8 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from pipelines.sources.requests.chunks import RawChunk, batched_records
 from pipelines.sources.errors import SourceFormatError
+from pipelines.sources.requests.chunks import RawChunk, batched_records
 from pipelines.sources.requests.mapping import SourceMapping
 
 Parsed = tuple[dict[str, object] | None, str | None]

@@ -12,8 +12,8 @@ from collections.abc import Iterator, Mapping
 from itertools import islice
 from pathlib import Path
 
-from pipelines.sources.requests.chunks import RawChunk, batched_records
 from pipelines.sources.errors import SourceFormatError
+from pipelines.sources.requests.chunks import RawChunk, batched_records
 from pipelines.sources.requests.mapping import SourceMapping
 
 _ERROR_KEYS = frozenset({"code", "description"})

@@ -18,8 +18,8 @@ from xml.etree.ElementTree import Element
 import defusedxml
 import defusedxml.ElementTree as SafeET
 
-from pipelines.sources.requests.chunks import RawChunk, batched_records
 from pipelines.sources.errors import SourceFormatError
+from pipelines.sources.requests.chunks import RawChunk, batched_records
 from pipelines.sources.requests.mapping import SourceMapping
 
 _CONTAINER = "service_requests"

@@ -15,8 +15,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.sources.requests.chunks import RawChunk
 from pipelines.sources.errors import SourceFormatError
+from pipelines.sources.requests.chunks import RawChunk
 from pipelines.sources.requests.mapping import SourceMapping
 
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from pipelines.sources.errors import SourceFormatError
 from pipelines.sources.requests import nyc311, sf311
 from pipelines.sources.requests.chunks import RawChunk
 from pipelines.sources.requests.conform import conform
 from pipelines.sources.requests.csv_file import read_csv_chunks
-from pipelines.sources.errors import SourceFormatError
 from pipelines.sources.requests.jsonl_file import read_jsonl_chunks
 from pipelines.sources.requests.mapping import IDENTITY, SourceMapping
 from pipelines.sources.requests.open311_json import read_open311_json_chunks

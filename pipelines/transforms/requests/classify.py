@@ -8,30 +8,12 @@ import apache_beam as beam
 import polars as pl
 
 from models.cities.pack import read_taxonomy
+from models.cities.routing import route
 from models.classification.request_classifier import load_request_classifier
-from schemas import requests as rq
+from pipelines.transforms.guard import enrich_guarded
 from schemas.citypack import PACK_TAXONOMY_FILE
-from schemas.taxonomy import (
-    DEFAULT_SLA_DAYS,
-    TAXONOMY_CATEGORY,
-    TAXONOMY_DEPARTMENT,
-    TAXONOMY_SLA_DAYS,
-    UNKNOWN_DEPARTMENT,
-)
 
-
-def route(frame: pl.DataFrame, taxonomy: pl.DataFrame) -> pl.DataFrame:
-    """Department and SLA days from the taxonomy; unlisted categories keep the source's agency."""
-    routes = taxonomy.select(
-        pl.col(TAXONOMY_CATEGORY).alias(rq.CATEGORY),
-        pl.col(TAXONOMY_DEPARTMENT).alias(rq.DEPARTMENT),
-        pl.col(TAXONOMY_SLA_DAYS).alias(rq.SLA_DAYS),
-    )
-    routed = frame.join(routes, on=rq.CATEGORY, how="left", maintain_order="left")
-    return routed.with_columns(
-        pl.coalesce(rq.DEPARTMENT, rq.AGENCY_RESPONSIBLE, pl.lit(UNKNOWN_DEPARTMENT)).alias(rq.DEPARTMENT),
-        pl.col(rq.SLA_DAYS).fill_null(DEFAULT_SLA_DAYS),
-    )
+STEP = "classify"  # the dead-letter stage of records this step cannot enrich
 
 
 class _ClassifyBatch(beam.DoFn):
@@ -44,8 +26,10 @@ class _ClassifyBatch(beam.DoFn):
         self.taxonomy = read_taxonomy(Path(self.pack_dir) / PACK_TAXONOMY_FILE)
 
     def process(self, frame: pl.DataFrame):
-        predictions = self.classifier.predict_batch(frame)
-        yield route(frame.hstack(predictions), self.taxonomy)
+        yield enrich_guarded(STEP, self.classify, frame)
+
+    def classify(self, frame: pl.DataFrame) -> pl.DataFrame:
+        return route(frame.hstack(self.classifier.predict_batch(frame)), self.taxonomy)
 
 
 class ClassifyRequests(beam.PTransform):

@@ -16,11 +16,14 @@ import numpy as np
 import polars as pl
 from apache_beam.metrics import Metrics
 
-from models.geocoding.address_spans import AddressSpanFinder
 from models.cities.pack import CityPack
+from models.geocoding.address_spans import AddressSpanFinder
 from models.geocoding.forward import ForwardGeocoder
 from models.geocoding.reverse import ReverseGeocoder
+from pipelines.transforms.guard import enrich_guarded
 from schemas import requests as rq
+
+STEP = "geocode"  # the dead-letter stage of records this step cannot enrich
 
 UNUSABLE_COORDINATES = (rq.GeocodeIssue.MISSING, rq.GeocodeIssue.NULL_ISLAND, rq.GeocodeIssue.OUT_OF_RANGE)
 
@@ -72,10 +75,13 @@ class _GeocodeBatch(beam.DoFn):
         self.spans = AddressSpanFinder() if self.forward is not None else None
 
     def process(self, frame: pl.DataFrame):
+        yield enrich_guarded(STEP, self.geocode, frame)
+
+    def geocode(self, frame: pl.DataFrame) -> pl.DataFrame:
         out = geocode_frame(frame, self.reverse, self.forward, self.spans)
         self.unplaced.inc(out[rq.DISTRICT_ID].null_count())
         self.by_address.inc(out[rq.GEOCODE_SCORE].is_not_null().sum())
-        yield out
+        return out
 
 
 class GeocodeRequests(beam.PTransform):

@@ -14,8 +14,11 @@ import apache_beam as beam
 import ftfy
 import polars as pl
 
+from pipelines.transforms.guard import enrich_guarded
 from schemas import requests as rq
 from schemas.requests import QualityFlag, Status
+
+STEP = "normalise"  # the dead-letter stage of records this step cannot enrich
 
 TEXT_FIELDS = (
     rq.STATUS, rq.STATUS_NOTES, rq.SERVICE_CODE, rq.SERVICE_NAME, rq.DESCRIPTION, rq.AGENCY_RESPONSIBLE, rq.ADDRESS,
@@ -80,7 +83,7 @@ class _NormaliseBatch(beam.DoFn):
         self.ingested_at = ingested_at
 
     def process(self, frame: pl.DataFrame):
-        yield normalise_frame(frame, self.city_timezone, self.ingested_at)
+        yield enrich_guarded(STEP, lambda rows: normalise_frame(rows, self.city_timezone, self.ingested_at), frame)
 
 
 class NormaliseRequests(beam.PTransform):

@@ -13,7 +13,10 @@ import polars as pl
 from apache_beam.metrics import Metrics
 
 from models.personal_data.detector import detect_pii, scrub_pii
+from pipelines.transforms.guard import enrich_guarded
 from schemas import requests as rq
+
+STEP = "scrub_personal_data"  # the dead-letter stage of records this step cannot enrich
 
 SCRUBBED_COLUMNS: tuple[str, ...] = (rq.DESCRIPTION, rq.STATUS_NOTES)
 
@@ -43,9 +46,12 @@ class _ScrubBatch(beam.DoFn):
         self.spans = Metrics.counter("urbanpulse", "personal_data_spans_scrubbed")
 
     def process(self, frame: pl.DataFrame):
+        yield enrich_guarded(STEP, self.scrub, frame)
+
+    def scrub(self, frame: pl.DataFrame) -> pl.DataFrame:
         scrubbed, replaced = scrub_frame_counted(frame)
         self.spans.inc(replaced)
-        yield scrubbed
+        return scrubbed
 
 
 class ScrubPersonalData(beam.PTransform):

@@ -9,7 +9,10 @@ from __future__ import annotations
 import apache_beam as beam
 import polars as pl
 
+from pipelines.transforms.guard import enrich_guarded
 from schemas import requests as rq
+
+STEP = "sla"  # the dead-letter stage of records this step cannot enrich
 
 MICROSECONDS_PER_DAY = 86_400_000_000
 MICROSECONDS_PER_HOUR = 3_600_000_000
@@ -33,4 +36,6 @@ class ComputeSla(beam.PTransform):
     """Routed batches in (they carry `sla_days`), batches with SLA columns out."""
 
     def expand(self, frames):
-        return frames | "ComputeSlaColumns" >> beam.Map(sla_frame).with_output_types(pl.DataFrame)
+        return frames | "ComputeSlaColumns" >> beam.Map(
+            lambda frame: enrich_guarded(STEP, sla_frame, frame)
+        ).with_output_types(pl.DataFrame)

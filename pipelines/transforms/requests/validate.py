@@ -15,6 +15,7 @@ import polars as pl
 import pyarrow as pa
 from apache_beam.metrics import Metrics
 
+from plumbing.dead_letters import dead_letter_rows
 from schemas import dead_letters as dl
 from schemas import requests as rq
 
@@ -39,24 +40,6 @@ def parse_timestamp(column: str) -> pl.Expr:
     return pl.col(column).str.strip_chars().str.to_datetime(
         format=ISO_FORMAT, time_unit="us", time_zone="UTC", strict=False
     )
-
-
-def dead_letter_rows(
-    raw: pl.DataFrame, reason: pl.Expr, detail: pl.Expr, stage: str, failed_at: datetime
-) -> pl.DataFrame:
-    """Dead letters for `raw` rows: the raw record as JSON text plus reason and detail."""
-    payload_columns = [c for c in (*rq.OPEN311_FIELDS, rq.UNREADABLE_RECORD) if c in raw.columns]
-    frame = raw.select(
-        pl.col(rq.SOURCE),
-        pl.col(rq.SOURCE_FILE),
-        pl.col(rq.SOURCE_POSITION),
-        pl.lit(stage).alias(dl.STAGE),
-        reason.alias(dl.REASON),
-        detail.alias(dl.DETAIL),
-        pl.struct(payload_columns).struct.json_encode().alias(dl.RAW_PAYLOAD),
-        pl.lit(failed_at).dt.cast_time_unit("us").dt.replace_time_zone("UTC").alias(dl.FAILED_AT),
-    )
-    return pl.from_arrow(frame.to_arrow().cast(dl.DEAD_LETTER))
 
 
 def _parsed(column: str) -> str:

@@ -24,8 +24,8 @@ from apache_beam.transforms import trigger, window
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 from apache_beam.utils.timestamp import Duration, Timestamp
 
-from plumbing.live_store.versions import HORIZON, empty_states, request_changes, request_states
 from plumbing.live_store.figures import WindowStatsFn
+from plumbing.live_store.versions import HORIZON, empty_states, request_changes, request_states
 from schemas import live as lv
 from schemas import requests as rq
 

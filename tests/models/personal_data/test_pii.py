@@ -13,7 +13,7 @@ from models.personal_data.evaluation import CARD_JSON, evaluate_pii, write_pii_c
 from schemas.requests import DESCRIPTION
 from synthetic.demo_city import build_demo_city
 from synthetic.requests.generator import generate_requests
-from synthetic.requests.personal_data import PII_END, PII_SPANS, PII_START, PII_TYPE, PiiType
+from schemas.personal_data import PII_END, PII_SPANS, PII_START, PII_TYPE, PiiType
 
 PHONE, EMAIL, PERSON, FLAT = PiiType.PHONE, PiiType.EMAIL, PiiType.PERSON, PiiType.FLAT
 

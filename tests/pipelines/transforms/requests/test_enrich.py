@@ -9,7 +9,7 @@ import pytest
 from conftest import frame_of
 
 from models.duplicates import deduplicate
-from pipelines.transforms.requests.classify import route
+from models.cities.routing import route
 from pipelines.transforms.requests.normalise import normalise_frame
 from pipelines.transforms.requests.sla import sla_frame
 from pipelines.transforms.requests.validate import validate_frame
