@@ -16,8 +16,8 @@ from sklearn.metrics import f1_score
 
 from bench.workload import PEER_DISTRICT, PEER_ID, PEER_LABEL
 from models.cities.pack import CityPack
-from synthetic.requests.generator import truth_path
 from schemas import requests as rq
+from synthetic.requests.generator import truth_path
 
 _TRUE = "_true"
 _UP = "_urbanpulse"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
+from schemas import ledger
 from schemas import requests as rq
 from schemas.dead_letters import REASON
 
@@ -27,11 +28,11 @@ def expected_counts(truth: pl.DataFrame) -> dict[str, int]:
     valid = truth.filter(pl.col(REASON).is_null())
     distinct = valid[rq.SERVICE_REQUEST_ID].n_unique()
     return {
-        "records_in": truth.height,
-        "records_out": valid.height,
-        "dead_letters": truth.height - valid.height,
-        "versions_superseded": valid.height - distinct,
-        "request_rows_published": distinct,
+        ledger.RECORDS_IN: truth.height,
+        ledger.RECORDS_OUT: valid.height,
+        ledger.DEAD_LETTERS: truth.height - valid.height,
+        ledger.VERSIONS_SUPERSEDED: valid.height - distinct,
+        ledger.REQUEST_ROWS_PUBLISHED: distinct,
     }
 
 
@@ -114,8 +115,8 @@ def urbanpulse_checks(
     return {
         "expected": expected,
         "observed": observed,
-        "requests_without_district": counters.get("requests_without_district"),
-        "dead_letters": dead_letter_checks(truth, dead),
+        ledger.REQUESTS_WITHOUT_DISTRICT: counters.get(ledger.REQUESTS_WITHOUT_DISTRICT),
+        ledger.DEAD_LETTERS: dead_letter_checks(truth, dead),
         "enrichment": enrichment_checks(truth, published),
         "review": review_checks(truth, published),
     }

@@ -25,13 +25,13 @@ from pathlib import Path
 import polars as pl
 
 from bench.report import machine_info
-from models.classification.baseline import baseline_pipeline
 from models.classification.artifact import RequestTextModel
-from synthetic.demo_city import build_demo_city
+from models.classification.baseline import baseline_pipeline
 from models.classification.training import train_classifier
-from synthetic.requests.generator import generate_requests
 from plumbing.workspace import Workspace
 from schemas import requests as rq
+from synthetic.demo_city import build_demo_city
+from synthetic.requests.generator import generate_requests
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "requests"
 # Real exports: (name, file, text column, label column, time column or None), their own names.

@@ -29,15 +29,15 @@ import polars as pl
 import shapely
 
 from bench.report import machine_info
-from models.geocoding import address_parser as ap
 from models.cities.pack import CityPack
-from synthetic.demo_city import build_demo_city
+from models.geocoding import address_parser as ap
 from models.geocoding.forward import ForwardGeocoder
 from models.geocoding.gazetteer import learn_addresses, merge_gazetteer
 from models.geocoding.reverse import ReverseGeocoder
-from synthetic.requests.generator import generate_requests
 from schemas import citypack as cp
 from schemas import requests as rq
+from synthetic.demo_city import build_demo_city
+from synthetic.requests.generator import generate_requests
 
 OUT = Path(__file__).resolve().parent / "out"
 START = datetime(2026, 8, 1, tzinfo=UTC)

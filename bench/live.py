@@ -34,10 +34,10 @@ from bench.workload import build_city
 from flows.cli_steps import urbanpulse_command
 from models.classification.training import train_classifier
 from plumbing.landing import LandingLog
-from synthetic.replayer import land_at_rate, raw_records, recent_requests
-from synthetic.requests.generator import generate_requests
 from plumbing.workspace import Workspace
 from schemas import requests as rq
+from synthetic.replayer import land_at_rate, raw_records, recent_requests
+from synthetic.requests.generator import generate_requests
 
 OUT = Path(__file__).resolve().parent / "out"
 REPO = Path(__file__).resolve().parents[1]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from schemas import ledger
+
 
 def _fmt(value: float | None, digits: int = 1) -> str:
     return "n/a" if value is None else f"{value:,.{digits}f}"
@@ -166,17 +168,17 @@ def _check_lines(checks: dict) -> list[str]:
     for name, value in checks["expected"].items():
         lines.append(f"| {name} | {value:,} | {_value(checks['observed'].get(name))} |")
     lines.append(
-        f"| rows in the published dataset | {checks['expected']['request_rows_published']:,} | "
+        f"| rows in the published dataset | {checks['expected'][ledger.REQUEST_ROWS_PUBLISHED]:,} | "
         f"{checks['observed']['published_rows_in_dataset']:,} |"
     )
-    dead = checks["dead_letters"]
+    dead = checks[ledger.DEAD_LETTERS]
     reasons = ", ".join(f"{reason} {n:,}" for reason, n in dead["reasons_found"].items())
     return [
         *lines,
         "",
         (
             f"`requests_without_district` counter (all valid rows, re-sent versions included): "
-            f"{_value(checks['requests_without_district'])}."
+            f"{_value(checks[ledger.REQUESTS_WITHOUT_DISTRICT])}."
         ),
         f"Dead letters by reason: {reasons}.",
         "",

@@ -22,19 +22,19 @@ from typing import TypeVar
 import polars as pl
 
 from models.cities.pack import CityPack
+from models.cities.routing import route
 from models.classification.request_classifier import load_request_classifier
+from models.duplicates import deduplicate
 from models.geocoding.address_spans import AddressSpanFinder
 from models.geocoding.forward import ForwardGeocoder
 from models.geocoding.reverse import ReverseGeocoder
 from pipelines.sinks.requests.dataset import merge_partition
 from pipelines.sources.requests import read_raw_batches
 from pipelines.transforms.requests.aggregate import daily_partials, daily_series
-from models.cities.routing import route
-from models.duplicates import deduplicate
-from pipelines.transforms.requests.normalise import normalise_frame
-from pipelines.transforms.requests.sla import sla_frame
 from pipelines.transforms.requests.geocode import geocode_frame
+from pipelines.transforms.requests.normalise import normalise_frame
 from pipelines.transforms.requests.scrub import scrub_frame
+from pipelines.transforms.requests.sla import sla_frame
 from pipelines.transforms.requests.validate import to_frame, validate_frame
 from schemas import requests as rq
 

@@ -15,16 +15,16 @@ from pathlib import Path
 import polars as pl
 
 from models.cities.pack import CityPack
-from synthetic.demo_city import build_demo_city
 from models.geocoding.reverse import ReverseGeocoder
+from plumbing.workspace import Workspace
+from schemas import requests as rq
+from synthetic.demo_city import build_demo_city
+from synthetic.requests.event_frames import TIMESTAMP_TEXT
 from synthetic.requests.generator import (
-    TIMESTAMP_TEXT,
     generate_requests,
     truth_path,
     write_requests,
 )
-from plumbing.workspace import Workspace
-from schemas import requests as rq
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO_CITY = "demo"

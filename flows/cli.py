@@ -13,6 +13,7 @@ from pathlib import Path
 
 from flows.cli_steps import FORMATS_HELP, done, step
 from plumbing.workspace import Workspace
+from schemas import ledger
 from schemas import requests as rq
 
 # Modules that add their own commands: each has `register(commands, train)` and sets a `handler`.
@@ -169,10 +170,10 @@ def _demo(args, _extra, workspace: Workspace) -> int:
 
 def _print_report(report: dict) -> None:
     c = report["counters"]
-    print(f"records in {c['records_in']:,} = out {c['records_out']:,} + dead letters "
-          f"{c['dead_letters']:,}  (accounting ok: {report['accounting_ok']}); "
-          f"{c['versions_superseded']:,} re-sent versions merged, "
-          f"{c['request_rows_published']:,} request rows published, {report['seconds']:.1f} s")
+    print(f"records in {c[ledger.RECORDS_IN]:,} = out {c[ledger.RECORDS_OUT]:,} + dead letters "
+          f"{c[ledger.DEAD_LETTERS]:,}  (accounting ok: {report[ledger.ACCOUNTING_OK]}); "
+          f"{c[ledger.VERSIONS_SUPERSEDED]:,} re-sent versions merged, "
+          f"{c[ledger.REQUEST_ROWS_PUBLISHED]:,} request rows published, {report['seconds']:.1f} s")
     for name, path in report["datasets"].items():
         print(f"  {name:<14} {path}")
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flows.cli_steps import FORMATS_HELP, done, step
 from plumbing.workspace import Workspace
+from schemas import ledger
 
 
 def register(commands, _train) -> None:
@@ -108,5 +109,5 @@ def run_server(args, _extra, workspace: Workspace) -> int:
 
 def _print_live(report) -> None:
     c = report.counters
-    print(f"records in {c['records_in']:,} = out {c['records_out']:,} + dead letters {c['dead_letters']:,} "
-          f"({c['too_late']:,} too late); offsets {report.offsets}; {report.seconds:.1f} s")
+    print(f"records in {c[ledger.RECORDS_IN]:,} = out {c[ledger.RECORDS_OUT]:,} + dead letters {c[ledger.DEAD_LETTERS]:,} "
+          f"({c[ledger.TOO_LATE]:,} too late); offsets {report.offsets}; {report.seconds:.1f} s")

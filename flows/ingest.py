@@ -9,6 +9,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from pipelines import ingest_requests as pipeline
 from pipelines.ingest_requests import pipeline_argv
+from schemas import ledger
 
 
 @task(retries=2, retry_delay_seconds=5)
@@ -25,10 +26,10 @@ def publish_run_artifact(report: dict) -> None:
         "",
         "| records in | records out | dead letters | versions superseded | rows published |",
         "|---:|---:|---:|---:|---:|",
-        (f"| {counters['records_in']:,} | {counters['records_out']:,} | {counters['dead_letters']:,} "
-        f"| {counters['versions_superseded']:,} | {counters['request_rows_published']:,} |"),
+        (f"| {counters[ledger.RECORDS_IN]:,} | {counters[ledger.RECORDS_OUT]:,} | {counters[ledger.DEAD_LETTERS]:,} "
+        f"| {counters[ledger.VERSIONS_SUPERSEDED]:,} | {counters[ledger.REQUEST_ROWS_PUBLISHED]:,} |"),
         "",
-        f"Accounting holds (in = out + dead): **{report['accounting_ok']}**; {report['seconds']:.1f} s.",
+        f"Accounting holds (in = out + dead): **{report[ledger.ACCOUNTING_OK]}**; {report['seconds']:.1f} s.",
         "",
         "| dataset | path |",
         "|---|---|",

@@ -51,7 +51,7 @@ def _status(base: str, timezone: str) -> str:
     except (httpx.HTTPError, KeyError, ValueError):
         return "waiting for the stream..."
     ledger = health.get("ledger", {})
-    line = (f"committed {ledger.get('records_out', 0):,} requests + {ledger.get('dead_letters', 0):,} dead letters; "
+    line = (f"committed {ledger.get(ledger.RECORDS_OUT, 0):,} requests + {ledger.get(ledger.DEAD_LETTERS, 0):,} dead letters; "
             f"lag {sum(health.get('lag_segments', {}).values())} segments")
     latest = max((row["window_start"] for row in days), default=None)
     per_district: dict[str, int] = {}
@@ -107,6 +107,6 @@ def run_live_demo(workspace: Workspace, city: str, rate: float, seconds: float |
         ledger = store.ledger()
     finally:
         store.close()
-    print(f"live store {workspace.live_store(city)}: {ledger['records_in']:,} records landed = "
-          f"{ledger['records_out']:,} out + {ledger['dead_letters']:,} dead letters ({ledger['too_late']:,} too late)")
+    print(f"live store {workspace.live_store(city)}: {ledger[ledger.RECORDS_IN]:,} records landed = "
+          f"{ledger[ledger.RECORDS_OUT]:,} out + {ledger[ledger.DEAD_LETTERS]:,} dead letters ({ledger[ledger.TOO_LATE]:,} too late)")
     return ledger

@@ -16,6 +16,7 @@ from prefect.artifacts import create_markdown_artifact
 from pipelines.stopping import STOP
 from pipelines.stream_requests import LiveSettings, replay, stream
 from plumbing.workspace import Workspace
+from schemas import ledger
 
 
 def _settings(home: str, city: str, sources: list[str] | None, lateness_days: float,
@@ -51,7 +52,7 @@ def publish_live_artifact(report: dict, kind: str) -> None:
             "",
             "| records in | records out | dead letters | too late | seconds |",
             "|---:|---:|---:|---:|---:|",
-            (f"| {c['records_in']:,} | {c['records_out']:,} | {c['dead_letters']:,} | {c['too_late']:,} "
+            (f"| {c[ledger.RECORDS_IN]:,} | {c[ledger.RECORDS_OUT]:,} | {c[ledger.DEAD_LETTERS]:,} | {c[ledger.TOO_LATE]:,} "
              f"| {report['seconds']:.1f} |"),
             "",
             "Committed offsets: " + ", ".join(f"`{s}` {n}" for s, n in report["offsets"].items()),

@@ -2,7 +2,8 @@
 
 A pack is built once from any GeoJSON of districts (`CityPack.create`) and loaded by every
 pipeline (`CityPack.load`). Properties are renamed to the pack vocabulary of
-`schemas.citypack` at build time, so the rest of UrbanPulse never sees a city's own field names.
+`schemas.citypack` at build time (`models.cities.boundaries`), so the rest of UrbanPulse never
+sees a city's own field names.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 import polars as pl
 import shapely
 
+from models.cities.boundaries import SourceFields, pack_features
+from models.cities.errors import CityPackError
 from schemas import citypack as cp
 from schemas.taxonomy import (
     DEFAULT_SLA_DAYS,
@@ -28,10 +31,6 @@ from schemas.taxonomy import (
 )
 
 PACK_VERSION = "1"
-
-
-class CityPackError(ValueError):
-    """A city pack cannot be built or loaded; the message says which file and what to do."""
 
 
 @dataclass
@@ -130,96 +129,46 @@ class CityPack:
         `parent_field` as id and `parent_name_field` as name) by the district's representative point.
         """
         root = Path(root)
-        collection = _read_geojson(boundaries)
-        out_features = []
-        parent_lookup = _parent_lookup(parents, parent_field, parent_name_field) if parents else None
-        for position, feature in enumerate(collection["features"]):
-            props = feature.get("properties") or {}
-            if name_field not in props:
-                raise CityPackError(
-                    f"district feature {position} has no property {name_field!r}; "
-                    f"available: {sorted(props)}. Pass the right --name-field."
-                )
-            geometry = shapely.make_valid(shapely.geometry.shape(feature["geometry"]))
-            district_id = props[id_field] if id_field else props[name_field]
-            parent_id = parent_name = None
-            if parent_lookup is not None:
-                parent_id, parent_name = parent_lookup(geometry)
-            elif parent_field:
-                parent_id = props.get(parent_field)
-                parent_name = props.get(parent_name_field) if parent_name_field else parent_id
-            out_features.append(
-                {
-                    "type": "Feature",
-                    "properties": {
-                        cp.DISTRICT_ID: str(district_id),
-                        cp.DISTRICT_NAME: str(props[name_field]),
-                        cp.PARENT_ID: None if parent_id is None else str(parent_id),
-                        cp.PARENT_NAME: None if parent_name is None else str(parent_name),
-                        cp.POPULATION: props.get(population_field) if population_field else None,
-                    },
-                    "geometry": shapely.geometry.mapping(geometry),
-                }
-            )
-        ids = [f["properties"][cp.DISTRICT_ID] for f in out_features]
-        if len(set(ids)) != len(ids):
-            raise CityPackError(
-                f"district ids are not unique in {boundaries!s:.80}; pass an --id-field that is"
-            )
-        if root.exists():
-            shutil.rmtree(root)
-        root.mkdir(parents=True)
-        (root / cp.PACK_DISTRICTS_FILE).write_text(
-            json.dumps({"type": "FeatureCollection", "features": out_features}, ensure_ascii=False),
-            encoding="utf-8",
+        fields = SourceFields(
+            name_field, id_field, parent_field, parent_name_field, population_field
         )
-        _write_taxonomy(root / cp.PACK_TAXONOMY_FILE, taxonomy)
-        if gazetteer is not None:
-            gazetteer.write_parquet(root / cp.PACK_GAZETTEER_FILE)
-        manifest = {
-            cp.MANIFEST_NAME: name,
-            cp.MANIFEST_VERSION: PACK_VERSION,
-            cp.MANIFEST_TIMEZONE: timezone,
-            cp.MANIFEST_H3_RESOLUTION: h3_resolution,
-            cp.MANIFEST_HAS_PARENT: any(f["properties"][cp.PARENT_ID] for f in out_features),
-            "districts": len(out_features),
-            "boundaries_source": str(boundaries) if not isinstance(boundaries, dict) else "inline",
-        }
+        features = pack_features(boundaries, fields, parents)
+        _write_pack_files(root, features, taxonomy, gazetteer)
+        manifest = _manifest(name, features, boundaries, timezone, h3_resolution)
         (root / cp.PACK_MANIFEST_FILE).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         return cls.load(root)
 
 
-def _read_geojson(source: Path | str | dict) -> dict:
-    if isinstance(source, dict):
-        return source
-    path = Path(source)
-    if not path.exists():
-        raise CityPackError(f"boundaries file {path} does not exist")
-    try:
-        collection = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise CityPackError(f"{path} is not valid GeoJSON: {exc}") from exc
-    if collection.get("type") != "FeatureCollection" or not collection.get("features"):
-        raise CityPackError(f"{path} must be a non-empty GeoJSON FeatureCollection")
-    return collection
+def _write_pack_files(
+    root: Path, features: list[dict], taxonomy: Path | str | list[TaxonomyEntry] | None,
+    gazetteer: pl.DataFrame | None,
+) -> None:
+    """Replace whatever is at `root` with the districts, the taxonomy and the gazetteer if any."""
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    (root / cp.PACK_DISTRICTS_FILE).write_text(
+        json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False),
+        encoding="utf-8",
+    )
+    _write_taxonomy(root / cp.PACK_TAXONOMY_FILE, taxonomy)
+    if gazetteer is not None:
+        gazetteer.write_parquet(root / cp.PACK_GAZETTEER_FILE)
 
 
-def _parent_lookup(parents, id_field: str | None, name_field: str | None):
-    collection = _read_geojson(parents)
-    if not id_field and not name_field:
-        raise CityPackError("a parents file needs --parent-field and/or --parent-name-field")
-    geoms = [shapely.make_valid(shapely.geometry.shape(f["geometry"])) for f in collection["features"]]
-    props = [f.get("properties") or {} for f in collection["features"]]
-
-    def lookup(district: shapely.Geometry) -> tuple[str | None, str | None]:
-        point = district.representative_point()
-        for geom, p in zip(geoms, props, strict=True):
-            if geom.contains(point):
-                pid = p.get(id_field) if id_field else p.get(name_field)
-                return pid, p.get(name_field) if name_field else pid
-        return None, None
-
-    return lookup
+def _manifest(
+    name: str, features: list[dict], boundaries: Path | str | dict, timezone: str,
+    h3_resolution: int,
+) -> dict:
+    return {
+        cp.MANIFEST_NAME: name,
+        cp.MANIFEST_VERSION: PACK_VERSION,
+        cp.MANIFEST_TIMEZONE: timezone,
+        cp.MANIFEST_H3_RESOLUTION: h3_resolution,
+        cp.MANIFEST_HAS_PARENT: any(f["properties"][cp.PARENT_ID] for f in features),
+        "districts": len(features),
+        "boundaries_source": str(boundaries) if not isinstance(boundaries, dict) else "inline",
+    }
 
 
 def read_taxonomy(path: Path) -> pl.DataFrame:

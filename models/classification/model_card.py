@@ -69,8 +69,35 @@ def _figure(value: float | None, digits: int = 4) -> str:
 
 
 def card_markdown(card: ModelCard) -> str:
-    holdout, review, baseline = card.holdout, card.review, card.baseline
-    lines = [
+    """The card for people: one section per question a reader of `model_version` asks."""
+    sections = [
+        _summary_lines(card),
+        _section("Data and split", [f"- {key}: {value}" for key, value in card.data.items()]),
+        _candidates_section(card),
+        _holdout_section(card),
+        _review_section(card.holdout, card.review),
+        _per_class_section(card),
+        _confusion_section(card.holdout["confusion_matrix"]),
+    ]
+    if card.level2:
+        sections.append(_section(
+            f"Second level: {card.level2['label']}",
+            [f"- {key}: {value}" for key, value in card.level2.items() if key != "label"],
+        ))
+    sections.append(
+        _section("Libraries", [f"- {name} {version}" for name, version in card.libraries.items()])
+    )
+    if card.notes:
+        sections.append(_section("Notes", [f"- {note}" for note in card.notes]))
+    return "\n\n".join("\n".join(lines) for lines in sections) + "\n"
+
+
+def _section(title: str, body: list[str]) -> list[str]:
+    return [f"## {title}", "", *body]
+
+
+def _summary_lines(card: ModelCard) -> list[str]:
+    return [
         f"# Model card: {card.name} {card.version}",
         "",
         f"- model_version: `{card.model_version}`",
@@ -78,24 +105,26 @@ def card_markdown(card: ModelCard) -> str:
         f"- selected candidate: **{card.selected}** ({card.model.get('estimator')})",
         (f"- training time (all candidates and the baseline): {card.training_seconds:.1f} s; "
         f"inference: {card.inference_texts_per_second:,.0f} texts/s"),
-        "",
-        "## Data and split",
-        "",
-        *(f"- {key}: {value}" for key, value in card.data.items()),
-        "",
-        "## Candidates (validation slice of the training period)",
-        "",
+    ]
+
+
+def _candidates_section(card: ModelCard) -> list[str]:
+    return _section("Candidates (validation slice of the training period)", [
         "| candidate | estimator | macro-F1 | accuracy | training s | texts/s |",
         "|---|---|---:|---:|---:|---:|",
         *(
-            f"| {c['name']}{' (selected)' if c['name'] == card.selected else ''} | {c['estimator']} "
+            f"| {c['name']}{' (selected)' if c['name'] == card.selected else ''} "
+            f"| {c['estimator']} "
             f"| {c['macro_f1']:.4f} | {c['accuracy']:.4f} | {c['training_seconds']:.1f} "
             f"| {c['texts_per_second']:,.0f} |"
             for c in card.candidates
         ),
-        "",
-        "## Holdout (scored once, after selection)",
-        "",
+    ])
+
+
+def _holdout_section(card: ModelCard) -> list[str]:
+    holdout, baseline = card.holdout, card.baseline
+    return _section("Holdout (scored once, after selection)", [
         "| model | accuracy | macro-F1 | training s | texts/s |",
         "|---|---:|---:|---:|---:|",
         (f"| {card.selected} | {holdout['accuracy']:.4f} | {holdout['macro_f1']:.4f} "
@@ -103,12 +132,16 @@ def card_markdown(card: ModelCard) -> str:
         (f"| baseline: {baseline.get('estimator')} | {baseline['accuracy']:.4f} "
         f"| {baseline['macro_f1']:.4f} | {baseline['training_seconds']:.1f} "
         f"| {baseline['texts_per_second']:,.0f} |"),
-        "",
-        "## Confidence and review",
-        "",
+    ])
+
+
+def _review_section(holdout: dict, review: dict) -> list[str]:
+    """The review rule and threshold, then the reliability bins and precision against coverage."""
+    return _section("Confidence and review", [
         f"- rule: {review['rule']}",
         (f"- review threshold: {_figure(review['threshold'])} (validation coverage "
-        f"{review['validation_coverage']:.1%}, precision {_figure(review['validation_precision'])})"),
+        f"{review['validation_coverage']:.1%}, "
+        f"precision {_figure(review['validation_precision'])})"),
         (f"- holdout at that threshold: coverage {holdout['coverage_at_threshold']:.1%}, "
         f"precision {_figure(holdout['precision_at_threshold'])}"),
         (f"- holdout coverage at {holdout['precision_target']:.0%} precision (best threshold in "
@@ -130,30 +163,33 @@ def card_markdown(card: ModelCard) -> str:
             f"| {_figure(p['precision_at_threshold'])} |"
             for p in holdout["precision_coverage"]
         ),
-        "",
-        "## Per class (holdout)",
-        "",
+    ])
+
+
+def _per_class_section(card: ModelCard) -> list[str]:
+    return _section("Per class (holdout)", [
         "| class | train rows | precision | recall | F1 | holdout rows |",
         "|---|---:|---:|---:|---:|---:|",
-    ]
-    for label, metrics in holdout["per_class"].items():
-        lines.append(
+        *(
             f"| {label} | {card.class_support.get(label, 0)} | {metrics['precision']:.3f} "
             f"| {metrics['recall']:.3f} | {metrics['f1']:.3f} | {metrics['support']} |"
-        )
-    matrix = holdout["confusion_matrix"]
-    lines += ["", "## Confusion matrix (holdout; rows truth, columns predicted, last: no category)", ""]
-    lines += ["| truth \\ predicted | " + " | ".join(str(i) for i in range(len(matrix["labels"]))) + " |"]
-    lines += ["|---|" + "---:|" * len(matrix["labels"])]
-    for index, (label, row) in enumerate(zip(matrix["labels"], matrix["matrix"], strict=True)):
-        lines.append(f"| {index}: {label} | " + " | ".join(str(v) for v in row) + " |")
-    if card.level2:
-        lines += ["", f"## Second level: {card.level2['label']}", ""]
-        lines += [f"- {key}: {value}" for key, value in card.level2.items() if key != "label"]
-    lines += ["", "## Libraries", "", *(f"- {name} {version}" for name, version in card.libraries.items())]
-    if card.notes:
-        lines += ["", "## Notes", "", *(f"- {note}" for note in card.notes)]
-    return "\n".join(lines) + "\n"
+            for label, metrics in card.holdout["per_class"].items()
+        ),
+    ])
+
+
+def _confusion_section(matrix: dict) -> list[str]:
+    """Columns are numbered (label names would make the table too wide); rows say which is which."""
+    labels = matrix["labels"]
+    title = "Confusion matrix (holdout; rows truth, columns predicted, last: no category)"
+    return _section(title, [
+        "| truth \\ predicted | " + " | ".join(str(i) for i in range(len(labels))) + " |",
+        "|---|" + "---:|" * len(labels),
+        *(
+            f"| {index}: {label} | " + " | ".join(str(v) for v in row) + " |"
+            for index, (label, row) in enumerate(zip(labels, matrix["matrix"], strict=True))
+        ),
+    ])
 
 
 def library_versions() -> dict[str, str]:

@@ -8,44 +8,41 @@ One run, in this order (see `models.classification.split` for the split):
 4. train the optional second level the same way;
 5. train the TF-IDF baseline on the same training period;
 6. score the holdout once, with the shipped model and the baseline; save the artifact, the holdout
-   predictions and the model card into `workspace.model(name)`.
+   predictions and the model card (`models.classification.training_report`) into
+   `workspace.model(name)`.
 """
 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 
-from models.classification.baseline import evaluate_baseline
 from models.classification.artifact import (
     HOLDOUT_FILE,
     HOLDOUT_TRUTH,
     HOLDOUT_TRUTH_LEVEL2,
     RequestTextModel,
 )
-from models.classification.calibration import CONFIDENCE_FLOOR, PRECISION_TARGET
+from models.classification.baseline import evaluate_baseline
 from models.classification.candidates import CANDIDATES, KIND_OF, refit, select, try_candidates
 from models.classification.levels import SecondLevel
-from models.classification.metrics import classification_metrics, holdout_report, measure_throughput
-from models.classification.split import (
-    HOLDOUT_SHARE,
-    VALIDATION_SHARE,
-    split_description,
-    split_mask,
-)
-from models.classification.model_card import ModelCard, library_versions
+from models.classification.metrics import holdout_report, measure_throughput
 from models.classification.request_classifier import DEFAULT_MODEL_POINTER
+from models.classification.split import HOLDOUT_SHARE, VALIDATION_SHARE, split_mask
+from models.classification.training_report import (
+    HoldoutScore,
+    Selection,
+    TrainingColumns,
+    TrainingSplit,
+    model_card,
+    training_summary,
+)
 from plumbing.workspace import Workspace
 from schemas.requests import CATEGORY, CATEGORY_CONFIDENCE
 
 MIN_ROWS = 50
-REVIEW_RULE = (
-    f"needs_review below the lowest calibrated confidence whose validation precision reaches "
-    f"{PRECISION_TARGET:.0%} (>= 20 rows), never below {CONFIDENCE_FLOOR}"
-)
 
 
 class TrainingDataError(ValueError):
@@ -81,100 +78,79 @@ def train_classifier(
 ) -> dict:
     """Train, select, evaluate and save; returns the summary the CLI prints."""
     started = _clock()
+    columns = TrainingColumns(text, label, label2, time)
+    split = _split(_labelled_rows(frame, columns), columns, seed)
+    selection = _select_and_refit(split, columns, candidates or list(CANDIDATES), seed, name)
+    level2 = _second_level(split, columns, seed) if label2 else None
+    baseline = evaluate_baseline(split.train[text], split.train[label], split.holdout[text],
+                                 split.holdout[label])
+    artifact = RequestTextModel(selection.model, KIND_OF[selection.chosen.name], city,
+                                columns.training_record(), level2)
+    score = _score_holdout(artifact, split.holdout, columns)
+    artifact.card = model_card(name, city, seed, columns, split, selection, artifact, score,
+                               baseline, round(_clock() - started, 3))
+    target = workspace.model(name)
+    artifact.save(target)
+    score.predictions.write_parquet(target / HOLDOUT_FILE)
+    if city:
+        (workspace.city(city) / DEFAULT_MODEL_POINTER).write_text(name, encoding="utf-8")
+    return training_summary(name, target, seed, columns, split, selection, score, baseline,
+                            artifact.card)
+
+
+def _labelled_rows(frame: pl.DataFrame, columns: TrainingColumns) -> pl.DataFrame:
+    """Rows with a label, text and labels as strings; refuses a history too small to split."""
+    text, label, label2, time = columns.text, columns.label, columns.label2, columns.time
     _check_columns(frame, [text, label, *([time] if time else []), *([label2] if label2 else [])])
     frame = frame.filter(pl.col(label).is_not_null() & (pl.col(label).cast(pl.String) != ""))
     if frame.height < MIN_ROWS:
-        raise TrainingDataError(f"only {frame.height} labelled rows; at least {MIN_ROWS} are needed")
-    frame = frame.with_columns(pl.col(text).cast(pl.String), pl.col(label).cast(pl.String),
-                               *([pl.col(label2).cast(pl.String)] if label2 else []))
-    train, test = _parts(frame, label, time, HOLDOUT_SHARE, seed)
-    fit, validation = _parts(train, label, time, VALIDATION_SHARE, seed + 1)
+        raise TrainingDataError(
+            f"only {frame.height} labelled rows; at least {MIN_ROWS} are needed"
+        )
+    return frame.with_columns(pl.col(text).cast(pl.String), pl.col(label).cast(pl.String),
+                              *([pl.col(label2).cast(pl.String)] if label2 else []))
 
-    names = candidates or list(CANDIDATES)
-    trials = try_candidates(names, (fit[text], fit[label]), (validation[text], validation[label]), seed)
+
+def _split(rows: pl.DataFrame, columns: TrainingColumns, seed: int) -> TrainingSplit:
+    train, holdout = _parts(rows, columns.label, columns.time, HOLDOUT_SHARE, seed)
+    fit, validation = _parts(train, columns.label, columns.time, VALIDATION_SHARE, seed + 1)
+    return TrainingSplit(rows, train, fit, validation, holdout)
+
+
+def _select_and_refit(
+    split: TrainingSplit, columns: TrainingColumns, names: list[str], seed: int, name: str
+) -> Selection:
+    text, label = columns.text, columns.label
+    trials = try_candidates(names, (split.fit[text], split.fit[label]),
+                            (split.validation[text], split.validation[label]), seed)
     chosen = select(trials)
     refit_started = _clock()
-    model = refit(chosen, train[text], train[label], seed, name)
-    refit_seconds = _clock() - refit_started
-    level2 = None
-    if label2:
-        level2 = SecondLevel.train(label2, train[text], train[label], train[label2],
-                                   (validation[text], validation[label2]), seed)
-    baseline = evaluate_baseline(train[text], train[label], test[text], test[label])
+    model = refit(chosen, split.train[text], split.train[label], seed, name)
+    return Selection(trials, chosen, model, _clock() - refit_started)
 
-    artifact = RequestTextModel(model, KIND_OF[chosen.name], city,
-                                {"text": text, "label": label, "label2": label2, "time": time},
-                                level2)
-    predictions = artifact.predict_batch(test[text]).with_columns(
-        test[label].alias(HOLDOUT_TRUTH),
-        *([test[label2].alias(HOLDOUT_TRUTH_LEVEL2)] if label2 else []),
-        *([test[time]] if time else []),
+
+def _second_level(split: TrainingSplit, columns: TrainingColumns, seed: int) -> SecondLevel:
+    text, label, label2 = columns.text, columns.label, columns.label2
+    train, validation = split.train, split.validation
+    return SecondLevel.train(label2, train[text], train[label], train[label2],
+                             (validation[text], validation[label2]), seed)
+
+
+def _score_holdout(
+    artifact: RequestTextModel, holdout: pl.DataFrame, columns: TrainingColumns
+) -> HoldoutScore:
+    """Predictions carry the truth (and the time, if any) so the card can be recomputed."""
+    label2, time = columns.label2, columns.time
+    predictions = artifact.predict_batch(holdout[columns.text]).with_columns(
+        holdout[columns.label].alias(HOLDOUT_TRUTH),
+        *([holdout[label2].alias(HOLDOUT_TRUTH_LEVEL2)] if label2 else []),
+        *([holdout[time]] if time else []),
     )
+    model = artifact.model
     report = holdout_report(predictions, CATEGORY, CATEGORY_CONFIDENCE, HOLDOUT_TRUTH,
                             model.classes, model.review_threshold)
-    throughput = measure_throughput(artifact.predict_batch, test[text])
-    support = train[label].value_counts()
-    artifact.card = ModelCard(
-        name=name, version=model.version, model_version=model.model_version,
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        data={
-            "columns": f"text {text!r}, label {label!r}"
-            + (f", second level {label2!r}" if label2 else "") + (f", time {time!r}" if time else ""),
-            "rows": frame.height, "train_rows": train.height, "fit_rows": fit.height,
-            "validation_rows": validation.height, "holdout_rows": test.height,
-            "holdout": split_description(time, HOLDOUT_SHARE, seed),
-            "validation": split_description(time, VALIDATION_SHARE, seed + 1)
-            + " of the training period",
-            "city": city,
-        },
-        classes=model.classes,
-        class_support=dict(zip(support[label].to_list(), support["count"].to_list(), strict=True)),
-        selected=chosen.name, candidates=[trial.figures for trial in trials], holdout=report,
-        baseline=baseline,
-        review={"rule": REVIEW_RULE, "precision_target": PRECISION_TARGET,
-                "confidence_floor": CONFIDENCE_FLOOR, "threshold": model.review_threshold,
-                "validation_coverage": chosen.figures["validation_coverage"],
-                "validation_precision": chosen.figures["validation_precision"]},
-        training_seconds=round(_clock() - started, 3),
-        inference_texts_per_second=round(throughput),
-        model={"estimator": model.estimator, "kind": artifact.kind,
-               "temperature": model.temperature, "refit_seconds": round(refit_seconds, 3)},
-        libraries=library_versions(),
-        level2=_level2_figures(level2, predictions) if level2 else None,
-        notes=[
-            "Candidates were chosen on the validation slice; the holdout was scored once.",
-            ("The shipped model was trained again on the whole training period with the "
-            "temperature and review threshold calibrated on the validation slice."),
-            "Texts without a Cyrillic or Latin letter or a word get no category (review).",
-        ],
-    )
-    target = workspace.model(name)
-    artifact.save(target)
-    predictions.write_parquet(target / HOLDOUT_FILE)
-    if city:
-        (workspace.city(city) / DEFAULT_MODEL_POINTER).write_text(name, encoding="utf-8")
-    return {
-        "name": name, "path": str(target), "rows": frame.height, "train_rows": train.height,
-        "holdout_rows": test.height, "split": split_description(time, HOLDOUT_SHARE, seed),
-        "selected": chosen.name, "accuracy": report["accuracy"], "macro_f1": report["macro_f1"],
-        "baseline_macro_f1": baseline["macro_f1"], "review_threshold": model.review_threshold,
-        "coverage_at_threshold": report["coverage_at_threshold"],
-        "coverage_at_target": report["coverage_at_target"],
-        "training_seconds": artifact.card.training_seconds,
-        "texts_per_second": artifact.card.inference_texts_per_second,
-        "baseline_texts_per_second": baseline["texts_per_second"],
-    }
-
-
-def _level2_figures(level2: SecondLevel, predictions: pl.DataFrame) -> dict:
-    truth = predictions[HOLDOUT_TRUTH_LEVEL2]
-    labelled = truth.is_not_null()
-    metrics = classification_metrics(
-        predictions[level2.label].filter(labelled), truth.filter(labelled), level2.model.classes
-    )
-    return {"label": level2.label, "classes": len(level2.model.classes),
-            "holdout_accuracy": metrics["accuracy"], "holdout_macro_f1": metrics["macro_f1"],
-            "rule": "chosen among the labels seen under the predicted category in training"}
+    throughput = measure_throughput(artifact.predict_batch, holdout[columns.text])
+    return HoldoutScore(predictions, report, throughput)
 
 
 def _clock() -> float:

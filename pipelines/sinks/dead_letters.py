@@ -14,6 +14,7 @@ from apache_beam.metrics import Metrics
 
 from plumbing.atomic import write_atomic
 from schemas import dead_letters as dl
+from schemas import ledger
 from schemas import requests as rq
 
 DEAD_FILE_SCHEMA = pa.schema([f for f in dl.DEAD_LETTER if f.name != rq.SOURCE])
@@ -39,7 +40,7 @@ class _PublishDeadLetters(beam.DoFn):
     def __init__(self, dataset: str, input_ids: dict[str, str]) -> None:
         self.dataset = dataset
         self.input_ids = input_ids
-        self.dead = Metrics.counter("urbanpulse", "dead_letters")
+        self.dead = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.DEAD_LETTERS)
 
     def process(self, keyed):
         (source, source_file), frames = keyed

@@ -1,7 +1,7 @@
 """One window's figures, kept so that events can be added, taken back and merged in any order.
 
-`WindowStats` is the accumulator of the Beam `WindowStatsFn` (streaming runners) and what the
-live store keeps per window x district x category, so both compute the same numbers. Hours to
+`WindowStats` is the accumulator of the Beam `WindowStatsFn` (streaming runners,
+`pipelines.transforms.requests.windowing`) and what the live store keeps per window x district x category, so both compute the same numbers. Hours to
 close are kept as a sorted multiset, so the median is exact; a take-back that arrives before
 the value it cancels (possible when a runner merges partial accumulators) waits in `pending`.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import apache_beam as beam
 import numpy as np
 import polars as pl
 
@@ -120,30 +119,3 @@ def apply_deltas(stats: dict[tuple, WindowStats], deltas: pl.DataFrame) -> list[
         stats.setdefault(key, WindowStats()).add(new, closed, within, added, removed)
         touched.append(key)
     return touched
-
-
-class WindowStatsFn(beam.CombineFn):
-    """Signed events of one window x district x category -> that window's figures."""
-
-    def create_accumulator(self) -> WindowStats:
-        return WindowStats()
-
-    def add_input(self, accumulator: WindowStats, event: dict) -> WindowStats:
-        sign = int(event[lv.SIGN])
-        closed = event[lv.EVENT_KIND] == lv.CLOSED
-        hours = event[rq.HOURS_TO_CLOSE]
-        counted = [hours] if closed and hours is not None else []
-        return accumulator.add(
-            sign if not closed else 0, sign if closed else 0,
-            sign if closed and event[rq.CLOSED_WITHIN_SLA] else 0,
-            counted if sign > 0 else [], counted if sign < 0 else [],
-        )
-
-    def merge_accumulators(self, accumulators) -> WindowStats:
-        merged = WindowStats()
-        for accumulator in accumulators:
-            merged.merge(accumulator)
-        return merged
-
-    def extract_output(self, accumulator: WindowStats) -> dict:
-        return accumulator.figures()

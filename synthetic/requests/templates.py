@@ -1,11 +1,65 @@
-"""What synthetic residents write: complaint templates per category and language, and the small
-phrase pools (greetings, sign-offs, contact lines) that make texts vary like real ones.
+"""What synthetic residents write: complaint templates per category and language, how often each
+category comes up, and which categories are about a flat.
 
 `{addr}` marks where the address (or, without one, a place phrase such as "во дворе") goes.
-Pure data, so that wording can be tuned without touching the generator.
+Pure data, so that wording can be tuned without touching the generator. The small phrase pools
+that make texts vary like real ones (greetings, sign-offs, contact lines, names) live in
+`synthetic.requests.phrases` and are importable from here too, as the text composer expects.
 """
 
 from __future__ import annotations
+
+from synthetic.requests.phrases import (
+    ADDRESS_LEADS,
+    AREA_CODES_US,
+    CLOSINGS,
+    EMAIL_DOMAINS,
+    EMAIL_LEADS,
+    FIRST_NAMES_RU,
+    FLAT_LEADS,
+    GARBAGE,
+    GREETINGS,
+    INITIALS_RU,
+    MOBILE_CODES_RU,
+    NAME_LEADS,
+    NAME_PHONE_JOINS,
+    NAMES_EN,
+    PHONE_LEADS,
+    PLACES,
+    SENTENCE_ENDS,
+    STREET_TYPE_WORDS_EN,
+    STREET_TYPE_WORDS_RU,
+    SURNAMES_EN,
+    SURNAMES_RU,
+)
+
+__all__ = [
+    "ADDR",
+    "ADDRESS_LEADS",
+    "AREA_CODES_US",
+    "CATEGORY_WEIGHTS",
+    "CLOSINGS",
+    "EMAIL_DOMAINS",
+    "EMAIL_LEADS",
+    "FIRST_NAMES_RU",
+    "FLAT_CATEGORIES",
+    "FLAT_LEADS",
+    "GARBAGE",
+    "GREETINGS",
+    "INITIALS_RU",
+    "MOBILE_CODES_RU",
+    "NAMES_EN",
+    "NAME_LEADS",
+    "NAME_PHONE_JOINS",
+    "PHONE_LEADS",
+    "PLACES",
+    "SENTENCE_ENDS",
+    "STREET_TYPE_WORDS_EN",
+    "STREET_TYPE_WORDS_RU",
+    "SURNAMES_EN",
+    "SURNAMES_RU",
+    "TEMPLATES",
+]
 
 # The tables below read better packed than one item per line.
 # fmt: off
@@ -179,132 +233,4 @@ CATEGORY_WEIGHTS: dict[str, float] = {
 # Categories about a flat, where residents give their flat number.
 FLAT_CATEGORIES = frozenset({"elevator", "heating", "noise", "water_leak"})
 
-# Phrase pools, index 0 = Russian, 1 = English. Empty strings make a part optional.
-GREETINGS = (
-    (
-        "", "", "", "Здравствуйте! ", "Добрый день. ", "Добрый день! ", "Прошу принять меры! ",
-        "Уважаемые коммунальные службы! ", "Добрый вечер. ",
-    ),
-    (
-        "", "", "", "Hello! ", "Hi! ", "Dear city services. ", "Please help! ", "Good morning. ",
-    ),
-)
-CLOSINGS = (
-    (
-        "", "", "", " Спасибо.", " Примите меры!", " Сколько можно?!", " Заранее спасибо.",
-        " Жду ответа.",
-    ),
-    (
-        "", "", "", " Thanks.", " Please fix ASAP.", " Thank you!", " Waiting for an answer.",
-    ),
-)
-ADDRESS_LEADS = (
-    (
-        "по адресу ", "по адресу: ", "адрес: ", "", "около дома ",
-    ),
-    (
-        "at ", "near ", "in front of ", "", "on ",
-    ),
-)
-PLACES = (
-    (
-        "во дворе", "у подъезда", "возле остановки", "на перекрёстке", "рядом со школой",
-        "около магазина", "в нашем дворе", "напротив парка", "у метро", "возле поликлиники",
-    ),
-    (
-        "in our yard", "near the bus stop", "at the intersection", "next to the school",
-        "by the grocery store", "across from the park", "outside the metro", "near the clinic",
-    ),
-)
-FLAT_LEADS = (
-    (
-        "кв. ", "кв.", "квартира ", "кв ",
-    ),
-    (
-        "apt ", "apt. ", "flat ", "Apt ",
-    ),
-)
-PHONE_LEADS = (
-    (
-        " Мой телефон: ", " Тел. ", " Звоните: ", " Контактный номер ", " тел ",
-    ),
-    (
-        " My phone: ", " Call me at ", " Tel. ", " Phone ",
-    ),
-)
-EMAIL_LEADS = (
-    (
-        " Ответ прошу на почту ", " E-mail: ", " Пишите: ",
-    ),
-    (
-        " Email me at ", " E-mail: ", " Reply to ",
-    ),
-)
-NAME_LEADS = (
-    (
-        " С уважением, ", " Заявитель: ", " ",
-    ),
-    (
-        " Regards, ", " - ", " Thanks, ",
-    ),
-)
-NAME_PHONE_JOINS = (
-    (
-        ", тел. ", ", т. ", " ",
-    ),
-    (
-        ", phone ", ", tel. ", " ",
-    ),
-)
-SENTENCE_ENDS = (".", ".", ".", "!", "", "!!!", "...")
-GARBAGE = (
-    "", " ", "   ", "!!!", "asdf", "???", "...", "тест", "123", "ааааа", "-", "йцукен", "\t",
-)
-
-# Names: (Russian male surname, Russian female surname, Latin), Russian first names, English.
-SURNAMES_RU = (
-    ("Иванов", "Иванова", "ivanov"), ("Петров", "Петрова", "petrov"),
-    ("Смирнов", "Смирнова", "smirnov"), ("Кузнецов", "Кузнецова", "kuznetsov"),
-    ("Соколов", "Соколова", "sokolov"), ("Попов", "Попова", "popov"),
-    ("Лебедев", "Лебедева", "lebedev"), ("Козлов", "Козлова", "kozlov"),
-    ("Новиков", "Новикова", "novikov"), ("Морозов", "Морозова", "morozov"),
-    ("Волков", "Волкова", "volkov"), ("Соловьёв", "Соловьёва", "solovyov"),
-    ("Васильев", "Васильева", "vasilyev"), ("Зайцев", "Зайцева", "zaytsev"),
-    ("Павлов", "Павлова", "pavlov"), ("Семёнов", "Семёнова", "semyonov"),
-    ("Голубев", "Голубева", "golubev"), ("Виноградов", "Виноградова", "vinogradov"),
-    ("Богданов", "Богданова", "bogdanov"), ("Воробьёв", "Воробьёва", "vorobyov"),
-)
-FIRST_NAMES_RU = (
-    ("Александр", "Анна"), ("Сергей", "Мария"), ("Дмитрий", "Елена"), ("Андрей", "Ольга"),
-    ("Алексей", "Наталья"), ("Михаил", "Татьяна"), ("Игорь", "Ирина"), ("Николай", "Светлана"),
-)
-INITIALS_RU = "АБВГДЕИКЛМНОПСТЮ"
-NAMES_EN = (
-    "John", "Mary", "James", "Linda", "Robert", "Emily", "Michael", "Sarah", "David", "Anna",
-    "Peter", "Laura",
-)
-SURNAMES_EN = (
-    "Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis", "Wilson", "Taylor",
-    "Clark", "Walker", "Hall",
-)
-EMAIL_DOMAINS = (
-    "mail.ru", "yandex.ru", "gmail.com", "bk.ru", "inbox.ru", "outlook.com", "rambler.ru",
-    "example.com",
-)
-MOBILE_CODES_RU = (
-    "915", "916", "903", "926", "985", "977", "968", "925", "495", "499",
-)
-AREA_CODES_US = (
-    "212", "718", "646", "917", "347", "202", "312", "415",
-)
-
-# Street-type abbreviations and the full words residents also type.
-STREET_TYPE_WORDS_RU = {
-    "ул.": "улица", "пр-т": "проспект", "пер.": "переулок", "наб.": "набережная", "бул.": "бульвар",
-    "ш.": "шоссе", "пл.": "площадь",
-}
-STREET_TYPE_WORDS_EN = {
-    "St": "Street", "Ave": "Avenue", "Ln": "Lane", "Emb": "Embankment", "Blvd": "Boulevard",
-    "Hwy": "Highway", "Sq": "Square",
-}
 # fmt: on

@@ -22,6 +22,7 @@ from apache_beam.metrics import Metrics
 
 from models.duplicates import deduplicate
 from plumbing.atomic import PART_FILE, staging_dir, write_atomic
+from schemas import ledger
 from schemas import requests as rq
 
 PARTITION_SCHEMA = pa.schema([f for f in rq.ENRICHED_REQUEST if f.name != rq.REQUEST_PARTITION])
@@ -64,7 +65,7 @@ def merge_partition(dataset: Path, day: str, incoming: pl.DataFrame) -> tuple[pl
 class _StageByDate(beam.DoFn):
     def __init__(self, staging: str) -> None:
         self.staging = staging
-        self.out = Metrics.counter("urbanpulse", "records_out")
+        self.out = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.RECORDS_OUT)
 
     def process(self, frame: pl.DataFrame):
         self.out.inc(frame.height)
@@ -78,8 +79,8 @@ class _StageByDate(beam.DoFn):
 class _PublishPartition(beam.DoFn):
     def __init__(self, dataset: str) -> None:
         self.dataset = dataset
-        self.rows = Metrics.counter("urbanpulse", "request_rows_published")
-        self.superseded = Metrics.counter("urbanpulse", "versions_superseded")
+        self.rows = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.REQUEST_ROWS_PUBLISHED)
+        self.superseded = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.VERSIONS_SUPERSEDED)
 
     def process(self, keyed):
         day, fragments = keyed

@@ -21,6 +21,7 @@ from models.geocoding.address_spans import AddressSpanFinder
 from models.geocoding.forward import ForwardGeocoder
 from models.geocoding.reverse import ReverseGeocoder
 from pipelines.transforms.guard import enrich_guarded
+from schemas import ledger
 from schemas import requests as rq
 
 STEP = "geocode"  # the dead-letter stage of records this step cannot enrich
@@ -65,8 +66,8 @@ def geocode_frame(
 class _GeocodeBatch(beam.DoFn):
     def __init__(self, pack_dir: str) -> None:
         self.pack_dir = pack_dir
-        self.unplaced = Metrics.counter("urbanpulse", "requests_without_district")
-        self.by_address = Metrics.counter("urbanpulse", "requests_placed_by_address")
+        self.unplaced = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.REQUESTS_WITHOUT_DISTRICT)
+        self.by_address = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.REQUESTS_PLACED_BY_ADDRESS)
 
     def setup(self) -> None:
         pack = CityPack.load(self.pack_dir)

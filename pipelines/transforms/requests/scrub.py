@@ -14,6 +14,7 @@ from apache_beam.metrics import Metrics
 
 from models.personal_data.detector import detect_pii, scrub_pii
 from pipelines.transforms.guard import enrich_guarded
+from schemas import ledger
 from schemas import requests as rq
 
 STEP = "scrub_personal_data"  # the dead-letter stage of records this step cannot enrich
@@ -43,7 +44,7 @@ def scrub_frame_counted(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
 
 class _ScrubBatch(beam.DoFn):
     def __init__(self) -> None:
-        self.spans = Metrics.counter("urbanpulse", "personal_data_spans_scrubbed")
+        self.spans = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.PERSONAL_DATA_SPANS_SCRUBBED)
 
     def process(self, frame: pl.DataFrame):
         yield enrich_guarded(STEP, self.scrub, frame)

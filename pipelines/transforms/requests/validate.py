@@ -17,6 +17,7 @@ from apache_beam.metrics import Metrics
 
 from plumbing.dead_letters import dead_letter_rows
 from schemas import dead_letters as dl
+from schemas import ledger
 from schemas import requests as rq
 
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%#z"
@@ -104,8 +105,8 @@ def _typed(good: pl.DataFrame) -> pl.DataFrame:
 
 class _ValidateBatch(beam.DoFn):
     def __init__(self) -> None:
-        self.valid = Metrics.counter("urbanpulse", "records_valid")
-        self.dead = Metrics.counter("urbanpulse", "dead_letters_validate")
+        self.valid = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.RECORDS_VALID)
+        self.dead = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.DEAD_LETTERS_VALIDATE)
 
     def process(self, batch):
         valid, dead = validate_frame(to_frame(batch), datetime.now(UTC))

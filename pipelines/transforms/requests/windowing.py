@@ -24,13 +24,40 @@ from apache_beam.transforms import trigger, window
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 from apache_beam.utils.timestamp import Duration, Timestamp
 
-from plumbing.live_store.figures import WindowStatsFn
+from plumbing.live_store.figures import WindowStats
 from plumbing.live_store.versions import HORIZON, empty_states, request_changes, request_states
 from schemas import live as lv
 from schemas import requests as rq
 
 TOO_LATE = "too_late"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class WindowStatsFn(beam.CombineFn):
+    """Signed events of one window x district x category -> that window's figures."""
+
+    def create_accumulator(self) -> WindowStats:
+        return WindowStats()
+
+    def add_input(self, accumulator: WindowStats, event: dict) -> WindowStats:
+        sign = int(event[lv.SIGN])
+        closed = event[lv.EVENT_KIND] == lv.CLOSED
+        hours = event[rq.HOURS_TO_CLOSE]
+        counted = [hours] if closed and hours is not None else []
+        return accumulator.add(
+            sign if not closed else 0, sign if closed else 0,
+            sign if closed and event[rq.CLOSED_WITHIN_SLA] else 0,
+            counted if sign > 0 else [], counted if sign < 0 else [],
+        )
+
+    def merge_accumulators(self, accumulators) -> WindowStats:
+        merged = WindowStats()
+        for accumulator in accumulators:
+            merged.merge(accumulator)
+        return merged
+
+    def extract_output(self, accumulator: WindowStats) -> dict:
+        return accumulator.figures()
 
 
 class CityDayWindows(window.NonMergingWindowFn):
