@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+import pytest
+from conftest import build_tiny_pack, forget_prefect_settings
 
 from flows.cli import main
 from models.cities.pack import CityPack
@@ -12,20 +14,38 @@ from schemas import requests as rq
 from schemas.taxonomy import TAXONOMY_CATEGORY, TAXONOMY_DEPARTMENT
 from synthetic.requests.generator import generate_requests
 
+MODEL = "tiny-model"
 
-def test_train_then_classify_a_parquet_file(tiny_pack: CityPack, tmp_path: Path) -> None:
-    home = tmp_path  # tiny_pack lives in tmp_path / "cities" / "tiny"
-    records, truth = generate_requests(tiny_pack, 1500, seed=3)
+
+@pytest.fixture(autouse=True)
+def isolated_prefect_settings(monkeypatch):
+    """The CLI sets Prefect's environment for its process; keep it from leaking into other tests."""
+    forget_prefect_settings(monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def trained_home(tmp_path_factory) -> tuple[Path, CityPack]:
+    """A home with the tiny city and its classifier, trained once through `urbanpulse train classifier`."""
+    home = tmp_path_factory.mktemp("classify-home")
+    pack = build_tiny_pack(home)
+    records, truth = generate_requests(pack, 1500, seed=3)
     history = records.select(rq.DESCRIPTION, rq.REQUESTED_DATETIME).with_columns(truth[rq.CATEGORY])
-    history.write_csv(tmp_path / "history.csv")
-    assert main(["--home", str(home), "train", "classifier", "--data", str(tmp_path / "history.csv"),
-                 "--text", rq.DESCRIPTION, "--label", rq.CATEGORY, "--time", rq.REQUESTED_DATETIME,
-                 "--city", "tiny", "--name", "tiny-model"]) == 0
+    history.write_csv(home / "history.csv")
+    with pytest.MonkeyPatch.context() as patch:
+        forget_prefect_settings(patch)
+        code = main(["--home", str(home), "train", "classifier", "--data", str(home / "history.csv"),
+                     "--text", rq.DESCRIPTION, "--label", rq.CATEGORY, "--time", rq.REQUESTED_DATETIME,
+                     "--city", "tiny", "--name", MODEL])
+    assert code == 0
+    return home, pack
 
+
+def test_train_then_classify_a_parquet_file(trained_home: tuple[Path, CityPack], tmp_path: Path) -> None:
+    home, tiny_pack = trained_home
     fresh, fresh_truth = generate_requests(tiny_pack, 300, seed=4)
     fresh.select(rq.SERVICE_REQUEST_ID, rq.DESCRIPTION).write_parquet(tmp_path / "new.parquet")
     out = tmp_path / "out" / "classified.parquet"
-    assert main(["--home", str(home), "classify", "--model", "tiny-model", str(tmp_path / "new.parquet"),
+    assert main(["--home", str(home), "classify", "--model", MODEL, str(tmp_path / "new.parquet"),
                  "--text", rq.DESCRIPTION, "--out", str(out)]) == 0
 
     result = pl.read_parquet(out)
@@ -40,9 +60,18 @@ def test_train_then_classify_a_parquet_file(tiny_pack: CityPack, tmp_path: Path)
     assert result.filter(pl.col(rq.CATEGORY_CONFIDENCE) < 0.5)[rq.NEEDS_REVIEW].all()
 
 
-def test_classify_names_a_missing_text_column(tiny_pack: CityPack, tmp_path: Path, capsys) -> None:
-    pl.DataFrame({"other": ["x"]}).write_csv(tmp_path / "in.csv")
-    code = main(["--home", str(tmp_path), "classify", "--model", "nope", str(tmp_path / "in.csv"),
-                 "--text", rq.DESCRIPTION, "--out", str(tmp_path / "o.csv")])
+def test_classify_names_a_missing_text_column(
+    trained_home: tuple[Path, CityPack], tmp_path: Path, capsys
+) -> None:
+    """The model loads fine; the input lacks the text column: the error names it and what there is."""
+    home, _ = trained_home
+    pl.DataFrame({"other": ["x"], "note": ["y"]}).write_csv(tmp_path / "in.csv")
+    out = tmp_path / "o.csv"
+    code = main(["--home", str(home), "classify", "--model", MODEL, str(tmp_path / "in.csv"),
+                 "--text", rq.DESCRIPTION, "--out", str(out)])
+    err = capsys.readouterr().err
     assert code == 2
-    assert "no request classifier" in capsys.readouterr().err
+    assert f"column {rq.DESCRIPTION!r} is not in the input" in err
+    assert "['other', 'note']" in err
+    assert "no request classifier" not in err
+    assert not out.exists()

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 from pathlib import Path
 
 import polars as pl
 import pytest
 from messy_requests import write_messy_csv
+from polars.testing import assert_frame_equal
 
 from models.cities.pack import CityPack
 from plumbing.workspace import Workspace
+from schemas import live as lv
 from schemas import requests as rq
 
 
@@ -71,6 +74,7 @@ def test_ingest_flow_publishes_datasets_and_an_artifact(prefect_harness, tmp_pat
 
 
 def test_stream_and_replay_flows_agree_and_leave_artifacts(prefect_harness, tmp_path: Path, tiny_pack: CityPack):
+    """A timed stream, and a replay of its landing log into a fresh home, give the same figures."""
     from live_fixtures import land_chunks
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
@@ -79,12 +83,25 @@ def test_stream_and_replay_flows_agree_and_leave_artifacts(prefect_harness, tmp_
     from plumbing.landing import LandingLog
     from synthetic.replayer import recent_requests
 
-    log = LandingLog(Workspace(tmp_path).landing, "city311").create("csv")
+    live, reference = Workspace(tmp_path), Workspace(tmp_path / "reference")
+    log = LandingLog(live.landing, "city311").create("csv")
     land_chunks(log, recent_requests(tiny_pack, 1_500, seed=3), 500, tmp_path)
-    streamed = stream_requests(str(tmp_path), "tiny", run_seconds=8, handover_seconds=1)
-    replayed = replay_requests(str(tmp_path), "tiny", from_seq=0, rebuild=True)
-    assert streamed["counters"]["records_in"] == replayed["counters"]["records_in"] == 1_500
+    streamed = stream_requests(str(live.root), "tiny", run_seconds=8, handover_seconds=1)
+    shutil.copytree(live.cities, reference.cities)
+    shutil.copytree(live.landing, reference.landing)
+    replayed = replay_requests(str(reference.root), "tiny", from_seq=0, rebuild=True)
+    assert streamed["counters"] == replayed["counters"]
+    assert streamed["counters"]["records_in"] == 1_500
     assert streamed["offsets"] == replayed["offsets"] == {"city311": 3}
+
+    windows, ledger = live_figures(live)
+    assert windows[lv.NEW].sum() > 0 and windows[lv.CLOSED].sum() > 0
+    assert ledger["records_in"] == 1_500
+    assert_frame_equal(windows, live_figures(reference)[0])
+    assert ledger == live_figures(reference)[1]
+    published = published_rows(live)
+    assert published.height == published[rq.SERVICE_REQUEST_ID].n_unique() > 0
+    assert_frame_equal(published, published_rows(reference))
 
     async def keys() -> set[str]:
         async with get_client() as client:
@@ -94,3 +111,23 @@ def test_stream_and_replay_flows_agree_and_leave_artifacts(prefect_harness, tmp_
             return {artifact.key for artifact in found}
 
     assert asyncio.run(keys()) == {"stream-tiny", "replay-tiny"}
+
+
+def live_figures(workspace: Workspace) -> tuple[pl.DataFrame, dict]:
+    """The tiny city's live store as readers see it: every window row (sorted), and the ledger."""
+    from plumbing.live_store.reader import LiveStoreReader
+
+    store = LiveStoreReader.open(workspace.live_store("tiny"))
+    try:
+        windows = store.window_frame().sort(lv.WINDOW, lv.WINDOW_START, rq.DISTRICT_ID, rq.CATEGORY)
+        return windows, store.ledger()
+    finally:
+        store.close()
+
+
+def published_rows(workspace: Workspace) -> pl.DataFrame:
+    """datasets/requests as one frame by id, without `ingested_at`: each run stamps its own start time."""
+    from pipelines.sinks.requests.dataset import published_requests
+
+    rows = pl.concat(list(published_requests(workspace.requests_dataset)))
+    return rows.drop(rq.INGESTED_AT).sort(rq.SERVICE_REQUEST_ID)

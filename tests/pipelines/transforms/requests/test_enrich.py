@@ -8,7 +8,6 @@ import polars as pl
 import pytest
 from conftest import frame_of
 
-from models.duplicates import deduplicate
 from models.cities.routing import route
 from pipelines.transforms.requests.normalise import normalise_frame
 from pipelines.transforms.requests.sla import sla_frame
@@ -78,50 +77,3 @@ def test_route_falls_back_to_agency_then_triage_and_default_sla():
     out = route(frame, taxonomy)
     assert out[rq.DEPARTMENT].to_list() == ["DOT", "triage"]
     assert out[rq.SLA_DAYS].to_list() == [8.0, 8.0]
-
-
-def enriched(rows: list[dict]) -> pl.DataFrame:
-    """Minimal enriched frame: every published column, with the given values."""
-    base = {name: None for name in rq.ENRICHED_REQUEST.names}
-    frame = pl.DataFrame([dict(base, **row) for row in rows], schema=pl.Schema(rq.ENRICHED_REQUEST), strict=False)
-    return frame
-
-
-def ts(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-def report(rid: str, when: str, category: str = "road_damage", lat: float = 55.15, long: float = 37.05,
-           position: int = 0, **extra) -> dict:
-    return {rq.SERVICE_REQUEST_ID: rid, rq.REQUESTED_DATETIME: ts(when), rq.CATEGORY: category,
-            rq.H3_CELL: "89abc", rq.LAT: lat, rq.LONG: long, rq.INGESTED_AT: NOW, rq.SOURCE_FILE: "f",
-            rq.SOURCE_POSITION: position, **extra}
-
-
-def test_latest_version_wins():
-    frame = enriched([
-        report("A", "2026-10-01T08:00", position=0, **{rq.STATUS: "open", rq.UPDATED_DATETIME: ts("2026-10-01T08:00")}),
-        report("A", "2026-10-01T08:00", position=5, **{rq.STATUS: "closed", rq.UPDATED_DATETIME: ts("2026-10-03T08:00")}),
-        report("A", "2026-10-01T08:00", position=9, **{rq.STATUS: "open", rq.UPDATED_DATETIME: ts("2026-10-02T08:00")}),
-    ])
-    out = deduplicate(frame)
-    assert out.height == 1 and out[rq.STATUS][0] == "closed" and out[rq.SOURCE_POSITION][0] == 5
-    assert deduplicate(pl.concat([out, out])).height == 1
-
-
-def test_repeated_reports_link_to_the_first_report_nearby():
-    metres = 1 / 111_000
-    frame = enriched([
-        report("A", "2026-10-01T08:00"),
-        report("B", "2026-10-01T09:00", lat=55.15 + 20 * metres),   # 20 m away, 1 h later
-        report("C", "2026-10-01T09:30", category="noise"),            # other problem
-        report("D", "2026-10-01T10:00", lat=55.15 + 400 * metres),  # 400 m away
-        report("E", "2026-10-01T15:00", lat=55.15 + 70 * metres),   # 7 h after A, 50 m from B
-        report("F", "2026-10-01T22:00", lat=55.15 + 110 * metres),  # 14 h after A, 40 m from E
-        report("G", "2026-10-01T23:30", lat=55.15 + 300 * metres),  # near nobody recent
-        report("H", "2026-10-01T09:00", **{rq.H3_CELL: None}),        # not placed in the city
-    ])
-    out = deduplicate(frame).sort(rq.SERVICE_REQUEST_ID)
-    assert dict(zip(out[rq.SERVICE_REQUEST_ID], out[rq.DUPLICATE_OF], strict=True)) == {
-        "A": None, "B": "A", "C": None, "D": None, "E": "A", "F": "A", "G": None, "H": None,
-    }

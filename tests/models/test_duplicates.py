@@ -1,0 +1,53 @@
+"""Duplicates: the latest version of a request wins, repeated reports of one problem are linked."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import polars as pl
+from conftest import enriched_frame
+
+from models.duplicates import deduplicate
+from schemas import requests as rq
+
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def ts(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def report(rid: str, when: str, category: str = "road_damage", lat: float = 55.15, long: float = 37.05,
+           position: int = 0, **extra) -> dict:
+    return {rq.SERVICE_REQUEST_ID: rid, rq.REQUESTED_DATETIME: ts(when), rq.CATEGORY: category,
+            rq.H3_CELL: "89abc", rq.LAT: lat, rq.LONG: long, rq.INGESTED_AT: NOW, rq.SOURCE_FILE: "f",
+            rq.SOURCE_POSITION: position, **extra}
+
+
+def test_latest_version_wins():
+    frame = enriched_frame([
+        report("A", "2026-10-01T08:00", position=0, **{rq.STATUS: "open", rq.UPDATED_DATETIME: ts("2026-10-01T08:00")}),
+        report("A", "2026-10-01T08:00", position=5, **{rq.STATUS: "closed", rq.UPDATED_DATETIME: ts("2026-10-03T08:00")}),
+        report("A", "2026-10-01T08:00", position=9, **{rq.STATUS: "open", rq.UPDATED_DATETIME: ts("2026-10-02T08:00")}),
+    ])
+    out = deduplicate(frame)
+    assert out.height == 1 and out[rq.STATUS][0] == "closed" and out[rq.SOURCE_POSITION][0] == 5
+    assert deduplicate(pl.concat([out, out])).height == 1
+
+
+def test_repeated_reports_link_to_the_first_report_nearby():
+    metres = 1 / 111_000
+    frame = enriched_frame([
+        report("A", "2026-10-01T08:00"),
+        report("B", "2026-10-01T09:00", lat=55.15 + 20 * metres),   # 20 m away, 1 h later
+        report("C", "2026-10-01T09:30", category="noise"),            # other problem
+        report("D", "2026-10-01T10:00", lat=55.15 + 400 * metres),  # 400 m away
+        report("E", "2026-10-01T15:00", lat=55.15 + 70 * metres),   # 7 h after A, 50 m from B
+        report("F", "2026-10-01T22:00", lat=55.15 + 110 * metres),  # 14 h after A, 40 m from E
+        report("G", "2026-10-01T23:30", lat=55.15 + 300 * metres),  # near nobody recent
+        report("H", "2026-10-01T09:00", **{rq.H3_CELL: None}),        # not placed in the city
+    ])
+    out = deduplicate(frame).sort(rq.SERVICE_REQUEST_ID)
+    assert dict(zip(out[rq.SERVICE_REQUEST_ID], out[rq.DUPLICATE_OF], strict=True)) == {
+        "A": None, "B": "A", "C": None, "D": None, "E": "A", "F": "A", "G": None, "H": None,
+    }

@@ -1,0 +1,124 @@
+"""MergeRequestsIntoDataset and merge_partition: the request dataset is an upsert by id, per date."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import apache_beam as beam
+import polars as pl
+import pytest
+from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+from conftest import enriched_frame
+from polars.testing import assert_frame_equal
+
+from pipelines.sinks.requests.dataset import (
+    MergeRequestsIntoDataset,
+    merge_partition,
+    partition_path,
+    published_partitions,
+    published_requests,
+    read_partition,
+)
+from plumbing.atomic import staging_dir
+from schemas import requests as rq
+
+INGESTED = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def request(rid: str, day: str = "2026-10-01", status: str = rq.Status.OPEN, updated_hours: int = 1,
+            position: int = 0, **extra) -> dict:
+    """One enriched request made at 08:00 UTC of `day`, this version updated `updated_hours` later."""
+    requested = datetime.fromisoformat(f"{day}T08:00:00+00:00")
+    return {
+        rq.SERVICE_REQUEST_ID: rid, rq.STATUS: status, rq.DESCRIPTION: f"request {rid}",
+        rq.REQUESTED_DATETIME: requested, rq.UPDATED_DATETIME: requested + timedelta(hours=updated_hours),
+        rq.SOURCE: "test", rq.SOURCE_FILE: "inline.csv", rq.SOURCE_POSITION: position,
+        rq.QUALITY_FLAGS: [], rq.INGESTED_AT: INGESTED, rq.SCHEMA_VERSION_COLUMN: rq.SCHEMA_VERSION,
+        rq.REQUEST_DATE: date.fromisoformat(day), **extra,
+    }
+
+
+def merge(dataset: Path, frames: list[pl.DataFrame], run_id: str, dates: list[str]) -> dict[str, int]:
+    """Run MergeRequestsIntoDataset over `frames` on FnApiRunner; check the published dates; counters."""
+    pipeline = TestPipeline(runner=FnApiRunner())
+    published = pipeline | "Frames" >> beam.Create(frames) | MergeRequestsIntoDataset(dataset, run_id)
+    assert_that(published, equal_to(dates))
+    result = pipeline.run()
+    result.wait_until_finish()
+    counters = result.metrics().query(MetricsFilter().with_namespace("urbanpulse"))["counters"]
+    return {counter.key.metric.name: counter.committed for counter in counters}
+
+
+def published(dataset: Path) -> pl.DataFrame:
+    """The whole dataset, columns in schema order, by id."""
+    return pl.concat(list(published_requests(dataset))).select(rq.ENRICHED_REQUEST.names).sort(rq.SERVICE_REQUEST_ID)
+
+
+def no_staged_fragments(dataset: Path) -> bool:
+    return not list(staging_dir(dataset).rglob("*.arrow"))
+
+
+@pytest.mark.parametrize("runs", [1, 2], ids=["twice-in-one-run", "once-in-each-of-two-runs"])
+def test_same_rows_ingested_twice_leave_one_row_per_id(tmp_path: Path, runs: int) -> None:
+    dataset = tmp_path / "datasets" / "requests"
+    rows = enriched_frame([request("A", position=0), request("B", position=1), request("C", position=2)])
+    if runs == 1:
+        merge(dataset, [rows, rows], "one", ["2026-10-01"])
+    else:
+        merge(dataset, [rows], "first", ["2026-10-01"])
+        merge(dataset, [rows], "second", ["2026-10-01"])
+    assert_frame_equal(published(dataset), rows.sort(rq.SERVICE_REQUEST_ID))
+    assert no_staged_fragments(dataset)
+
+
+@pytest.mark.parametrize("newer_first", [False, True], ids=["older-then-newer", "newer-then-older"])
+def test_a_newer_version_supersedes_an_older_one(tmp_path: Path, newer_first: bool) -> None:
+    """Whichever run brings it, the version updated last wins; the other one is counted superseded."""
+    dataset = tmp_path / "datasets" / "requests"
+    older = enriched_frame([request("A", updated_hours=1, position=0), request("B", position=1)])
+    newer = enriched_frame([request("A", status=rq.Status.CLOSED, updated_hours=30, position=7,
+                                    **{rq.CLOSED_DATETIME: datetime(2026, 10, 2, 13, tzinfo=UTC)})])
+    first, second = (newer, older) if newer_first else (older, newer)
+    merge(dataset, [first], "first", ["2026-10-01"])
+    counters = merge(dataset, [second], "second", ["2026-10-01"])
+    expected = pl.concat([newer, older.filter(pl.col(rq.SERVICE_REQUEST_ID) == "B")])
+    assert_frame_equal(published(dataset), expected)
+    assert counters["versions_superseded"] == 1
+    assert counters["request_rows_published"] == 2
+    assert counters["records_out"] == second.height
+
+
+def test_rows_are_partitioned_by_request_date(tmp_path: Path) -> None:
+    dataset = tmp_path / "datasets" / "requests"
+    spanning = enriched_frame([request("A", "2026-10-01"), request("B", "2026-10-02", position=1)])
+    later = enriched_frame([request("C", "2026-10-03", position=2), request("D", "2026-10-01", position=3)])
+    merge(dataset, [spanning, later], "run", ["2026-10-01", "2026-10-02", "2026-10-03"])
+    assert published_partitions(dataset) == [
+        partition_path(dataset, day) for day in ("2026-10-01", "2026-10-02", "2026-10-03")
+    ]
+    everything = pl.concat([spanning, later])
+    for path in published_partitions(dataset):
+        partition = read_partition(path).select(rq.ENRICHED_REQUEST.names).sort(rq.SERVICE_REQUEST_ID)
+        day = date.fromisoformat(path.parent.name.split("=", 1)[1])
+        assert_frame_equal(partition, everything.filter(pl.col(rq.REQUEST_DATE) == day).sort(rq.SERVICE_REQUEST_ID))
+    assert no_staged_fragments(dataset)
+
+
+def test_merge_partition_upserts_into_the_published_partition(tmp_path: Path) -> None:
+    dataset = tmp_path / "datasets" / "requests"
+    first = enriched_frame([request("A", position=0), request("B", position=1)])
+    merged, before = merge_partition(dataset, "2026-10-01", first)
+    assert before == 2 and merged.height == 2
+    update = enriched_frame([request("A", status=rq.Status.CLOSED, updated_hours=5, position=4),
+                             request("C", position=5)])
+    merged, before = merge_partition(dataset, "2026-10-01", update)
+    assert before == 4  # two published + two incoming, before deduplication
+    expected = pl.concat([update.head(1), first.tail(1), update.tail(1)])
+    assert_frame_equal(merged.select(rq.ENRICHED_REQUEST.names).sort(rq.SERVICE_REQUEST_ID), expected)
+    assert_frame_equal(published(dataset), expected)
+    assert published_partitions(dataset) == [partition_path(dataset, "2026-10-01")]
+    assert not list(staging_dir(dataset).glob("*.tmp"))  # written through a temp file, renamed
