@@ -1,4 +1,4 @@
-"""DeduplicateRequests: one row per request id, and repeated reports of one problem linked.
+"""Duplicates: one row per request id, and repeated reports of one problem linked.
 
 Two kinds of duplicates reach a city. The same request re-sent with a newer status: the latest
 version wins (by its newest timestamp, then by ingestion, then by position in the source). Several
@@ -8,7 +8,7 @@ it stays a row of its own, because each is a resident's request that needs an an
 pairs come from a join on (category, grid cell of the radius' size, 3x3 neighbourhood), so the
 work is linear in the rows, not quadratic.
 
-The request sink (`sinks.requests.MergeRequestsIntoDataset`) applies `deduplicate` to each
+The request sink (`pipelines.sinks.requests.dataset.MergeRequestsIntoDataset`) applies `deduplicate` to each
 partition date: this run's rows together with what earlier runs published, so re-sent versions
 and re-ingested files collapse the same way whether they arrive in one run or in many.
 """

@@ -3,7 +3,7 @@
 Batches are split by partition date and staged as Arrow files; only (date, file) pairs travel
 through the shuffle, so memory stays one batch deep however large the input. Each date is then
 merged once with the published partition (latest version per id wins, repeated reports linked:
-`transforms.dedup.deduplicate`) and published atomically. Ingesting the same input twice, or
+`models.duplicates.deduplicate`) and published atomically. Ingesting the same input twice, or
 re-running after a crash, therefore leaves exactly one row per request.
 """
 
