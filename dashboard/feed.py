@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -35,6 +35,7 @@ API = "/api/v1"
 POLL_SECONDS = 0.05
 HEARTBEAT_SECONDS = 15.0
 MAX_ROWS = 50_000
+MAX_CHANGE_ID = 2**63 - 1  # change ids are SQLite integers
 
 
 class FeedError(HTTPException):
@@ -53,9 +54,12 @@ def _parse_since(since: str | None) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(since)
+        moment = (moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo("UTC"))).astimezone(UTC)
     except ValueError as error:
         raise FeedError(400, f"since={since!r} is not an ISO 8601 time, e.g. 2026-11-01T00:00:00Z") from error
-    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo("UTC"))
+    except OverflowError as error:  # a time zone offset pushes it past year 1 or 9999
+        raise FeedError(400, f"since={since!r} is outside the years 1-9999 in UTC") from error
+    return moment
 
 
 def _records(frame: pl.DataFrame) -> list[dict]:
@@ -141,9 +145,15 @@ def _stream(store_path: Path) -> APIRouter:
     router = APIRouter()
 
     @router.get("/stream")
-    async def stream(request: Request, last_event_id: int | None = Query(None, alias="from")) -> StreamingResponse:
+    async def stream(
+        request: Request,
+        last_event_id: int | None = Query(None, alias="from", ge=0, le=MAX_CHANGE_ID,
+                                          description="resume after this change id"),
+    ) -> StreamingResponse:
         """Server-sent events: one `change` event per commit of the stream (windows it changed)."""
         header = request.headers.get("last-event-id")
+        if last_event_id is None and header and header.isdigit() and int(header) > MAX_CHANGE_ID:
+            raise FeedError(400, f"Last-Event-ID {header[:30]} is not a change id (at most {MAX_CHANGE_ID})")
         store = _store(store_path)
         after = last_event_id if last_event_id is not None else (int(header) if header and header.isdigit() else None)
         if after is None:

@@ -91,9 +91,23 @@ def test_windows_filter_by_district_category_and_time(feed):
     ({"window": "2h"}, "use one of 15m, 1d"),
     ({"since": "last tuesday"}, "not an ISO 8601 time"),
     ({"limit": "0"}, "limit"),
+    ({"since": "0001-01-01T00:00:00+14:00"}, "outside the years 1-9999"),
+    ({"since": "9999-12-31T23:59:59-14:00"}, "outside the years 1-9999"),
 ])
 def test_bad_parameters_get_a_400_that_says_why(feed, params, message):
     response = get(feed, "/api/v1/requests/windows", **params)
+    assert response.status_code == 400
+    assert message in response.json()["detail"]
+
+
+@pytest.mark.parametrize("params, headers, message", [
+    ({"from": str(2**63)}, {}, "from"),
+    ({"from": "-1"}, {}, "from"),
+    ({}, {"Last-Event-ID": str(2**70)}, "not a change id"),
+])
+def test_event_stream_refuses_change_ids_beyond_the_store(feed, params, headers, message):
+    """Before the fix these answered 200 and then broke the event stream."""
+    response = httpx.get(f"{feed['url']}/api/v1/stream", params=params, headers=headers, timeout=10)
     assert response.status_code == 400
     assert message in response.json()["detail"]
 
