@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,9 +44,12 @@ from pipelines.transforms.requests.scrub import ScrubPersonalData
 from pipelines.transforms.requests.sla import ComputeSla
 from pipelines.transforms.requests.validate import DEAD, ValidateRequests
 from plumbing.atomic import sweep_stale_staging
+from plumbing.locks import exclusive
 from plumbing.workspace import Workspace
 from schemas import ledger
 from schemas.dictionary import data_dictionary
+
+LOG = logging.getLogger("urbanpulse")
 
 
 class AccountingError(RuntimeError):
@@ -165,41 +170,58 @@ def build_pipeline(pipeline: beam.Pipeline, inputs: list[str], options: IngestOp
     )
 
 
+def _checked_inputs(paths: list[str] | None) -> list[str]:
+    if not paths:
+        raise ValueError("no input files: pass at least one --input=PATH")
+    inputs = [str(Path(p).resolve()) for p in paths]
+    missing = [p for p in inputs if not Path(p).is_file()]
+    if missing:
+        raise FileNotFoundError(f"input files not found: {', '.join(missing)}")
+    return inputs
+
+
+def _distinct_inputs(inputs: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Inputs with distinct content, and their content ids: the same bytes given twice in one run
+    are one input (its dead letters live in one file per content), said on the log."""
+    by_content: dict[str, str] = {}
+    for path in inputs:
+        first = by_content.setdefault(input_id(Path(path)), path)
+        if first != path:
+            LOG.warning("%s has the same content as %s: ingesting it once", path, first)
+    return list(by_content.values()), {path: content for content, path in by_content.items()}
+
+
+def _counters(result) -> dict[str, int]:
+    counters = dict.fromkeys(ledger.BATCH_COUNTERS, 0)
+    for counter in result.metrics().query(MetricsFilter().with_namespace(ledger.METRICS_NAMESPACE))["counters"]:
+        counters[counter.key.metric.name] = counters.get(counter.key.metric.name, 0) + counter.committed
+    return counters
+
+
 def run(argv: list[str] | None = None) -> IngestReport:
     options = PipelineOptions(argv)
     ingest = options.view_as(IngestOptions)
     workspace = Workspace.resolve(ingest.home)
     pack = CityPack.load(workspace.city(ingest.city))
     model_dir = Path(ingest.model) if ingest.model else default_model_dir(workspace, ingest.city)
-    if not ingest.input:
-        raise ValueError("no input files: pass at least one --input=PATH")
-    inputs = [str(Path(p).resolve()) for p in ingest.input]
-    missing = [p for p in inputs if not Path(p).is_file()]
-    if missing:
-        raise FileNotFoundError(f"input files not found: {', '.join(missing)}")
-    input_ids = {p: input_id(Path(p)) for p in inputs}
-    sweep_stale_staging(workspace.requests_dataset)
+    inputs, input_ids = _distinct_inputs(_checked_inputs(ingest.input))
     started = datetime.now(UTC)
-    run_id = f"{started:%Y%m%dT%H%M%S}-{hashlib.sha1(''.join(inputs).encode()).hexdigest()[:8]}"
+    run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"  # two runs in one second stay apart
     runner = None if options.view_as(StandardOptions).runner else FnApiRunner()
-    pipeline = beam.Pipeline(runner=runner, options=options)
-    build_pipeline(pipeline, inputs, ingest, workspace, pack, model_dir, input_ids, run_id, started)
-    result = pipeline.run()
-    result.wait_until_finish()
-    remove_staging(workspace.requests_dataset, run_id)
-    dictionary = workspace.datasets / "DATA_DICTIONARY.md"
-    dictionary.with_suffix(".tmp").write_text(data_dictionary(), encoding="utf-8")
-    dictionary.with_suffix(".tmp").replace(dictionary)
-    counters = dict.fromkeys(ledger.BATCH_COUNTERS, 0)
-    for counter in result.metrics().query(MetricsFilter().with_namespace(ledger.METRICS_NAMESPACE))["counters"]:
-        counters[counter.key.metric.name] = counters.get(counter.key.metric.name, 0) + counter.committed
+    # one publishing writer per home at a time: concurrent merges of a partition would lose rows
+    with exclusive(workspace.publishing_lock, f"ingest run {run_id}"):
+        sweep_stale_staging(workspace.requests_dataset)
+        pipeline = beam.Pipeline(runner=runner, options=options)
+        build_pipeline(pipeline, inputs, ingest, workspace, pack, model_dir, input_ids, run_id, started)
+        result = pipeline.run()
+        result.wait_until_finish()
+        remove_staging(workspace.requests_dataset, run_id)
+        dictionary = workspace.datasets / "DATA_DICTIONARY.md"
+        dictionary.with_suffix(".tmp").write_text(data_dictionary(), encoding="utf-8")
+        dictionary.with_suffix(".tmp").replace(dictionary)
     report = IngestReport(
-        run_id=run_id,
-        city=ingest.city,
-        inputs=inputs,
-        counters=counters,
-        datasets=workspace.published_datasets(),
-        started_at=started.isoformat(),
+        run_id=run_id, city=ingest.city, inputs=inputs, counters=_counters(result),
+        datasets=workspace.published_datasets(), started_at=started.isoformat(),
         seconds=(datetime.now(UTC) - started).total_seconds(),
     )
     report.accounting_ok = ledger.balances(report.counters)

@@ -33,6 +33,7 @@ from pipelines.sinks.requests.dataset import merge_partition, published_requests
 from pipelines.transforms.requests.aggregate import INPUT_COLUMNS, daily_partials, daily_series
 from plumbing.landing import segment_ref
 from plumbing.live_store.writer import LiveStore
+from plumbing.locks import exclusive
 from plumbing.workspace import Workspace
 from schemas import live as lv
 from schemas import requests as rq
@@ -141,7 +142,8 @@ def _publish_forever(home: str, timezone: str, store_path: str, jobs, results, p
             path, buckets, offsets = job
             try:
                 requests = [pl.read_ipc(path)] if path else []
-                publish(workspace, timezone, store, Handover(requests, set(map(tuple, buckets)), offsets))
+                with exclusive(workspace.publishing_lock, "the live dataset publisher"):
+                    publish(workspace, timezone, store, Handover(requests, set(map(tuple, buckets)), offsets))
                 store.set_offsets(offsets, lv.PUBLISHER)
                 if path:
                     Path(path).unlink()

@@ -75,5 +75,10 @@ class Workspace:
         return self.state / "live" / f"{city}.sqlite"
 
     @property
+    def publishing_lock(self) -> Path:
+        """Held by every writer of the published datasets while it publishes (`plumbing.locks`)."""
+        return self.state / "locks" / "datasets.lock"
+
+    @property
     def runs(self) -> Path:
         return self.state / "runs"

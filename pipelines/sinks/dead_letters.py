@@ -13,6 +13,7 @@ import pyarrow as pa
 from apache_beam.metrics import Metrics
 
 from plumbing.atomic import write_atomic
+from plumbing.paths import partition_value
 from schemas import dead_letters as dl
 from schemas import ledger
 from schemas import requests as rq
@@ -21,7 +22,7 @@ DEAD_FILE_SCHEMA = pa.schema([f for f in dl.DEAD_LETTER if f.name != rq.SOURCE])
 
 
 def dead_letter_path(dataset: Path, source: str, input_id: str) -> Path:
-    return dataset / f"{rq.SOURCE}={source}" / f"{input_id}.parquet"
+    return dataset / f"{rq.SOURCE}={partition_value(source)}" / f"{partition_value(input_id)}.parquet"
 
 
 def write_dead_letter_file(dataset: Path, source: str, name: str, frame: pl.DataFrame) -> Path:

@@ -69,13 +69,15 @@ def conform(
 
 
 def _empty_to_null(frame: pl.DataFrame) -> pl.DataFrame:
-    """Empty text is "not given" in every format we read; make it null before mapping."""
+    """Empty text, and NaN in a typed float column, are "not given" in every format we read;
+    make them null before mapping (NaN ids would otherwise all become the one id "NaN")."""
     text_columns = [name for name, dtype in frame.schema.items() if dtype == pl.String]
-    if not text_columns:
+    float_columns = [name for name, dtype in frame.schema.items() if dtype.is_float()]
+    if not text_columns and not float_columns:
         return frame
     return frame.with_columns(
-        pl.when(pl.col(name).str.len_bytes() > 0).then(pl.col(name)).alias(name)
-        for name in text_columns
+        *(pl.when(pl.col(name).str.len_bytes() > 0).then(pl.col(name)).alias(name) for name in text_columns),
+        *(pl.when(~pl.col(name).is_nan()).then(pl.col(name)).alias(name) for name in float_columns),
     )
 
 

@@ -8,7 +8,8 @@ Polars refuses a file with a record that has more fields than the header. Rather
 the file (or silently truncating the record), reading then continues with Python's `csv`
 module from the first record polars did not deliver, and such a record is kept as an
 unreadable row carrying its exact original text. Rows whose fields are all empty (blank lines)
-are not records, in either path.
+are not records, in either path. Files whose lines end in a lone CR (old Mac exports), which
+polars would read as one line, take the Python path from the start.
 """
 
 from __future__ import annotations
@@ -24,11 +25,17 @@ from pipelines.sources.requests.chunks import RawChunk
 from pipelines.sources.requests.mapping import SourceMapping
 
 DEFAULT_SEPARATOR = ","
+SNIFF_BYTES = 1 << 16
 
 
 def read_csv_chunks(path: Path, batch_rows: int, mapping: SourceMapping) -> Iterator[RawChunk]:
     """Chunks of at most `batch_rows` records, all columns as text under the file's names."""
     separator = mapping.separator or DEFAULT_SEPARATOR
+    if _ends_lines_with_lone_cr(path):  # old Mac exports: polars reads them as one line
+        header = _python_header(path, separator)
+        if header:
+            yield from _read_with_python(path, header, separator, batch_rows, skip=0)
+        return
     scan = pl.scan_csv(
         path,
         separator=separator,
@@ -52,6 +59,18 @@ def read_csv_chunks(path: Path, batch_rows: int, mapping: SourceMapping) -> Iter
                 delivered += records.height
     except pl.exceptions.ComputeError:
         yield from _read_with_python(path, header, separator, batch_rows, skip=delivered)
+
+
+def _ends_lines_with_lone_cr(path: Path) -> bool:
+    """Whether the file's start has carriage returns that are not part of CRLF."""
+    with path.open("rb") as handle:
+        sample = handle.read(SNIFF_BYTES)
+    return sample.count(b"\r") > sample.count(b"\r\n")
+
+
+def _python_header(path: Path, separator: str) -> list[str]:
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        return next(csv.reader(handle, delimiter=separator), [])
 
 
 def _read_with_python(

@@ -125,6 +125,24 @@ def test_multiline_quoted_fields_bom_and_crlf(tmp_path: Path) -> None:
     assert raw[ADDRESS].to_list() == ["1 Main St", None, "2 Side St"]
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_every_line_ending_gives_every_record(tmp_path: Path, newline: str) -> None:
+    """Regression (integrity probe at f906a3d): a CR-only file gave 0 records and exit 0."""
+    path = write(
+        tmp_path / "requests.csv",
+        "service_request_id,description,address\n"
+        '1,"Line one\nline two",1 Main St\n'
+        "2,,\n"
+        "3,plain,2 Side St\n",
+        bom=True,
+        newline=newline,
+    )
+    raw = read_raw(path, "csv")
+    assert raw[SERVICE_REQUEST_ID].to_list() == ["1", "2", "3"]
+    assert raw[DESCRIPTION].to_list() == [f"Line one{newline}line two", None, "plain"]
+    assert raw[ADDRESS].to_list() == ["1 Main St", None, "2 Side St"]
+
+
 def test_record_with_too_many_fields_is_kept_as_unreadable(tmp_path: Path) -> None:
     path = write(
         tmp_path / "requests.csv",

@@ -64,3 +64,16 @@ def test_not_a_parquet_file(tmp_path: Path) -> None:
     path.write_text("service_request_id\n1\n")
     with pytest.raises(SourceFormatError, match=r"cannot read .* as Parquet"):
         list(read_raw_batches(path, "parquet"))
+
+
+def test_nan_ids_and_coordinates_are_missing_not_one_id(tmp_path: Path) -> None:
+    """Regression (integrity probe at f906a3d): Parquet rows with NaN ids collapsed into one row."""
+    path = tmp_path / "nan.parquet"
+    pl.DataFrame({
+        SERVICE_REQUEST_ID: [1.0, float("nan"), float("nan"), 2.5],
+        REQUESTED_DATETIME: ["2026-11-01T08:00:00Z"] * 4,
+        LAT: [55.1, float("nan"), 55.2, 55.3],
+    }).write_parquet(path)
+    raw = read_raw(path, "parquet")
+    assert raw[SERVICE_REQUEST_ID].to_list() == ["1.0", None, None, "2.5"]
+    assert raw[LAT].to_list() == ["55.1", None, "55.2", "55.3"]

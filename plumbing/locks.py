@@ -1,0 +1,40 @@
+"""Writers take turns: an exclusive lock per home for everything that publishes datasets.
+
+Two batch ingests (or an ingest and the live publisher) merging into the same date partition at
+once would each read the partition, add their rows and replace it: the later replace loses the
+earlier run's rows. So publishing writers hold `Workspace.publishing_lock` while they publish;
+a second writer waits for the first and says so on the log (once), naming the holder.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+LOG = logging.getLogger("urbanpulse")
+
+
+@contextmanager
+def exclusive(path: Path, holder: str) -> Iterator[None]:
+    """Hold the lock at `path`, waiting for whoever holds it; `holder` says who we are."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            LOG.warning("waiting for the datasets: %s holds %s", handle.read().strip() or "another process", path)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{holder} (pid {os.getpid()}, since {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ})\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
