@@ -96,4 +96,6 @@ class SplitEnrichFailures(beam.PTransform):
     inside its transaction (`plumbing.dead_letters.split_enrich_failures`)."""
 
     def expand(self, frames):
-        return frames | "SplitFailedRows" >> beam.ParDo(_SplitFailures()).with_outputs(FAILED, main=ENRICHED)
+        return frames | "SplitFailedRows" >> beam.ParDo(_SplitFailures()).with_output_types(pl.DataFrame).with_outputs(
+            FAILED, main=ENRICHED
+        )
