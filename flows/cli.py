@@ -11,7 +11,14 @@ import importlib
 import sys
 from pathlib import Path
 
-from flows.cli_steps import FORMATS_HELP, done, step
+from flows.cli_steps import (
+    EXIT_INTERRUPTED,
+    FORMATS_HELP,
+    INTERRUPTED,
+    done,
+    step,
+    stop_at_once_on_ctrl_c,
+)
 from plumbing.workspace import Workspace
 from schemas import ledger
 from schemas import requests as rq
@@ -50,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     ingest = commands.add_parser("ingest", help="batch ingestion").add_subparsers(dest="what", required=True)
     ingest_requests = ingest.add_parser("requests", help="ingest request exports into the datasets")
     ingest_requests.add_argument("paths", nargs="+", type=Path)
-    ingest_requests.add_argument("--city", default="demo")
+    ingest_requests.add_argument("--city", required=True, help="city pack name under cities/ in the home folder")
     ingest_requests.add_argument("--format", default="csv", help=FORMATS_HELP)
     ingest_requests.add_argument("--mapping", type=Path)
     ingest_requests.add_argument("--source")
@@ -90,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, RuntimeError) as error:
         print(f"urbanpulse: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"urbanpulse: {INTERRUPTED}", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def _city(args, _extra, workspace: Workspace) -> int:
@@ -130,8 +140,13 @@ def _generate(args, _extra, workspace: Workspace) -> int:
 
 
 def _ingest(args, extra, workspace: Workspace) -> int:
+    from flows.ingest_checks import check_ingest
+
+    setup = check_ingest(workspace, args.paths, args.city, args.format, args.mapping, args.model)
     paths = [str(p.resolve()) for p in args.paths]
     started = step(f"ingesting {len(paths)} file(s) into city {args.city!r}")
+    for line in setup:
+        print(f"   {line}", flush=True)
     inputs = (
         paths, args.city, args.format, str(workspace.root),
         str(args.mapping) if args.mapping else None, args.source,
@@ -146,7 +161,8 @@ def _ingest(args, extra, workspace: Workspace) -> int:
     else:
         from flows.ingest import ingest_requests
 
-        report = ingest_requests(*inputs)
+        with stop_at_once_on_ctrl_c():
+            report = ingest_requests(*inputs)
     done(started)
     _print_report(report)
     return 0
@@ -173,7 +189,8 @@ def _print_report(report: dict) -> None:
     print(f"records in {c[ledger.RECORDS_IN]:,} = out {c[ledger.RECORDS_OUT]:,} + dead letters "
           f"{c[ledger.DEAD_LETTERS]:,}  (accounting ok: {report[ledger.ACCOUNTING_OK]}); "
           f"{c[ledger.VERSIONS_SUPERSEDED]:,} re-sent versions merged, "
-          f"{c[ledger.REQUEST_ROWS_PUBLISHED]:,} request rows published, {report['seconds']:.1f} s")
+          f"{c[ledger.REQUEST_ROWS_PUBLISHED]:,} rows now in the date partitions this run updated "
+          f"(earlier runs' rows included), {report['seconds']:.1f} s")
     for name, path in report["datasets"].items():
         print(f"  {name:<14} {path}")
 

@@ -1,9 +1,14 @@
-"""Progress lines every `urbanpulse` command prints the same way."""
+"""Progress lines every `urbanpulse` command prints the same way, and how a command stops on Ctrl-C."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pipelines.sources.requests import FORMATS
@@ -23,3 +28,44 @@ def step(message: str) -> float:
 
 def done(started: float) -> None:
     print(f"   done in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells expect of a program stopped by Ctrl-C
+INTERRUPTED = ("interrupted: stopped; every published file is whole, and the next run of this "
+               "command finishes the work (it sweeps what this one staged)")
+
+
+@contextmanager
+def stop_at_once_on_ctrl_c() -> Iterator[None]:
+    """While a Prefect flow runs: Ctrl-C / SIGTERM stops the process at once with exit code 130.
+
+    Left to itself, Prefect treats the interrupt as a task failure, retries the task, loses its
+    temporary API server (the terminal's Ctrl-C reaches it too) and then retries its event
+    stream for minutes. Published files are replaced atomically and the publishing lock dies
+    with the process, so stopping here leaves whole files; a re-run completes the datasets.
+    """
+    def stop(_signum, _frame) -> None:
+        print(f"urbanpulse: {INTERRUPTED}", file=sys.stderr, flush=True)
+        _stop_prefect_servers()
+        os._exit(EXIT_INTERRUPTED)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _stop_prefect_servers() -> None:
+    """Stop the temporary Prefect API servers this process started (they would outlive it)."""
+    try:
+        from prefect.server.api.server import SubprocessASGIServer
+
+        for server in list(SubprocessASGIServer._instances.values()):
+            server.stop()
+    except Exception as error:  # noqa: BLE001  (stopping anyway)
+        print(f"urbanpulse: could not stop Prefect's temporary server: {error}", file=sys.stderr)

@@ -9,10 +9,26 @@ from prefect.artifacts import create_markdown_artifact
 
 from pipelines import ingest_requests as pipeline
 from pipelines.ingest_requests import pipeline_argv
+from pipelines.transforms.guard import EnrichStepBroken
 from schemas import ledger
 
+# What a retry cannot fix: the input, the arguments or the data are wrong, or the user said stop.
+NOT_RETRIED = (ValueError, LookupError, FileNotFoundError, PermissionError, pipeline.AccountingError,
+               EnrichStepBroken, KeyboardInterrupt)
 
-@task(retries=2, retry_delay_seconds=5)
+
+def worth_retrying(_task, _task_run, state) -> bool:
+    """Retry only failures a second attempt may not meet (a runner or file-system hiccup)."""
+    try:
+        state.result(raise_on_failure=True)
+    except NOT_RETRIED:
+        return False
+    except BaseException:  # noqa: BLE001  (anything else may be transient)
+        return True
+    return True
+
+
+@task(retries=2, retry_delay_seconds=5, retry_condition_fn=worth_retrying)
 def run_ingest_pipeline(argv: list[str]) -> dict:
     """Re-running is safe: the sinks merge idempotently, so a retry never double counts."""
     return asdict(pipeline.run(argv))

@@ -27,7 +27,7 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from models.cities.pack import CityPack
 from models.classification.request_classifier import default_model_dir
-from pipelines.sinks.dead_letters import WriteDeadLetters
+from pipelines.sinks.dead_letters import WriteDeadLetters, dead_letter_reasons, put_back, set_aside
 from pipelines.sinks.requests.daily import WriteRequestDaily
 from pipelines.sinks.requests.dataset import (
     MergeRequestsIntoDataset,
@@ -43,7 +43,7 @@ from pipelines.transforms.requests.normalise import NormaliseRequests
 from pipelines.transforms.requests.scrub import ScrubPersonalData
 from pipelines.transforms.requests.sla import ComputeSla
 from pipelines.transforms.requests.validate import DEAD, ValidateRequests
-from plumbing.atomic import sweep_stale_staging
+from plumbing.atomic import staging_dir, sweep_stale_staging
 from plumbing.locks import exclusive
 from plumbing.workspace import Workspace
 from schemas import ledger
@@ -54,6 +54,10 @@ LOG = logging.getLogger("urbanpulse")
 
 class AccountingError(RuntimeError):
     """records_in != records_out + dead_letters: some record was lost or counted twice."""
+
+
+class SuspiciousInputError(ValueError):
+    """The run balanced, but read nothing or kept nothing: the input or its mapping is wrong."""
 
 
 class IngestOptions(PipelineOptions):
@@ -210,11 +214,18 @@ def run(argv: list[str] | None = None) -> IngestReport:
     runner = None if options.view_as(StandardOptions).runner else FnApiRunner()
     # one publishing writer per home at a time: concurrent merges of a partition would lose rows
     with exclusive(workspace.publishing_lock, f"ingest run {run_id}"):
-        sweep_stale_staging(workspace.requests_dataset)
-        pipeline = beam.Pipeline(runner=runner, options=options)
-        build_pipeline(pipeline, inputs, ingest, workspace, pack, model_dir, input_ids, run_id, started)
-        result = pipeline.run()
-        result.wait_until_finish()
+        # every writer stages under this lock, so whatever staging is left belongs to a dead run
+        sweep_stale_staging(workspace.requests_dataset, older_than_seconds=0)
+        previous_dead = set_aside(workspace.dead_letters_dataset, list(input_ids.values()),
+                                  staging_dir(workspace.requests_dataset) / f"dead-letters-{run_id}")
+        try:
+            pipeline = beam.Pipeline(runner=runner, options=options)
+            build_pipeline(pipeline, inputs, ingest, workspace, pack, model_dir, input_ids, run_id, started)
+            result = pipeline.run()
+            result.wait_until_finish()
+        except BaseException:
+            put_back(previous_dead)
+            raise
         remove_staging(workspace.requests_dataset, run_id)
         dictionary = workspace.datasets / "DATA_DICTIONARY.md"
         dictionary.with_suffix(".tmp").write_text(data_dictionary(), encoding="utf-8")
@@ -233,4 +244,26 @@ def run(argv: list[str] | None = None) -> IngestReport:
             f"{report.records_out} + dead_letters={report.dead_letters}; see "
             f"{workspace.runs / (report.run_id + '.json')}"
         )
+    _refuse_suspicious_outcome(report, ingest, workspace, list(input_ids.values()))
     return report
+
+
+def _refuse_suspicious_outcome(report: IngestReport, ingest: IngestOptions, workspace: Workspace,
+                               input_ids: list[str]) -> None:
+    """A run that read nothing, or turned every record into a dead letter, is almost always the
+    wrong --format or --mapping: say so (after publishing the dead letters, to look at)."""
+    files = ", ".join(Path(p).name for p in report.inputs)
+    if report.records_in == 0:
+        raise SuspiciousInputError(
+            f"read 0 records from {files} as --format {ingest.format}: is it the right format, "
+            "and a text export rather than a binary file?"
+        )
+    if report.records_out == 0:
+        reasons = dead_letter_reasons(workspace.dead_letters_dataset, input_ids)
+        hint = (f"check the timestamps and columns of the mapping {ingest.mapping}" if ingest.mapping
+                else f"check --format {ingest.format} and whether the file needs a --mapping")
+        raise SuspiciousInputError(
+            f"all {report.records_in:,} records of {files} became dead letters "
+            f"({', '.join(f'{r}: {n:,}' for r, n in reasons.items())}); {hint}; they are in "
+            f"{workspace.dead_letters_dataset} and a re-run replaces them"
+        )

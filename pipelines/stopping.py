@@ -2,7 +2,8 @@
 
 The stream's signal handlers (Ctrl-C, SIGTERM) and timed runs set it; the landing reader claims
 the rest of its range and the committing steps publish what they hold. The embedded runner
-runs every step in the stream's process, so a process-wide event reaches them all.
+runs every step in the stream's process, so a process-wide event reaches them all. `RESTART`
+says the drain is for a restart (a source landed after the stream started), not a stop.
 """
 
 from __future__ import annotations
@@ -10,3 +11,10 @@ from __future__ import annotations
 import threading
 
 STOP = threading.Event()
+# set with STOP when the live pipeline must start again after draining (a new landing source)
+RESTART = threading.Event()
+
+
+def drain_and_restart() -> None:
+    RESTART.set()
+    STOP.set()

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
+from typing import Self
 
 import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
@@ -33,7 +34,7 @@ from pipelines.land_requests import InboxWatcher
 from pipelines.publish_live import DatasetPublisher
 from pipelines.sinks.live_store import CommitToLiveStore
 from pipelines.sources.landing import ReadLandingSegments
-from pipelines.stopping import STOP
+from pipelines.stopping import RESTART, STOP, drain_and_restart
 from pipelines.transforms.requests.classify import ClassifyRequests
 from pipelines.transforms.requests.geocode import GeocodeRequests
 from pipelines.transforms.requests.normalise import NormaliseRequests
@@ -162,18 +163,63 @@ def _run(settings: LiveSettings, start: dict[str, int], end: dict[str, int] | No
 
 
 def stream(settings: LiveSettings) -> LiveReport:
-    """Follow the landing log until SIGINT/SIGTERM (or `STOP.set()`); then drain and return."""
+    """Follow the landing log until SIGINT/SIGTERM (or `STOP.set()`); then drain and return.
+
+    Without a fixed list of sources, a source that lands after the start is picked up: the
+    pipeline drains and starts again with it (`NewSourceWatcher`)."""
     STOP.clear()
+    RESTART.clear()
     previous = {}
     if threading.current_thread() is threading.main_thread():  # signals can only be caught there
         previous = {sig: signal.signal(sig, lambda *_: STOP.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    reports: list[LiveReport] = []
     try:
-        with holding_store(settings) as store, InboxWatcher(settings.workspace.landing, settings.source_names(), STOP):
-            start = {s: store.resume_at(s) for s in settings.source_names()}
-            return _run(settings, start, None)
+        while True:
+            sources = settings.source_names()
+            with (holding_store(settings) as store, InboxWatcher(settings.workspace.landing, sources, STOP),
+                  NewSourceWatcher(settings, sources)):
+                reports.append(_run(settings, {s: store.resume_at(s) for s in sources}, None))
+            if not RESTART.is_set():
+                return _combined(reports)
+            RESTART.clear()
+            STOP.clear()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+class NewSourceWatcher:
+    """Asks the stream to drain and restart when a landing source appears that it does not follow
+    (only when the stream follows every source, i.e. no `--source` was given)."""
+
+    def __init__(self, settings: LiveSettings, followed: list[str], every_seconds: float = 1.0) -> None:
+        self.landing, self.followed, self.every_seconds = settings.workspace.landing, set(followed), every_seconds
+        self.enabled = settings.sources is None
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._watch, name="urbanpulse-sources", daemon=True)
+
+    def __enter__(self) -> Self:
+        if self.enabled:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.done.set()
+        if self.enabled:
+            self.thread.join()
+
+    def _watch(self) -> None:
+        while not self.done.wait(self.every_seconds) and not STOP.is_set():
+            if set(LandingLog.sources(self.landing)) - self.followed:
+                drain_and_restart()
+                return
+
+
+def _combined(reports: list[LiveReport]) -> LiveReport:
+    """One report over the runs of a stream that restarted for new sources."""
+    last = reports[-1]
+    counters = {name: sum(r.counters.get(name, 0) for r in reports) for name in last.counters}
+    return LiveReport(last.city, last.sources, counters, last.offsets, sum(r.seconds for r in reports))
 
 
 def replay(settings: LiveSettings, from_seq: int | None = None, since: datetime | None = None,

@@ -5,6 +5,7 @@ Re-ingesting the same bytes rewrites the same file, so a dead letter is never co
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import apache_beam as beam
@@ -66,3 +67,32 @@ class WriteDeadLetters(beam.PTransform):
             | "GroupByInputFile" >> beam.GroupByKey()
             | "PublishDeadLetters" >> beam.ParDo(_PublishDeadLetters(self.dataset, self.input_ids))
         )
+
+
+def set_aside(dataset: Path, input_ids: list[str], staging: Path) -> list[tuple[Path, Path]]:
+    """Move the published dead letters of these inputs into `staging` before a run rewrites them,
+    so that a run which finds none (a fixed mapping, say) leaves none behind; (original, kept)."""
+    moved = []
+    for name in sorted(set(input_ids)):
+        for path in dataset.glob(f"{rq.SOURCE}=*/{partition_value(name)}.parquet"):
+            kept = staging / f"{len(moved)}-{path.name}"
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, kept)
+            moved.append((path, kept))
+    return moved
+
+
+def put_back(moved: list[tuple[Path, Path]]) -> None:
+    """After a failed run: the dead letters it set aside are published again."""
+    for original, kept in moved:
+        if kept.exists():
+            os.replace(kept, original)
+
+
+def dead_letter_reasons(dataset: Path, input_ids: list[str]) -> dict[str, int]:
+    """How many dead letters of these inputs are published, per reason."""
+    files = [p for name in set(input_ids) for p in dataset.glob(f"{rq.SOURCE}=*/{partition_value(name)}.parquet")]
+    if not files:
+        return {}
+    reasons = pl.concat([pl.read_parquet(p, columns=[dl.REASON]) for p in files])[dl.REASON].value_counts(sort=True)
+    return dict(reasons.iter_rows())

@@ -122,8 +122,11 @@ def contribution_events(states: pl.DataFrame, sign: int, timezone: str) -> pl.Da
         pl.lit(lv.NEW).alias(lv.EVENT_KIND),
         pl.lit(None, pl.Float64).alias(rq.HOURS_TO_CLOSE), pl.lit(None, pl.Boolean).alias(rq.CLOSED_WITHIN_SLA),
     )
+    # a close stamped before the request (a source's data error) counts when the request was made,
+    # so no window's backlog (made minus closed up to its end) ever goes below zero
+    closed_at = pl.max_horizontal(rq.CLOSED_DATETIME, rq.REQUESTED_DATETIME)
     closed = states.filter(pl.col(rq.CLOSED_DATETIME).is_not_null()).select(
-        rq.SERVICE_REQUEST_ID, pl.col(rq.CLOSED_DATETIME).alias(lv.EVENT_TIME), rq.DISTRICT_ID, rq.CATEGORY,
+        rq.SERVICE_REQUEST_ID, closed_at.alias(lv.EVENT_TIME), rq.DISTRICT_ID, rq.CATEGORY,
         pl.lit(lv.CLOSED).alias(lv.EVENT_KIND), rq.HOURS_TO_CLOSE, rq.CLOSED_WITHIN_SLA,
     )
     events = pl.concat([made, closed])

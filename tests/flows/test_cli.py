@@ -32,7 +32,7 @@ def test_city_generate_ingest(tmp_path: Path, capsys):
     records = pl.read_ndjson(feed, infer_schema_length=None)
     assert records.height == 3000
 
-    assert main([*home, "ingest", "requests", str(feed), "--format", "jsonl", "--no-prefect"]) == 0
+    assert main([*home, "ingest", "requests", str(feed), "--city", "demo", "--format", "jsonl", "--no-prefect"]) == 0
     out = capsys.readouterr().out
     assert "records in 3,000" in out and "accounting ok: True" in out
 
@@ -58,7 +58,8 @@ def test_unknown_city_is_a_clear_error(tmp_path: Path, capsys):
 
 def test_missing_input_is_a_clear_error(tmp_path: Path, capsys):
     main(["--home", str(tmp_path), "city", "demo"])
-    code = main(["--home", str(tmp_path), "ingest", "requests", str(tmp_path / "nope.csv"), "--no-prefect"])
+    code = main(["--home", str(tmp_path), "ingest", "requests", str(tmp_path / "nope.csv"), "--city", "demo",
+                 "--no-prefect"])
     assert code == 2
     assert "not found" in capsys.readouterr().err
 
@@ -77,7 +78,7 @@ def ingested_feed(home: Path, feed: Path, fmt: str) -> pl.DataFrame:
     args = ["--home", str(home)]
     assert main([*args, "city", "demo"]) == 0
     # one source name for every format (Open311 JSON would otherwise be named after its format)
-    assert main([*args, "ingest", "requests", str(feed), "--format", fmt, "--source", "city311",
+    assert main([*args, "ingest", "requests", str(feed), "--city", "demo", "--format", fmt, "--source", "city311",
                  "--no-prefect"]) == 0
     published = pl.concat(list(published_requests(Workspace(home).requests_dataset)))
     return published.sort(rq.SERVICE_REQUEST_ID)

@@ -51,6 +51,15 @@ def test_close_adds_closed_where_it_happened_and_keeps_new():
         (lv.CLOSED, datetime(2026, 11, 7, tzinfo=UTC), 1)]
 
 
+def test_a_close_stamped_before_the_request_never_makes_a_negative_backlog():
+    """Regression (first-day report at f906a3d): window rows showed "backlog": -1."""
+    closed = T0 - timedelta(days=3)  # the source's close time precedes its request time
+    events, _, _ = apply(empty_states(), versions({"id": "a", "closed": closed, "updated": T0}))
+    day = events.filter(pl.col(lv.WINDOW) == lv.DAY).sort(lv.EVENT_KIND)
+    assert day.select(lv.EVENT_KIND, lv.WINDOW_START).rows() == [
+        (lv.CLOSED, datetime(2026, 11, 2, tzinfo=UTC)), (lv.NEW, datetime(2026, 11, 2, tzinfo=UTC))]
+
+
 def test_an_older_resend_never_overwrites_a_newer_status():
     closed = T0 + timedelta(hours=3)
     _, state, _ = apply(empty_states(), versions({"id": "a", "closed": closed, "updated": closed, "hours": 3.0, "seq": 2}))

@@ -1,0 +1,69 @@
+"""A source that lands after the stream started is followed too (regression: at f906a3d it was
+never read: 90 s wait, 0 committed, while /health said "ok")."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from live_fixtures import land_chunks
+
+from models.cities.pack import CityPack
+from pipelines.stopping import STOP
+from pipelines.stream_requests import LiveSettings, stream
+from plumbing.landing import LandingLog
+from plumbing.live_store.reader import LiveStoreReader
+from plumbing.workspace import Workspace
+from schemas import ledger
+from schemas.live import WINDOWS_READER
+from synthetic.replayer import recent_requests
+
+
+def _committed(store_path: Path) -> dict[str, int]:
+    if not store_path.exists():
+        return {}
+    store = LiveStoreReader.open(store_path)
+    try:
+        return store.offsets(WINDOWS_READER)
+    except Exception:  # noqa: BLE001  (the writer may be creating the tables right now)
+        return {}
+    finally:
+        store.close()
+
+
+def _wait(condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_a_source_landed_after_the_start_is_followed(tmp_path: Path, tiny_pack: CityPack) -> None:
+    workspace = Workspace(tiny_pack.root.parents[1])
+    store_path = workspace.live_store("tiny")
+    records = recent_requests(tiny_pack, 1_000, seed=11)
+    first = LandingLog(workspace.landing, "city311").create("csv")
+    land_chunks(first, records.slice(0, 500), 250, tmp_path)
+    reports = []
+    runner = threading.Thread(target=lambda: reports.append(stream(LiveSettings(workspace, "tiny",
+                                                                               handover_seconds=0.5))))
+    runner.start()
+    try:
+        assert _wait(lambda: _committed(store_path).get("city311") == first.end(), 60)
+        later = LandingLog(workspace.landing, "mobile-app").create("csv")
+        land_chunks(later, records.slice(500), 250, tmp_path)
+        assert _wait(lambda: _committed(store_path).get("mobile-app") == later.end(), 90), _committed(store_path)
+    finally:
+        STOP.set()
+        runner.join(timeout=60)
+    assert not runner.is_alive() and reports
+    store = LiveStoreReader.open(store_path)
+    try:
+        counts = store.ledger()
+    finally:
+        store.close()
+    assert counts[ledger.RECORDS_IN] == records.height and ledger.balances(counts)
+    assert sorted(reports[0].sources) == ["city311", "mobile-app"]
