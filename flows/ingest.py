@@ -19,13 +19,8 @@ NOT_RETRIED = (ValueError, LookupError, FileNotFoundError, PermissionError, pipe
 
 def worth_retrying(_task, _task_run, state) -> bool:
     """Retry only failures a second attempt may not meet (a runner or file-system hiccup)."""
-    try:
-        state.result(raise_on_failure=True)
-    except NOT_RETRIED:
-        return False
-    except BaseException:  # noqa: BLE001  (anything else may be transient)
-        return True
-    return True
+    error = state.data if isinstance(state.data, BaseException) else state.result(raise_on_failure=False)
+    return not isinstance(error, NOT_RETRIED)
 
 
 @task(retries=2, retry_delay_seconds=5, retry_condition_fn=worth_retrying)

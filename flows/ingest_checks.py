@@ -15,9 +15,11 @@ from pathlib import Path
 from models.cities.pack import CityPack
 from models.classification.artifact import MANIFEST_FILE
 from models.classification.request_classifier import default_model_dir
-from pipelines.sources.requests import FORMATS, load_mapping
+from pipelines.sources.requests import FORMATS, load_mapping, read_raw_batches
 from plumbing.workspace import Workspace
 from schemas.taxonomy import DEFAULT_SLA_DAYS
+
+FIRST_ROWS = 1_000
 
 
 def check_ingest(workspace: Workspace, paths: list[Path], city: str, fmt: str,
@@ -31,8 +33,9 @@ def check_ingest(workspace: Workspace, paths: list[Path], city: str, fmt: str,
         raise ValueError(f"empty input files, nothing to ingest: {', '.join(empty)}")
     if fmt not in FORMATS:
         raise ValueError(f"--format {fmt!r} is not a format UrbanPulse reads; use one of {', '.join(FORMATS)}")
-    if mapping is not None:
-        load_mapping(mapping)  # raises with the line and key that is wrong
+    parsed = load_mapping(mapping) if mapping is not None else None  # raises naming the wrong key
+    for path in paths:  # the first records, read as the run will read them: wrong formats stop here
+        next(read_raw_batches(path, fmt, None, parsed, FIRST_ROWS), None)
     pack = _city_pack(workspace, city)
     return [_taxonomy_line(pack), *_model_lines(workspace, city, model)]
 

@@ -27,7 +27,7 @@ import pyarrow as pa
 from pyarrow import ipc
 
 from pipelines.sinks.dead_letters import write_dead_letter_file
-from pipelines.sinks.live_store import DEAD_LETTER_BUCKET, Handover
+from pipelines.sinks.live_handover import DEAD_LETTER_BUCKET, Handover
 from pipelines.sinks.requests.daily import write_request_daily
 from pipelines.sinks.requests.dataset import merge_partition, published_requests
 from pipelines.transforms.requests.aggregate import INPUT_COLUMNS, daily_partials, daily_series

@@ -2,8 +2,8 @@
 
     landing log (per source) -> ReadLandingSegments (splittable, runs until stopped)
       -> ValidateRequests -> NormaliseRequests -> ClassifyRequests -> GeocodeRequests -> ComputeSla
-      -> ScrubPersonalData (the batch path's composites, all of them)
       -> CommitToLiveStore (request states, windows, dead letters, offsets: one transaction)
+      -> ScrubPersonalData (the batch path's composites, all of them) -> HandOverToPublisher
          -> dataset publisher (a child process: datasets/requests, dead_letters, request_daily)
     the inbox watcher (a thread beside the pipeline) lands files dropped into the sources' inboxes
 
@@ -32,6 +32,7 @@ from models.cities.pack import CityPack
 from models.classification.request_classifier import default_model_dir
 from pipelines.land_requests import InboxWatcher
 from pipelines.publish_live import DatasetPublisher
+from pipelines.sinks.live_handover import HandOverToPublisher
 from pipelines.sinks.live_store import CommitToLiveStore
 from pipelines.sources.landing import ReadLandingSegments
 from pipelines.stopping import RESTART, STOP, drain_and_restart
@@ -106,11 +107,18 @@ def build_live_pipeline(pipeline: beam.Pipeline, settings: LiveSettings, pack: C
         | "ClassifyRequests" >> ClassifyRequests(pack.root, model_dir)
         | "GeocodeRequests" >> GeocodeRequests(pack.root)
         | "ComputeSla" >> ComputeSla()
-        | "ScrubPersonalData" >> ScrubPersonalData()
     )
-    _ = (enriched, validated[DEAD]) | "CommitToLiveStore" >> CommitToLiveStore(
+    committed = (enriched, validated[DEAD]) | "CommitToLiveStore" >> CommitToLiveStore(
         settings.workspace.root, settings.store_path, pack.timezone, settings.lateness,
-        settings.handover_seconds, bounded=end is not None, publisher=DatasetPublisher,
+    )
+    # after the commit (the live store holds no text), so scrubbing never delays the feed
+    _ = (
+        committed
+        | "ScrubPersonalData" >> ScrubPersonalData()
+        | "HandOverToPublisher" >> HandOverToPublisher(
+            settings.workspace.root, settings.store_path, pack.timezone, settings.handover_seconds,
+            bounded=end is not None, publisher=DatasetPublisher,
+        )
     )
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from schemas import requests as rq
+
 PII_SPANS = "pii_spans"  # list<PII_SPAN> column of one text's spans
 PII_START = "start"  # first character of the span
 PII_END = "end"  # one past its last character
@@ -20,3 +22,7 @@ class PiiType:
     EMAIL = "email"
     PERSON = "person"
     FLAT = "flat"
+
+
+# the free-text columns `ScrubPersonalData` scrubs before anything is published
+SCRUBBED_COLUMNS: tuple[str, ...] = (rq.DESCRIPTION, rq.STATUS_NOTES)

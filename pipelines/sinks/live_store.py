@@ -9,25 +9,20 @@ stream ends). Each step commits one segment per transaction together with its ow
 A frame below the step's committed offset (read again after a restart) is not committed again.
 Rows a step after validation could not enrich (`pipelines.transforms.guard`) become dead letters
 `enrich_failed` in the windows step's transaction, with their share of the segment's ledger.
-The windows step also hands rows, in batches, to the dataset publisher (its own offset; the
-pipeline passes the publisher in, see `HandoverPublisher`); the published dead letters are
-rewritten from the store, so they need no hand-over of their own.
+The windows step then passes each segment's rows on, flagged `KEPT` where they were accepted,
+for `ScrubPersonalData` and the hand-over to the dataset publisher (`live_handover`): scrubbing
+comes after the commit, off the path from landing to the feed (the live store holds no text).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
 
 import apache_beam as beam
 import polars as pl
 from apache_beam.metrics import Metrics
 
-from pipelines.stopping import STOP
 from plumbing.dead_letters import dead_letter_rows, split_enrich_failures
 from plumbing.landing import LandingLog, parse_segment_ref, segment_ref
 from plumbing.live_store.figures import WindowStats, apply_deltas, hours_changes, window_deltas
@@ -41,34 +36,7 @@ from schemas import requests as rq
 
 STAGE_WINDOWS = "windows"
 STATS_CACHE_LIMIT = 1_000_000  # window keys kept in memory (about 0.4 KB each)
-DEAD_LETTER_BUCKET = 1_000  # segments per published dead-letter file
-
-
-def dead_letter_bucket(seq: int) -> int:
-    return seq // DEAD_LETTER_BUCKET
-
-
-@dataclass
-class Handover:
-    """What the windows step hands the dataset publisher: kept rows since the last hand-over,
-    the dead-letter files to rewrite, and per source the offset below which all is handed over."""
-
-    requests: list[pl.DataFrame] = field(default_factory=list)
-    dead_letter_buckets: set[tuple[str, int]] = field(default_factory=set)
-    offsets: dict[str, int] = field(default_factory=dict)
-
-
-class HandoverPublisher(Protocol):
-    """Publishes hand-overs in order and records the publisher offsets (`publish_live`)."""
-
-    def submit(self, handover: Handover) -> None: ...
-
-    def wait(self) -> None: ...
-
-    def close(self) -> None: ...
-
-
-PublisherFactory = Callable[[Workspace, str, Path], HandoverPublisher]  # (workspace, timezone, store)
+KEPT = "_kept"  # on the rows the windows step passes on: accepted (True) or refused / failed
 
 
 class _SegmentCommitter(beam.DoFn):
@@ -76,11 +44,8 @@ class _SegmentCommitter(beam.DoFn):
 
     reader = ""
 
-    def __init__(self, home: str, store_path: str, timezone: str, lateness: timedelta,
-                 handover_seconds: float, bounded: bool, publisher: PublisherFactory) -> None:
-        self.home, self.store_path, self.timezone = home, store_path, timezone
-        self.lateness, self.handover_seconds, self.bounded = lateness, handover_seconds, bounded
-        self.publisher_factory = publisher
+    def __init__(self, home: str, store_path: str, timezone: str, lateness: timedelta) -> None:
+        self.home, self.store_path, self.timezone, self.lateness = home, store_path, timezone, lateness
         self.records = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.committed_records(self.reader))
 
     def setup(self) -> None:
@@ -97,18 +62,24 @@ class _SegmentCommitter(beam.DoFn):
         log = self.logs.setdefault(source, LandingLog(self.workspace.landing, source))
         segment = SegmentLedger(source, seq, *log.info(seq))
         if seq >= self.offsets.get(source, 0):
-            self.records.inc(self.commit(segment, frame).height)
+            kept = self.commit(segment, frame)
+            self.records.inc(kept.height)
             self.offsets[source] = seq + 1
+            yield from self.passed_on(frame, kept)
         else:
-            self.recommitted(segment, frame)
-        return []
+            yield from self.recommitted(segment, frame)
 
     def commit(self, segment: SegmentLedger, frame: pl.DataFrame) -> pl.DataFrame:
         """Commit `frame` in one transaction; returns the rows that were kept."""
         raise NotImplementedError
 
-    def recommitted(self, segment: SegmentLedger, frame: pl.DataFrame) -> None:
+    def passed_on(self, frame: pl.DataFrame, kept: pl.DataFrame):
+        """What the step emits for a segment it just committed (nothing by default)."""
+        return ()
+
+    def recommitted(self, segment: SegmentLedger, frame: pl.DataFrame):
         """A segment this reader committed before, read again after a restart."""
+        return ()
 
     def teardown(self) -> None:
         self.store.close()
@@ -133,11 +104,6 @@ class _CommitWindows(_SegmentCommitter):
         self.commits = 0
         self.too_late = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.TOO_LATE)
         self.enrich_failed = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.ENRICH_FAILED)
-        self.published = self.store.offsets(lv.PUBLISHER)
-        self.handover = Handover()
-        self.buckets_this_run: set[tuple[str, int]] = set()
-        self.last_handover = time.monotonic()
-        self.publisher = self.publisher_factory(self.workspace, self.timezone, Path(self.store_path))
 
     def commit(self, segment: SegmentLedger, requests: pl.DataFrame) -> pl.DataFrame:
         requests, failed = split_enrich_failures(requests, datetime.now(UTC))
@@ -145,7 +111,6 @@ class _CommitWindows(_SegmentCommitter):
         segment.enrich_failed = failed.height
         if not requests.height:  # a step failed on every record of the segment
             self.store.commit(Commit(self.reader, segment, failed))
-            self._keep(segment, requests)
             return requests
         incoming = request_states(requests).with_columns(
             pl.lit(segment.landed_at - self.lateness).dt.cast_time_unit("us").alias(HORIZON)
@@ -165,27 +130,21 @@ class _CommitWindows(_SegmentCommitter):
         dead = pl.concat([late, failed]) if failed.height else late
         self.store.commit(Commit(self.reader, segment, dead, states, self._apply(deltas), hours_changes(deltas)))
         self.too_late.inc(late.height)
-        self._keep(segment, accepted)
         return accepted
 
-    def recommitted(self, segment: SegmentLedger, requests: pl.DataFrame) -> None:
-        if segment.seq < self.published.get(segment.source, 0):
-            return
-        requests, _ = split_enrich_failures(requests, datetime.now(UTC))  # committed before
-        late = self.store.dead_letter_frame([segment_ref(segment.source, segment.seq)])
-        if late.height and requests.height:
-            requests = requests.join(late.select(rq.SOURCE_FILE, rq.SOURCE_POSITION),
-                                     on=[rq.SOURCE_FILE, rq.SOURCE_POSITION], how="anti")
-        self._keep(segment, requests)
+    def passed_on(self, frame: pl.DataFrame, kept: pl.DataFrame):
+        """Every row of the segment (so that even a segment with nothing kept reaches the hand-over),
+        flagged KEPT where it was accepted."""
+        rows = frame.drop(dl.ENRICH_FAILED_STEP, dl.ENRICH_FAILED_ERROR, strict=False)
+        accepted = pl.col(rq.SOURCE_POSITION).is_in(kept[rq.SOURCE_POSITION].implode())
+        yield rows.with_columns(accepted.alias(KEPT))
 
-    def _keep(self, segment: SegmentLedger, requests: pl.DataFrame) -> None:
-        if requests.height:
-            self.handover.requests.append(requests)
-        self.handover.dead_letter_buckets.add((segment.source, dead_letter_bucket(segment.seq)))
-        self.buckets_this_run |= self.handover.dead_letter_buckets
-        self.handover.offsets[segment.source] = segment.seq + 1
-        if time.monotonic() - self.last_handover > self.handover_seconds:
-            self._hand_over()
+    def recommitted(self, segment: SegmentLedger, frame: pl.DataFrame):
+        """The rows committed before, for a hand-over that may not have happened: dead letters of
+        the segment (too late, enrich failed) were committed with it, so they are not kept."""
+        dead = self.store.dead_letter_frame([segment_ref(segment.source, segment.seq)])
+        yield from self.passed_on(frame, frame.join(dead.select(rq.SOURCE_FILE, rq.SOURCE_POSITION),
+                                                    on=[rq.SOURCE_FILE, rq.SOURCE_POSITION], how="anti"))
 
     def _apply(self, deltas: pl.DataFrame) -> dict[tuple, WindowStats]:
         """Window figures changed by `deltas`; whole window starts are cached from the store at once.
@@ -208,40 +167,16 @@ class _CommitWindows(_SegmentCommitter):
         for start in forgotten:
             del self.cached_starts[start]
 
-    def finish_bundle(self) -> None:
-        """Bundles end when the reader idles (about every second): publish what is due, or all at the end."""
-        if self.bounded or STOP.is_set():
-            # dead letters of the last segments were committed after their hand-over: rewrite them all
-            self.handover.dead_letter_buckets |= self.buckets_this_run
-            self._hand_over()
-            self.publisher.wait()
-        elif time.monotonic() - self.last_handover > self.handover_seconds:
-            self._hand_over()
-
-    def teardown(self) -> None:
-        self.publisher.close()
-        super().teardown()
-
-    def _hand_over(self) -> None:
-        self.last_handover = time.monotonic()
-        if self.handover.offsets or self.handover.dead_letter_buckets:
-            self.publisher.submit(self.handover)
-            self.published.update(self.handover.offsets)
-            self.handover = Handover()
-
 
 class CommitToLiveStore(beam.PTransform):
-    """(enriched request frames, dead-letter frames) in, one frame per landing segment; nothing out.
+    """(enriched request frames, dead-letter frames) in, one frame per landing segment; out: each
+    segment's request rows, flagged KEPT where the windows step accepted them."""
 
-    `publisher` builds the dataset publisher the windows step hands its rows to (module-level,
-    so it travels with the pickled step)."""
-
-    def __init__(self, home: Path, store_path: Path, timezone: str, lateness: timedelta,
-                 handover_seconds: float, bounded: bool, publisher: PublisherFactory) -> None:
+    def __init__(self, home: Path, store_path: Path, timezone: str, lateness: timedelta) -> None:
         super().__init__()
-        self.args = (str(home), str(store_path), timezone, lateness, handover_seconds, bounded, publisher)
+        self.args = (str(home), str(store_path), timezone, lateness)
 
     def expand(self, inputs):
         requests, dead = inputs
         _ = dead | "CommitDeadLetters" >> beam.ParDo(_CommitDeadLetters(*self.args))
-        return requests | "CommitWindows" >> beam.ParDo(_CommitWindows(*self.args))
+        return requests | "CommitWindows" >> beam.ParDo(_CommitWindows(*self.args)).with_output_types(pl.DataFrame)

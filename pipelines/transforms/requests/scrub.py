@@ -15,11 +15,10 @@ from apache_beam.metrics import Metrics
 from models.personal_data.detector import detect_pii, scrub_pii
 from pipelines.transforms.guard import enrich_guarded
 from schemas import ledger
-from schemas import requests as rq
+from schemas.personal_data import SCRUBBED_COLUMNS
 
 STEP = "scrub_personal_data"  # the dead-letter stage of records this step cannot enrich
 
-SCRUBBED_COLUMNS: tuple[str, ...] = (rq.DESCRIPTION, rq.STATUS_NOTES)
 
 
 def scrub_frame(frame: pl.DataFrame) -> pl.DataFrame:
