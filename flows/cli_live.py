@@ -42,6 +42,9 @@ def register(commands, _train) -> None:
     serve.add_argument("--city", default="demo")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--max-streams", type=int, default=100, help="open event streams at most (then 503)")
+    serve.add_argument("--write-timeout", type=float, default=30.0,
+                       help="seconds a client may take nothing before its connection is dropped")
     serve.set_defaults(handler=run_server)
 
 
@@ -99,11 +102,14 @@ def run_replay(args, extra, workspace: Workspace) -> int:
 
 
 def run_server(args, _extra, workspace: Workspace) -> int:
-    from dashboard.feed import serve
+    from dashboard.limits import FeedLimits
+    from dashboard.server import serve
 
+    limits = FeedLimits(max_streams=args.max_streams, write_timeout=args.write_timeout)
     print(f"live feed of {args.city!r}: http://{args.host}:{args.port}/api/v1/stream  "
           f"(API reference: http://{args.host}:{args.port}/docs)", flush=True)
-    serve(workspace, args.city, args.host, args.port)
+    serve(workspace, args.city, args.host, args.port, limits)
+    print("live feed stopped", flush=True)
     return 0
 
 

@@ -39,14 +39,16 @@ _IN_JSON = "IN (SELECT value FROM json_each(?))"
 class LiveStoreReader:
     """Read-only queries over one city's live store."""
 
-    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, db: sqlite3.Connection, path: Path, cache_kib: int = CACHE_KIB) -> None:
         self.db, self.path = db, Path(path)
-        self.db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+        self.db.execute(f"PRAGMA cache_size=-{int(cache_kib)}")
         self.db.execute("PRAGMA busy_timeout=10000")
 
     @classmethod
-    def open(cls, path: Path) -> LiveStoreReader:
-        return cls(sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True, check_same_thread=False), path)
+    def open(cls, path: Path, cache_kib: int = CACHE_KIB) -> LiveStoreReader:
+        """`cache_kib` bounds this connection's page cache (a long-lived reader wants less)."""
+        db = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True, check_same_thread=False)
+        return cls(db, path, cache_kib)
 
     def close(self) -> None:
         self.db.close()
@@ -129,6 +131,15 @@ class LiveStoreReader:
                          for w, start, d, c, *rest in rows],
             }}))
         return changes
+
+    def district_ids(self) -> list[str]:
+        """The districts the windows name (not the unknown one), sorted."""
+        query = f"SELECT DISTINCT {rq.DISTRICT_ID} FROM {lv.WINDOWS_TABLE.name} WHERE {rq.DISTRICT_ID} != ?"
+        return sorted(d for (d,) in self.db.execute(query, (lv.UNKNOWN_KEY,)))
+
+    def has_district(self, district_id: str) -> bool:
+        query = select(lv.WINDOWS_TABLE, (rq.DISTRICT_ID,), f"{rq.DISTRICT_ID} = ?")
+        return self.db.execute(f"{query} LIMIT 1", (district_id,)).fetchone() is not None
 
     def last_change_id(self) -> int:
         return self.db.execute(f"SELECT coalesce(max({lv.CHANGE_ROW_ID}), 0) FROM {lv.CHANGES_TABLE.name}").fetchone()[0]

@@ -3,60 +3,31 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import polars as pl
 import pytest
-import uvicorn
-from conftest import TINY_CITY, TINY_TAXONOMY
+from conftest import TINY_CITY
+from feed_fixtures import feed_home, feed_in_thread, raw_get
 from live_fixtures import land_chunks
 
-from dashboard.feed import create_app
-from models.cities.pack import CityPack
-from pipelines.stream_requests import LiveSettings, replay
-from plumbing.landing import LandingLog
+from pipelines.stream_requests import replay
 from plumbing.live_store.reader import LiveStoreReader
-from plumbing.workspace import Workspace
 from schemas import live as lv
 from schemas import requests as rq
-from synthetic.replayer import recent_requests
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+NAMES = {f["properties"]["code"]: f["properties"]["title"] for f in TINY_CITY["features"]}
 
 
 @pytest.fixture(scope="module")
 def feed(tmp_path_factory):
-    home = tmp_path_factory.mktemp("feed-home")
-    pack = CityPack.create("tiny", home / "cities" / "tiny", TINY_CITY, name_field="title", id_field="code",
-                           parent_field="okrug", parent_name_field="okrug_name", taxonomy=TINY_TAXONOMY,
-                           timezone="Europe/Moscow")
-    workspace = Workspace(home)
-    records = recent_requests(pack, 3_000, seed=11)
-    log = LandingLog(workspace.landing, "city311").create("csv")
-    land_chunks(log, records.head(2_500), 500, tmp_path_factory.mktemp("feeds"))
-    settings = LiveSettings(workspace, "tiny", lateness=timedelta(days=14))
-    replay(settings)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(workspace, "tiny"), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield {"url": f"http://127.0.0.1:{port}", "workspace": workspace, "settings": settings, "log": log,
-           "more": records.tail(500), "feeds": tmp_path_factory.mktemp("more")}
-    server.should_exit = True
-    thread.join(timeout=10)
+    home = feed_home(tmp_path_factory.mktemp("feed-home"), tmp_path_factory.mktemp("feeds"))
+    with feed_in_thread(home.workspace) as url:
+        yield {"url": url, "workspace": home.workspace, "settings": home.settings, "log": home.log,
+               "more": home.more, "feeds": tmp_path_factory.mktemp("more")}
 
 
 def get(feed, path: str, **params) -> httpx.Response:
@@ -162,3 +133,43 @@ def test_stream_pushes_a_committed_change(feed):
     assert change["segment"]["seq"] == first_new and change["segment"]["source"] == "city311"
     windows = [dict(zip(change["windows"]["columns"], row)) for row in change["windows"]["rows"]]
     assert sum(w[lv.NEW] for w in windows if w[lv.WINDOW] == lv.DAY) > 0
+
+
+def test_rows_name_their_districts_from_the_city_pack(feed):
+    rows = get(feed, "/api/v1/requests/windows", window="1d", limit=50_000).json()["rows"]
+    kpis = get(feed, "/api/v1/requests/kpis").json()["districts"]
+    for row in rows + kpis:
+        assert row["district_name"] == NAMES.get(row[rq.DISTRICT_ID]), row
+    assert {r[rq.DISTRICT_ID] for r in rows} >= set(NAMES)
+    assert list(rows[0])[list(rows[0]).index(rq.DISTRICT_ID) + 1] == "district_name"
+    listed = get(feed, "/api/v1/districts").json()["districts"]
+    assert {(d[rq.DISTRICT_ID], d["district_name"], d["parent_name"]) for d in listed} == {
+        ("N1", "North One", "North"), ("N2", "North Two", "North"), ("S1", "South One", "South")}
+
+
+def test_an_unknown_district_gets_a_404_naming_the_city_districts(feed):
+    """Before: 200 with no rows, as if the district had no requests."""
+    response = get(feed, "/api/v1/requests/windows", window="15m", district="NOPE")
+    assert response.status_code == 404
+    detail = response.json()["detail"]
+    assert "'NOPE' is not a district of city 'tiny'" in detail
+    assert all(f"{code} ({name})" in detail for code, name in NAMES.items())
+    known = get(feed, "/api/v1/requests/windows", window="15m", district="S1")
+    assert known.status_code == 200 and {r["district_name"] for r in known.json()["rows"]} == {"South One"}
+
+
+@pytest.mark.parametrize("part, size, status", [
+    ("query", 1_000_000, 414),  # beyond what the server buffers of a request head
+    ("query", 12_000, 414),     # reaches the app: over the 8 KB request line limit
+    ("header", 1_000_000, 431),
+    ("header", 20_000, 431),    # reaches the app: over the 16 KB header limit
+])
+def test_oversized_requests_get_414_or_431_with_a_short_body(feed, part, size, status):
+    """Before: 1 MB reset the connection; 12 KB and 20 KB went through (200)."""
+    query = "window=1d&district=" + ("x" * size if part == "query" else "N1")
+    headers = {"X-Filler": "y" * size} if part == "header" else {}
+    answered, body = raw_get(feed["url"], f"/api/v1/requests/windows?{query}", headers)
+    assert answered == status
+    detail = json.loads(body)["detail"]
+    assert len(body) < 300 and ("8,192 bytes" if status == 414 else "16,384 bytes") in detail
+    assert get(feed, "/health").status_code == 200  # the server carries on
