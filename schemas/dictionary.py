@@ -22,7 +22,8 @@ DESCRIPTIONS: dict[str, str] = {
     rq.UPDATED_DATETIME: "Last update the source reported (UTC).",
     rq.EXPECTED_DATETIME: "Due time the source reported (UTC).",
     rq.CLOSED_DATETIME: "When the request was closed (UTC), as the source reported it.",
-    rq.ADDRESS: "Address text from the source.",
+    rq.ADDRESS: "Address text from the source, without its flat or unit number (after кв., apt, unit, flat or a # "
+    "after the street): street and house stay.",
     rq.LAT: "Latitude (WGS84) as reported; null if missing or not a number.",
     rq.LONG: "Longitude (WGS84) as reported; null if missing or not a number.",
     rq.SOURCE: "Name of the feed the record came from.",

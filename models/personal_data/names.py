@@ -56,8 +56,24 @@ EN_FIRST = (
     "Steven", "Susan", "Teresa", "Terry", "Theresa", "Thomas", "Timothy", "Tom", "Tony", "Tyler",
     "Victoria", "Vincent", "Virginia", "Walter", "Wayne", "William", "Zachary",
 )
+# Russian first names as they are written in Latin letters ("ask for Ivan Petrov"), leaving out
+# those that are also English words or places (Roman, Maxim, Vera, Lev, Marina).
+RU_LATIN_FIRST = (
+    "Aleksandr", "Aleksei", "Alexei", "Alexey", "Anatoly", "Andrei", "Andrey", "Arkady", "Artem",
+    "Artyom", "Dmitri", "Dmitrii", "Dmitry", "Evgeny", "Fyodor", "Gennady", "Georgy", "Grigory",
+    "Igor", "Ilya", "Ivan", "Kirill", "Konstantin", "Mikhail", "Nikita", "Nikolai", "Nikolay",
+    "Oleg", "Pavel", "Pyotr", "Sergei", "Sergey", "Stanislav", "Stepan", "Timofei", "Vadim",
+    "Valery", "Vasily", "Viktor", "Vitaly", "Vladimir", "Vladislav", "Vyacheslav", "Yaroslav",
+    "Yevgeny", "Yuri", "Yury",
+    "Alyona", "Anastasia", "Anastasiya", "Darya", "Ekaterina", "Galina", "Irina", "Ksenia",
+    "Kseniya", "Larisa", "Lyudmila", "Ludmila", "Nadezhda", "Natalia", "Natalya",
+    "Oksana", "Olga", "Polina", "Svetlana", "Tatiana", "Tatyana", "Valentina", "Yekaterina",
+    "Yelena", "Elena", "Yulia", "Yuliya", "Zinaida",
+)
 # Titles that announce a surname ("Mrs. Jones", "г-н Петров"); the title itself stays readable.
-TITLES = ("Mr", "Mrs", "Ms", "Miss", "Dr", "Prof", "Sir", "Madam", "г-н", "г-жа", "гр")
+TITLES = (
+    "Mr", "Mrs", "Ms", "Miss", "Dr", "Prof", "Sir", "Madam", "Officer", "г-н", "г-жа", "гр",
+)
 # Capitalised words that open sentences or sign-offs next to a name but are not part of it, and
 # street words that make "Madison Avenue" or "улица Александра Невского" a place, not a person.
 NOT_NAME_WORDS = frozenset((
@@ -65,8 +81,13 @@ NOT_NAME_WORDS = frozenset((
     "Пишите", "Звоните", "Тел", "Телефон", "Мой", "Контактный", "Жду", "Сколько", "Примите",
     "Заранее", "Ответ", "Почта", "Адрес", "Дом", "Улица", "Проспект", "Переулок", "Бульвар",
     "Площадь", "Набережная", "Шоссе", "Проезд", "Квартира", "Москва", "Россия",
+    "Спросить", "Спросите", "Позовите", "Позвать", "Обращаться", "Обратиться", "Обращайтесь",
+    "Обратитесь", "Связаться", "Свяжитесь", "Позвоните", "Позвонить", "Звонить", "Меня", "Зовут",
+    "Контактное", "Контакт", "Сосед", "Соседка", "Собственник", "Жилец",
     "Hello", "Hi", "Dear", "Please", "Thanks", "Thank", "Regards", "Best", "Sincerely", "Good",
     "Email", "Phone", "Tel", "Call", "Reply", "My", "The", "This", "That", "We", "I", "It",
+    "Contact", "Ask", "Attn", "Attention", "Speak", "Talk", "Tenant", "Landlord", "Neighbor",
+    "Neighbour",
     "Street", "St", "Avenue", "Ave", "Road", "Rd", "Lane", "Ln", "Boulevard", "Blvd", "Place", "Pl",
     "Square", "Sq", "Highway", "Hwy", "Drive", "Dr", "Court", "Ct", "Parkway", "Pkwy", "Terrace",
     "Embankment", "Emb", "Park", "Heights", "Bridge", "Station", "School", "Hospital", "Center",
@@ -80,7 +101,8 @@ STREET_WORDS = frozenset((
     "ул", "улица", "улице", "улицу", "улицы", "пр-т", "пр", "просп", "проспект", "проспекте",
     "пер", "переулок", "переулке", "бул", "бульвар", "бульваре", "пл", "площадь", "площади",
     "наб", "набережная", "набережной", "ш", "шоссе", "проезд", "проезде", "им", "имени",
-    "тупик", "аллея",
+    "тупик", "аллея", "район", "района", "районе", "районом", "округ", "округа", "округе",
+    "округом", "поселение", "поселения", "мкр", "микрорайон", "микрорайоне",
 ))
 # Of those, the abbreviations that keep their dot ("ул. Павлова"); after a full word a dot ends
 # the sentence and the next word may well be a signature.
@@ -89,6 +111,45 @@ STREET_ABBREVIATIONS = frozenset(("ул", "пр", "просп", "пер", "бу�
 SIGN_OFF_CUES = (
     "с уважением", "заявитель", "заявительница", "подпись", "жалобу подал", "обращается",
     "regards", "thanks", "thank you", "sincerely", "signed", "cheers", "best",
+)
+# Phrases right before a name that say a person is asked for, introduced or to be contacted
+# ("ask for Ivan Petrov", "обращаться к Петровой А.С."); the run after one still needs a first
+# name, a surname or exactly two name words, and none of `ORGANISATION_WORDS` in it or right
+# after it ("contact Marine Mammal Rescue Center").
+NAME_CUES = (
+    "ask for", "asking for", "asked for", "contact", "contact person", "contact name", "speak to",
+    "speak with", "talk to", "talk with", "my name is", "name is", "attn", "attention", "c/o",
+    "care of", "tenant", "landlord", "neighbor", "neighbour",
+    "спросить", "спросите", "спросить у", "спросите у", "позвать", "позовите", "попросить",
+    "попросите", "обращаться к", "обратиться к", "обращайтесь к", "обратитесь к", "связаться с",
+    "свяжитесь с", "звонить", "позвонить", "позвоните", "меня зовут", "зовут", "контактное лицо",
+    "контакт", "сосед", "соседка", "соседа", "соседке", "соседу", "собственник", "жилец",
+)
+# Capitalised words that make a run after a cue an organisation or a place ("contact Department
+# of Sanitation", "ask for Customer Service", "связаться с Управой района"), matched in English
+# as words and in Russian by their stem (any case).
+ORGANISATION_WORDS = frozenset((
+    "Department", "Dept", "Sanitation", "Office", "Service", "Services", "Customer", "Support",
+    "Management", "Authority", "Housing", "Police", "Precinct", "Council", "Board", "Agency",
+    "Bureau", "Division", "Company", "Inc", "Llc", "Corp", "Con", "Edison", "Verizon", "Spectrum",
+    "National", "Grid", "Animal", "Control", "Parks", "Transit", "Water", "Gas", "Electric",
+    "Energy", "North", "South", "East", "West", "Upper", "Lower", "Side", "Village", "Hill",
+    "Hall", "District", "Borough", "Community", "Association", "Building", "Desk", "Team",
+    "Society", "Rescue", "Center", "Centre", "Foundation", "Institute", "University", "College",
+    "School", "Hospital", "Station", "Museum", "Library", "Church", "Club", "Group", "Commission",
+    "Committee", "County", "State", "Federal", "Public", "Works", "Health", "Recreation", "Rec",
+    "Program", "Project", "Section", "Court", "Clerk", "Assessor", "Treasurer", "Tax", "Id",
+    "Collector", "Scavenger", "Recycling", "Waste", "Towing", "Repair", "Maintenance",
+    "Historical", "Planning", "Permit", "Permits", "Inspection", "Engineering", "Utilities",
+    "Bank", "Market", "Store", "Restaurant", "Hotel", "Garage", "Hotline", "Line", "Unit",
+    "Academy", "Training", "Town", "Bay", "View", "Point", "Beach", "Harbor", "Valley", "Square",
+    "Plaza", "Tower", "Towers", "Houses", "Apartments", "Gardens", "Estates", "Commons", "Mall",
+    "Airport", "Terminal", "Pier", "Wharf", "Port",
+))
+ORGANISATION_STEMS = (
+    "управ", "департамент", "префектур", "администрац", "служб", "диспетчер", "компани",
+    "жилищник", "мосводоканал", "мосгаз", "мосэнерго", "участков", "полици", "совет", "отдел",
+    "район", "округ", "фонд", "центр", "инспекц", "комитет", "организац", "предприяти",
 )
 # Endings of Russian surnames in any case and gender (-ов/-ова/-ову/-овым, -ский/-ская, ...).
 RU_SURNAME_ENDINGS = (
@@ -131,7 +192,7 @@ def russian_name_forms(name: str, female: bool) -> set[str]:
 
 def first_names() -> frozenset[str]:
     """Every first-name form the detector recognises, Russian cases included."""
-    names: set[str] = set(EN_FIRST)
+    names: set[str] = set(EN_FIRST) | set(RU_LATIN_FIRST)
     for name in RU_MALE:
         names |= russian_name_forms(name, female=False)
     for name in RU_FEMALE:

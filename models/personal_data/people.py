@@ -1,11 +1,13 @@
 """Where UrbanPulse residents wrote a person's name: "Иванов Иван Иванович", "Ивановой А.С.",
-"И. И. Иванов", "Анна Петрова", "John Smith", "J. Smith", "Mrs. Jones", "С уважением, Ольга".
+"И. И. Иванов", "Анна Петрова", "John Smith", "J. Smith", "Mrs. Jones", "С уважением, Ольга",
+"ask for Ivan Petrov", "спросить Петрову".
 
 A run of capitalised words (split at sentence words such as "Здравствуйте" or "Street") is a
 name only with evidence: a known first name next to another name word, initials, a patronymic,
-a courtesy title, or a sign-off right before it. A lone surname-like word is not enough, because
-streets carry people's names ("ул. Павлова", "Madison Avenue"): runs right after or before a
-street word are never people.
+a courtesy title, a sign-off right before it, or a phrase that asks for a person ("contact",
+"обращаться к") before a first name, a surname or two name words that are no organisation. A
+lone surname-like word is not enough, because streets carry people's names ("ул. Павлова",
+"Madison Avenue"): runs right after or before a street word are never people.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from __future__ import annotations
 import re
 
 from models.personal_data.names import (
+    NAME_CUES,
     NOT_NAME_WORDS,
+    ORGANISATION_STEMS,
+    ORGANISATION_WORDS,
     RU_PATRONYMIC_ENDINGS,
     RU_SURNAME_ENDINGS,
     SIGN_OFF_CUES,
@@ -33,6 +38,11 @@ _CUE_BEFORE = re.compile(
     "(?:" + "|".join(re.escape(cue) for cue in SIGN_OFF_CUES) + r")[ \u00a0]*[,:—-]?[ \u00a0]*$",
     re.IGNORECASE,
 )
+_ASKED_BEFORE = re.compile(
+    r"(?<![\w-])(?:" + "|".join(re.escape(cue) for cue in NAME_CUES)
+    + r")[ \u00a0]*[,:—-]?[ \u00a0]*$",
+    re.IGNORECASE,
+)
 _LOWER_TITLES = frozenset(t for t in TITLES if t[0].islower())
 _STREET_TITLES = frozenset({
     "Street", "St", "Avenue", "Ave", "Road", "Rd", "Lane", "Ln", "Boulevard", "Blvd", "Place",
@@ -41,6 +51,7 @@ _STREET_TITLES = frozenset({
     "Набережная", "Шоссе", "Проезд",
 })  # fmt: skip
 _MAX_NAME_WORDS = 4
+_MAX_ASKED_WORDS = 3
 _LOOK_BACK = 24
 
 # Token kinds.
@@ -134,21 +145,40 @@ def person_spans(text: str) -> list[tuple[int, int]]:
     spans = []
     for run in _runs(text):
         for tokens, titled, ended_by in _segments(run):
-            start, end = tokens[0][1], tokens[-1][2]
             kinds = "".join(token[0] for token in tokens)
-            if not _is_name(kinds, titled, signed=False):
-                # weaker evidence, looked up only when needed: "г-н Петров", "С уважением, Ольга"
-                window = max(0, start - _LOOK_BACK)
-                before = _WORD_BEFORE.search(text, window, start)
-                titled = titled or bool(before and before.group(1).lower() in _LOWER_TITLES)
-                signed = _CUE_BEFORE.search(text, window, start) is not None
-                if not _is_name(kinds, titled, signed):
-                    continue
-            if not _beside_street(text, start, end, ended_by):
+            named = _is_name(kinds, titled, signed=False)
+            if not (named or _weak_evidence(text, tokens, kinds, titled, ended_by)):
+                continue
+            if not _beside_street(text, tokens[0][1], tokens[-1][2], ended_by):
                 tokens = _trimmed(text, tokens, kinds)
                 if tokens:
                     spans.append((tokens[0][1], tokens[-1][2]))
     return spans
+
+
+def _weak_evidence(
+    text: str, tokens: list[Token], kinds: str, titled: bool, ended_by: Token | None
+) -> bool:
+    """Evidence before the segment, looked up only when needed: "г-н Петров", "С уважением,
+    Ольга", "ask for Ivan Petrov" (a cue phrase, then no organisation or place word)."""
+    start = tokens[0][1]
+    window = max(0, start - _LOOK_BACK)
+    before = _WORD_BEFORE.search(text, window, start)
+    titled = titled or bool(before and before.group(1).lower() in _LOWER_TITLES)
+    if _is_name(kinds, titled, signed=_CUE_BEFORE.search(text, window, start) is not None):
+        return True
+    if len(kinds) > _MAX_ASKED_WORDS or not (
+        FIRST in kinds or SURNAME in kinds or kinds == OTHER * 2
+    ):
+        return False
+    if _ASKED_BEFORE.search(text, window, start) is None:
+        return False
+    words = [*tokens, ended_by] if ended_by else tokens
+    return not any(_organisation(text[s:e]) for _, s, e in words)
+
+
+def _organisation(word: str) -> bool:
+    return word in ORGANISATION_WORDS or word.lower().startswith(ORGANISATION_STEMS)
 
 
 def _trimmed(text: str, tokens: list[Token], kinds: str) -> list[Token]:

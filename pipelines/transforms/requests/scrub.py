@@ -1,6 +1,9 @@
 """ScrubPersonalData: request texts with phones, e-mails, names and flat numbers replaced by
-typed placeholders (`[PHONE]`, `[EMAIL]`, `[PERSON]`, `[FLAT]`), so that UrbanPulse's public
-outputs carry the complaint but not the resident.
+typed placeholders (`[PHONE]`, `[EMAIL]`, `[PERSON]`, `[FLAT]`), and addresses without their
+flat number, so that UrbanPulse's public outputs carry the complaint but not the resident.
+
+The address keeps its street and house: researchers map requests by them. Geocoding runs before
+this step in both pipelines, so the geocoder has read the whole address by the time its flat goes.
 
 `scrub_frame` is the plain polars step (tests, notebooks, the open-data export); the PTransform
 runs it over every frame of a batch or streaming pipeline.
@@ -12,17 +15,25 @@ import apache_beam as beam
 import polars as pl
 from apache_beam.metrics import Metrics
 
-from models.personal_data.detector import detect_pii, scrub_pii
+from models.personal_data.detector import (
+    detect_address_flats,
+    detect_pii,
+    scrub_addresses,
+    scrub_pii,
+)
 from pipelines.transforms.guard import enrich_guarded
 from schemas import ledger
+from schemas import requests as rq
 from schemas.personal_data import SCRUBBED_COLUMNS
 
 STEP = "scrub_personal_data"  # the dead-letter stage of records this step cannot enrich
 
+ADDRESS_COLUMNS: tuple[str, ...] = (rq.ADDRESS,)  # flat numbers only; SCRUBBED_COLUMNS: every kind of span
 
 
 def scrub_frame(frame: pl.DataFrame) -> pl.DataFrame:
-    """`frame` with its free-text columns scrubbed; other columns and the row order untouched."""
+    """`frame` with its free-text columns scrubbed and the flats dropped from its address; other
+    columns and the row order untouched."""
     scrubbed, _ = scrub_frame_counted(frame)
     return scrubbed
 
@@ -38,6 +49,13 @@ def scrub_frame_counted(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
         spans = detect_pii(texts)
         replaced += int(spans.list.len().sum() or 0)
         columns.append(scrub_pii(texts, spans).alias(name))
+    for name in ADDRESS_COLUMNS:
+        if name not in frame.columns:
+            continue
+        addresses = frame.get_column(name)
+        spans = detect_address_flats(addresses)
+        replaced += int(spans.list.len().sum() or 0)
+        columns.append(scrub_addresses(addresses, spans).alias(name))
     return (frame.with_columns(columns) if columns else frame), replaced
 
 

@@ -10,10 +10,10 @@ import pytest
 
 from models.personal_data.detector import detect_pii, scrub_pii
 from models.personal_data.evaluation import CARD_JSON, evaluate_pii, write_pii_card
+from schemas.personal_data import PII_END, PII_SPANS, PII_START, PII_TYPE, PiiType
 from schemas.requests import DESCRIPTION
 from synthetic.demo_city import build_demo_city
 from synthetic.requests.generator import generate_requests
-from schemas.personal_data import PII_END, PII_SPANS, PII_START, PII_TYPE, PiiType
 
 PHONE, EMAIL, PERSON, FLAT = PiiType.PHONE, PiiType.EMAIL, PiiType.PERSON, PiiType.FLAT
 
@@ -58,6 +58,41 @@ FOUND = [
     ),
 ]
 
+# Phones written without the separators the first patterns relied on, and names after phrases
+# that ask for a person (found by a probe of published data).
+FOUND_BARE_AND_CUED = [
+    ("call 2125550199 after 6", [(PHONE, "2125550199")]),
+    ("Phone 212 555 0199", [(PHONE, "212 555 0199")]),
+    ("cell: 12125550199.", [(PHONE, "12125550199")]),
+    ("left a voicemail at (718)5550123", [(PHONE, "(718)5550123")]),
+    ("звонить 89161234567", [(PHONE, "89161234567")]),
+    ("тел +7 916 123 45 67 до 20:00", [(PHONE, "+7 916 123 45 67")]),
+    ("мобильный 9161234567, вечером", [(PHONE, "9161234567")]),
+    ("номер 916 123 45 67", [(PHONE, "916 123 45 67")]),
+    ("Позвоните 79161234567", [(PHONE, "79161234567")]),
+    ("мой номер 7 916 123 45 67", [(PHONE, "7 916 123 45 67")]),
+    ("тел. 8–916–123–45–67", [(PHONE, "8–916–123–45–67")]),  # en dashes
+    ("тел +7\u202f916\u202f123\u202f45\u202f67", [(PHONE, "+7\u202f916\u202f123\u202f45\u202f67")]),
+    ("Phone 212–555–0199", [(PHONE, "212–555–0199")]),
+    ("Environmental Health (415)-252-3800", [(PHONE, "(415)-252-3800")]),
+    ("ask for Ivan Petrov at the door", [(PERSON, "Ivan Petrov")]),
+    ("please contact John Smith", [(PERSON, "John Smith")]),
+    ("my name is Mary Jones", [(PERSON, "Mary Jones")]),
+    ("Contact: Olga Smirnova, 3rd floor", [(PERSON, "Olga Smirnova")]),
+    ("landlord Dmitry Volkov ignores us", [(PERSON, "Dmitry Volkov")]),
+    ("спросить Ивана Петрова", [(PERSON, "Ивана Петрова")]),
+    ("обращаться к Петровой А.С.", [(PERSON, "Петровой А.С.")]),
+    ("Спросите Петрову, она знает", [(PERSON, "Петрову")]),
+    ("меня зовут Светлана", [(PERSON, "Светлана")]),
+    ("сосед Иванов опять шумит", [(PERSON, "Иванов")]),
+    ("Inspector left voicemail at 7185550123, ask for Mr. Brown", [(PHONE, "7185550123"), (PERSON, "Brown")]),
+    # the forms San Francisco's status notes use
+    ("please contact Danny Okafor, Pool Manager", [(PERSON, "Danny Okafor")]),
+    ("Need to contact Amy at 555-7839.", [(PERSON, "Amy"), (PHONE, "555-7839")]),
+    ("Forwarded to Senior Collection Officer Walter Brinks (415-555-7802)",
+     [(PERSON, "Walter Brinks"), (PHONE, "415-555-7802")]),
+]
+
 # Texts that look a little like personal data and must stay as they are.
 KEPT = [
     "Яма у дома д. 15к2 по ул. Ленина",
@@ -78,6 +113,41 @@ KEPT = [
     "Per C.F.C. Section 1028.3",
 ]
 
+# Numbers that are not phones, and what follows a cue phrase without being a person.
+KEPT_NUMBERS_AND_CUED = [
+    "Заявка 2125550199 закрыта",  # a request id shaped like a phone
+    "Request # 2125550199 is a duplicate of SR 3105550123",
+    "ИНН 7701234567, ОГРН 1027700132195, лицевой счёт 9012345678",
+    "BBL 3012340001, BIN 3012345",
+    "В 2019, 2020 и 2021 годах, с 1990-2024",
+    "дом 1234, корп. 5, стр. 67, д. 15-17",
+    "Заявка от 20240312, дата 2024-03-12 10:30, 12.03.2024",
+    "выделено 9500000000 руб. на ремонт, смета 9161234567 рублей",
+    "paid $3125550000 total",
+    "точка 55.7558123456, 37.6173456789",
+    "at 40.7127753 -74.0059728 and 139.6917064",
+    "contact the Department of Sanitation",
+    "Please contact Department of Sanitation",
+    "ask for Customer Service",
+    "contact Con Edison about the outage",
+    "ask for Broadway entrance",
+    "спросить на ул. Ленина",
+    "связаться с Управой района",
+    "Позвоните в Мосводоканал",
+    "связаться с Тверским районом",
+    "спросить у Диспетчерской службы",
+    "обращаться к Садовой улице",
+    "My name is on the list",
+    "contact Bay View",
+    "landlord Stuyvesant Town",
+    "she can contact Marine Mammal Rescue Center",
+    "asking for Federal Id# to assist",
+    "contact California Historical Society",
+    "Order 2125550199 shipped, Invoice 4155550123, ID 9161234567",
+    "ZIP 94107-1300, Block 0533 Lot 029",
+    "ИНН 770123456789, счёт 40817810099910004312",
+]
+
 
 def found(text: str) -> list[tuple[str, str]]:
     spans = detect_pii(pl.Series([text]))[0]
@@ -89,7 +159,14 @@ def test_real_world_forms_are_found_exactly(text: str, expected: list[tuple[str,
     assert found(text) == expected
 
 
-@pytest.mark.parametrize("text", KEPT)
+@pytest.mark.parametrize(("text", "expected"), FOUND_BARE_AND_CUED, ids=[t for t, _ in FOUND_BARE_AND_CUED])
+def test_bare_phones_and_cued_names_are_found_exactly(
+    text: str, expected: list[tuple[str, str]]
+) -> None:
+    assert found(text) == expected
+
+
+@pytest.mark.parametrize("text", KEPT + KEPT_NUMBERS_AND_CUED)
 def test_look_alikes_are_not_flagged(text: str) -> None:
     assert found(text) == []
 
