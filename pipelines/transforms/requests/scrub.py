@@ -42,20 +42,13 @@ def scrub_frame_counted(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     """(scrubbed frame, number of spans replaced), for callers that count what they removed."""
     replaced = 0
     columns = []
-    for name in SCRUBBED_COLUMNS:
-        if name not in frame.columns:
-            continue
-        texts = frame.get_column(name)
-        spans = detect_pii(texts)
-        replaced += int(spans.list.len().sum() or 0)
-        columns.append(scrub_pii(texts, spans).alias(name))
-    for name in ADDRESS_COLUMNS:
-        if name not in frame.columns:
-            continue
-        addresses = frame.get_column(name)
-        spans = detect_address_flats(addresses)
-        replaced += int(spans.list.len().sum() or 0)
-        columns.append(scrub_addresses(addresses, spans).alias(name))
+    for names, detect, scrub in ((SCRUBBED_COLUMNS, detect_pii, scrub_pii),
+                                 (ADDRESS_COLUMNS, detect_address_flats, scrub_addresses)):
+        for name in (n for n in names if n in frame.columns):
+            texts = frame.get_column(name)
+            spans = detect(texts)
+            replaced += int(spans.list.len().sum() or 0)
+            columns.append(scrub(texts, spans).alias(name))
     return (frame.with_columns(columns) if columns else frame), replaced
 
 
