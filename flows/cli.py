@@ -11,7 +11,7 @@ import importlib
 import sys
 from pathlib import Path
 
-from flows.cli_steps import FORMATS_HELP, done, step
+from flows.cli_steps import ENCODING_HELP, FORMATS_HELP, done, step
 from plumbing.workspace import Workspace
 from schemas import ledger
 from schemas import requests as rq
@@ -53,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     ingest_requests.add_argument("--city", default="demo")
     ingest_requests.add_argument("--format", default="csv", help=FORMATS_HELP)
     ingest_requests.add_argument("--mapping", type=Path)
+    ingest_requests.add_argument("--encoding", help=ENCODING_HELP)
     ingest_requests.add_argument("--source")
     ingest_requests.add_argument("--model", type=Path)
     ingest_requests.add_argument("--no-prefect", action="store_true", help="run the pipeline without a flow")
@@ -142,11 +143,11 @@ def _ingest(args, extra, workspace: Workspace) -> int:
 
         from pipelines.ingest_requests import pipeline_argv, run
 
-        report = asdict(run(pipeline_argv(*inputs)))
+        report = asdict(run(pipeline_argv(*inputs, encoding=args.encoding)))
     else:
         from flows.ingest import ingest_requests
 
-        report = ingest_requests(*inputs)
+        report = ingest_requests(*inputs, encoding=args.encoding)
     done(started)
     _print_report(report)
     return 0
