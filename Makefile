@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export URBANPULSE_HOME ?= $(CURDIR)/urbanpulse-home
 
-.PHONY: demo test bench bench-batch bench-models bench-live install clean
+.PHONY: demo test fuzz bench bench-batch bench-models bench-live install clean
 
 install: $(STAMP)
 
@@ -22,6 +22,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# the fuzz suite at full budget (10,000 examples per test; `make test` runs it at 100)
+fuzz: $(STAMP)
+	URBANPULSE_FUZZ=full $(PY) -m pytest -q tests/fuzz --hypothesis-show-statistics $(FUZZ_ARGS)
 
 # everything but the live benchmark (which takes over the machine for about ten minutes)
 bench: bench-batch bench-models

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from flows.cli_steps import (
+    ENCODING_HELP,
     EXIT_INTERRUPTED,
     FORMATS_HELP,
     INTERRUPTED,
@@ -60,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     ingest_requests.add_argument("--city", required=True, help="city pack name under cities/ in the home folder")
     ingest_requests.add_argument("--format", default="csv", help=FORMATS_HELP)
     ingest_requests.add_argument("--mapping", type=Path)
+    ingest_requests.add_argument("--encoding", help=ENCODING_HELP)
     ingest_requests.add_argument("--source")
     ingest_requests.add_argument("--model", type=Path)
     ingest_requests.add_argument("--no-prefect", action="store_true", help="run the pipeline without a flow")
@@ -142,7 +144,7 @@ def _generate(args, _extra, workspace: Workspace) -> int:
 def _ingest(args, extra, workspace: Workspace) -> int:
     from flows.ingest_checks import check_ingest
 
-    setup = check_ingest(workspace, args.paths, args.city, args.format, args.mapping, args.model)
+    setup = check_ingest(workspace, args.paths, args.city, args.format, args.mapping, args.model, args.encoding)
     paths = [str(p.resolve()) for p in args.paths]
     started = step(f"ingesting {len(paths)} file(s) into city {args.city!r}")
     for line in setup:
@@ -157,12 +159,12 @@ def _ingest(args, extra, workspace: Workspace) -> int:
 
         from pipelines.ingest_requests import pipeline_argv, run
 
-        report = asdict(run(pipeline_argv(*inputs)))
+        report = asdict(run(pipeline_argv(*inputs, encoding=args.encoding)))
     else:
         from flows.ingest import ingest_requests
 
         with stop_at_once_on_ctrl_c():
-            report = ingest_requests(*inputs)
+            report = ingest_requests(*inputs, encoding=args.encoding)
     done(started)
     _print_report(report)
     return 0

@@ -6,7 +6,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from flows.cli_steps import FORMATS_HELP, done, step
+from flows.cli_steps import ENCODING_HELP, FORMATS_HELP, done, step
 from plumbing.workspace import Workspace
 from schemas import ledger
 
@@ -18,6 +18,7 @@ def register(commands, _train) -> None:
     land_requests.add_argument("--source", required=True, help="landing log name (letters, digits, . _ -)")
     land_requests.add_argument("--format", default="csv", help=FORMATS_HELP)
     land_requests.add_argument("--mapping", type=Path)
+    land_requests.add_argument("--encoding", help=ENCODING_HELP)
     land_requests.set_defaults(handler=land_files)
 
     stream = commands.add_parser("stream", help="run the live pipeline").add_subparsers(dest="what", required=True)
@@ -68,10 +69,10 @@ def land_files(args, _extra, workspace: Workspace) -> int:
     from pipelines.land_requests import land_file
     from plumbing.landing import LandingLog
 
-    log = LandingLog(workspace.landing, args.source).create(args.format, args.mapping)
+    log = LandingLog(workspace.landing, args.source).create(args.format, args.mapping, args.encoding)
     for path in args.paths:
         started = step(f"landing {path} into {args.source!r}")
-        segments = land_file(log, path, args.format, args.mapping)
+        segments = land_file(log, path, args.format, args.mapping, args.encoding)
         done(started)
         print(f"   segments {segments[0]}..{segments[-1]}" if segments else "   no records")
     print(f"landing log {log.root}: {log.end()} segments; inbox for more files: {log.inbox}")

@@ -14,6 +14,10 @@ from pathlib import Path
 from pipelines.sources.requests import FORMATS
 
 FORMATS_HELP = " | ".join(FORMATS)
+ENCODING_HELP = (
+    "text encoding of csv/jsonl/open311-json inputs, e.g. cp1251 or latin-1 (default: UTF-8 "
+    "unless the file's bytes say otherwise; a guessed encoding flags the rows decoded_by_guess)"
+)
 
 
 def urbanpulse_command(home: Path | str, *args: str) -> list[str]:

@@ -58,8 +58,10 @@ def publish_run_artifact(report: dict) -> None:
 @flow(name="ingest_requests", log_prints=True)
 def ingest_requests(paths: list[str], city: str, fmt: str, home: str, mapping: str | None = None,
                     source: str | None = None, model: str | None = None,
-                    beam_args: list[str] | None = None) -> dict:
+                    beam_args: list[str] | None = None, encoding: str | None = None) -> dict:
     """Citizen-request exports -> published datasets; fails if any record is unaccounted for."""
-    report = run_ingest_pipeline(pipeline_argv(paths, city, fmt, home, mapping, source, model, beam_args))
+    report = run_ingest_pipeline(
+        pipeline_argv(paths, city, fmt, home, mapping, source, model, beam_args, encoding)
+    )
     publish_run_artifact(report)
     return report

@@ -15,7 +15,7 @@ from pathlib import Path
 from models.cities.pack import CityPack
 from models.classification.artifact import MANIFEST_FILE
 from models.classification.request_classifier import default_model_dir
-from pipelines.sources.requests import FORMATS, load_mapping, read_raw_batches
+from pipelines.sources.requests import FORMATS, load_mapping, read_raw_batches, with_encoding
 from plumbing.workspace import Workspace
 from schemas.taxonomy import DEFAULT_SLA_DAYS
 
@@ -23,7 +23,7 @@ FIRST_ROWS = 1_000
 
 
 def check_ingest(workspace: Workspace, paths: list[Path], city: str, fmt: str,
-                 mapping: Path | None, model: Path | None) -> list[str]:
+                 mapping: Path | None, model: Path | None, encoding: str | None = None) -> list[str]:
     """Raise ValueError / FileNotFoundError for what cannot work; else the lines to print."""
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
@@ -33,7 +33,7 @@ def check_ingest(workspace: Workspace, paths: list[Path], city: str, fmt: str,
         raise ValueError(f"empty input files, nothing to ingest: {', '.join(empty)}")
     if fmt not in FORMATS:
         raise ValueError(f"--format {fmt!r} is not a format UrbanPulse reads; use one of {', '.join(FORMATS)}")
-    parsed = load_mapping(mapping) if mapping is not None else None  # raises naming the wrong key
+    parsed = with_encoding(load_mapping(mapping) if mapping is not None else None, encoding)  # names a wrong key
     for path in paths:  # the first records, read as the run will read them: wrong formats stop here
         next(read_raw_batches(path, fmt, None, parsed, FIRST_ROWS), None)
     pack = _city_pack(workspace, city)

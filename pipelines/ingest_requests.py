@@ -34,7 +34,7 @@ from pipelines.sinks.requests.dataset import (
     published_requests,
     remove_staging,
 )
-from pipelines.sources.requests import load_mapping, read_raw_batches
+from pipelines.sources.requests import load_mapping, read_raw_batches, with_encoding
 from pipelines.transforms.guard import ENRICHED, FAILED, SplitEnrichFailures
 from pipelines.transforms.requests.aggregate import INPUT_COLUMNS, AggregateDaily
 from pipelines.transforms.requests.classify import ClassifyRequests
@@ -67,6 +67,8 @@ class IngestOptions(PipelineOptions):
         parser.add_argument("--input", action="append", default=None, help="export file (repeatable)")
         parser.add_argument("--format", default="csv", help="source format, see `urbanpulse formats`")
         parser.add_argument("--mapping", default=None, help="TOML column mapping for csv/jsonl/parquet")
+        parser.add_argument("--encoding", default=None,
+                            help="text encoding of the inputs (default: UTF-8, else guessed and flagged)")
         parser.add_argument("--source", default=None, help="source name stored with every record")
         parser.add_argument("--city", default="demo", help="city pack name in the workspace")
         parser.add_argument("--home", default=None, help="UrbanPulse home folder")
@@ -100,9 +102,10 @@ class IngestReport:
 
 def pipeline_argv(paths: list[str], city: str, fmt: str, home: str, mapping: str | None = None,
                   source: str | None = None, model: str | None = None,
-                  beam_args: list[str] | None = None) -> list[str]:
+                  beam_args: list[str] | None = None, encoding: str | None = None) -> list[str]:
     argv = [f"--input={p}" for p in paths] + [f"--city={city}", f"--format={fmt}", f"--home={home}"]
     argv += [f"--mapping={mapping}"] if mapping else []
+    argv += [f"--encoding={encoding}"] if encoding else []
     argv += [f"--source={source}"] if source else []
     argv += [f"--model={model}"] if model else []
     return argv + list(beam_args or [])
@@ -118,12 +121,14 @@ def input_id(path: Path) -> str:
 
 
 class _ReadRawRequests(beam.DoFn):
-    def __init__(self, fmt: str, source: str | None, mapping: str | None, batch_rows: int) -> None:
+    def __init__(self, fmt: str, source: str | None, mapping: str | None, batch_rows: int,
+                 encoding: str | None = None) -> None:
         self.fmt, self.source, self.mapping, self.batch_rows = fmt, source, mapping, batch_rows
+        self.encoding = encoding
         self.records_in = beam.metrics.Metrics.counter(ledger.METRICS_NAMESPACE, ledger.RECORDS_IN)
 
     def process(self, path: str):
-        mapping = load_mapping(Path(self.mapping)) if self.mapping else None
+        mapping = with_encoding(load_mapping(Path(self.mapping)) if self.mapping else None, self.encoding)
         for batch in read_raw_batches(Path(path), self.fmt, self.source, mapping, self.batch_rows):
             self.records_in.inc(batch.num_rows)
             yield pl.from_arrow(batch)
@@ -141,7 +146,8 @@ def build_pipeline(pipeline: beam.Pipeline, inputs: list[str], options: IngestOp
         pipeline
         | "ListInputs" >> beam.Create(inputs)
         | "ReadRawRequests" >> beam.ParDo(
-            _ReadRawRequests(options.format, options.source, options.mapping, options.batch_rows)
+            _ReadRawRequests(options.format, options.source, options.mapping, options.batch_rows,
+                             options.encoding)
         ).with_output_types(pl.DataFrame)
     )
     validated = raw | "ValidateRequests" >> ValidateRequests()

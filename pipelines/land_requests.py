@@ -14,7 +14,12 @@ import threading
 from pathlib import Path
 from typing import Self
 
-from pipelines.sources.requests import SourceFormatError, load_mapping, read_raw_batches
+from pipelines.sources.requests import (
+    SourceFormatError,
+    load_mapping,
+    read_raw_batches,
+    with_encoding,
+)
 from plumbing.landing import SEGMENT_ROWS, LandingLog
 
 INCOMPLETE_SUFFIXES = (".part", ".tmp")
@@ -24,9 +29,11 @@ FORMAT_BY_SUFFIX = {
 }
 
 
-def land_file(log: LandingLog, path: Path, fmt: str, mapping: Path | None = None) -> list[int]:
-    """Append every record of `path` to the log; returns the new segments' sequence numbers."""
-    parsed_mapping = load_mapping(mapping) if mapping else None
+def land_file(log: LandingLog, path: Path, fmt: str, mapping: Path | None = None,
+              encoding: str | None = None) -> list[int]:
+    """Append every record of `path` to the log; returns the new segments' sequence numbers.
+    `encoding` names the file's text encoding (default: UTF-8 unless its bytes say otherwise)."""
+    parsed_mapping = with_encoding(load_mapping(mapping) if mapping else None, encoding)
     published: list[int] = []
     for batch in read_raw_batches(Path(path), fmt, log.source, parsed_mapping, SEGMENT_ROWS):
         published += log.append(batch, origin=Path(path).name)
@@ -51,7 +58,7 @@ def collect_inbox(log: LandingLog) -> list[int]:
     for path in pending_inbox_files(log):
         fmt = settings.get("format") or FORMAT_BY_SUFFIX.get(path.suffix.lower(), "csv")
         try:
-            published += land_file(log, path, fmt, mapping)
+            published += land_file(log, path, fmt, mapping, settings.get("encoding"))
         except SourceFormatError as error:
             _move(path, log.root / "rejected")
             (log.root / "rejected" / f"{path.name}.error.txt").write_text(f"{error}\n", encoding="utf-8")

@@ -98,14 +98,15 @@ class LandingLog:
         folder = Path(landing_root) / "requests"
         return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.exists() else []
 
-    def create(self, fmt: str | None = None, mapping: Path | None = None) -> LandingLog:
+    def create(self, fmt: str | None = None, mapping: Path | None = None,
+               encoding: str | None = None) -> LandingLog:
         """Make the folders; record how inbox files of this source are read (first call wins)."""
         for folder in (self.segments, self.inbox, self.received):
             folder.mkdir(parents=True, exist_ok=True)
         settings = self.root / "source.json"
         if fmt and not settings.exists():
             settings.write_text(json.dumps(
-                {"format": fmt, "mapping": str(mapping.resolve()) if mapping else None}
+                {"format": fmt, "mapping": str(mapping.resolve()) if mapping else None, "encoding": encoding}
             ))
         return self
 

@@ -37,6 +37,7 @@ class Reason:
     MISSING_ID = "missing_service_request_id"
     MISSING_REQUESTED = "missing_requested_datetime"
     BAD_TIMESTAMP = "unparseable_requested_datetime"
+    REQUESTED_OUT_OF_RANGE = "requested_datetime_out_of_range"  # outside the years 1-9999
     UNREADABLE_ROW = "unreadable_row"
     TOO_LATE = "too_late"
     ENRICH_FAILED = "enrich_failed"  # a step after validation raised on this record (stage = the step)

@@ -29,7 +29,7 @@ DESCRIPTIONS: dict[str, str] = {
     rq.SOURCE: "Name of the feed the record came from.",
     rq.SOURCE_FILE: "Path of the export file the record came from.",
     rq.SOURCE_POSITION: "0-based record index within that file.",
-    rq.QUALITY_FLAGS: "Quirks kept on the row (closed_before_requested, unparseable_<field>, mojibake_repaired, ...).",
+    rq.QUALITY_FLAGS: "Quirks kept on the row (closed_before_requested, unparseable_<field>, out_of_range_<field>, mojibake_repaired, decoded_by_guess, ...).",
     rq.LANGUAGE: "Language of the description (ru, en; null when it has no letters).",
     rq.CATEGORY: "Category from the city's classifier (or the source's own category when no model is trained).",
     rq.CATEGORY_CONFIDENCE: "Calibrated probability of the category (null when the category came from the source).",

@@ -34,6 +34,8 @@ SOURCE_FILE = "source_file"
 SOURCE_POSITION = "source_position"
 # Original text of a record an adapter could not read at all (malformed JSON line, ...).
 UNREADABLE_RECORD = "unreadable_record"
+# Text encoding an adapter guessed for the record's file (null: UTF-8, or the encoding was given).
+GUESSED_ENCODING = "guessed_encoding"
 
 # --- enrichment --------------------------------------------------------------------------
 LANGUAGE = "language"
@@ -93,6 +95,7 @@ RAW_REQUEST = pa.schema(
         pa.field(SOURCE_FILE, pa.large_string(), nullable=False),
         pa.field(SOURCE_POSITION, pa.int64(), nullable=False),
         pa.field(UNREADABLE_RECORD, pa.large_string()),
+        pa.field(GUESSED_ENCODING, pa.large_string()),
     ],
     metadata={"urbanpulse.schema": "raw_request", "urbanpulse.version": SCHEMA_VERSION},
 )
@@ -184,6 +187,7 @@ class QualityFlag:
     MOJIBAKE_REPAIRED = "mojibake_repaired"
     EMPTY_DESCRIPTION = "empty_description"
     FUTURE_REQUESTED = "requested_in_future"
+    DECODED_BY_GUESS = "decoded_by_guess"  # the file was not UTF-8; its encoding was guessed
 
 
 class Status:

@@ -37,6 +37,7 @@ def raw_records(records: pl.DataFrame, source: str, origin: str) -> pa.Table:
         pl.lit(source).alias(rq.SOURCE), pl.lit(origin).alias(rq.SOURCE_FILE),
         pl.int_range(pl.len(), dtype=pl.Int64).alias(rq.SOURCE_POSITION),
         pl.lit(None, pl.String).alias(rq.UNREADABLE_RECORD),
+        pl.lit(None, pl.String).alias(rq.GUESSED_ENCODING),
     )
     return raw.to_arrow().cast(rq.RAW_REQUEST)
 

@@ -70,6 +70,7 @@ def raw_batch(rows: list[dict], source: str = "test", source_file: str = "inline
     columns[rq.SOURCE_FILE] = [source_file] * len(rows)
     columns[rq.SOURCE_POSITION] = list(range(len(rows)))
     columns[rq.UNREADABLE_RECORD] = [row.get(rq.UNREADABLE_RECORD) for row in rows]
+    columns[rq.GUESSED_ENCODING] = [row.get(rq.GUESSED_ENCODING) for row in rows]
     return pa.RecordBatch.from_pydict(columns, schema=rq.RAW_REQUEST)
 
 

@@ -21,6 +21,9 @@ _WITH_MICROSECONDS = "%Y-%m-%dT%H:%M:%S%.6fZ"
 # Polars pays dearly for values that fail a format (it retries each one slowly), so formats
 # ending in a literal `Z` only see values ending in `Z`, and this one only 20-byte values.
 _FIXED_LENGTH = {"%Y-%m-%dT%H:%M:%SZ": 20}
+# 0001-01-01T00:00:00 and 9999-12-31T23:59:59 as seconds since 1970, for typed values
+_FIRST_SECOND, _LAST_SECOND = -62_135_596_800, 253_402_300_799
+_PER_SECOND = {"ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 
 
 def text_to_iso_utc(text: pl.Series, formats: tuple[str, ...], timezone: str) -> pl.Series:
@@ -51,13 +54,42 @@ def text_to_iso_utc(text: pl.Series, formats: tuple[str, ...], timezone: str) ->
 
 
 def typed_to_iso_utc(values: pl.Series, timezone: str) -> pl.Series:
-    """Typed dates/datetimes (parquet) to the same text; naive values are in `timezone`."""
+    """Typed dates/datetimes (parquet) to the same text; naive values are in `timezone`.
+
+    A value outside the years 1-9999 as stored becomes `typed_as_text`'s count of units since
+    1970 (polars cannot convert or format values far outside them), for validation to reject.
+    """
     dtype = values.dtype
     zone = dtype.time_zone if isinstance(dtype, pl.Datetime) else None
-    parsed = values.cast(pl.Datetime("us", zone))
-    return render(
-        _to_naive_utc(parsed, timezone), original=values.cast(pl.String), blank=values.is_null()
-    )
+    kept = representable(values)
+    usable = values if kept.all() else values.zip_with(kept, pl.Series([None], dtype=dtype))
+    parsed = usable.cast(pl.Datetime("us", zone))
+    iso = render(_to_naive_utc(parsed, timezone), original=usable.cast(pl.String), blank=usable.is_null())
+    return iso if kept.all() else iso.fill_null(typed_as_text(values))
+
+
+def typed_as_text(values: pl.Series) -> pl.Series:
+    """Typed dates/datetimes as text: as polars writes them within the years 1-9999, else as the
+    stored count (`-99999999999 s since 1970-01-01`), which is what the file holds."""
+    kept = representable(values)
+    if kept.all():
+        return values.cast(pl.String)
+    unit = "days" if values.dtype == pl.Date else values.dtype.time_unit
+    counts = values.to_physical().cast(pl.String) + f" {unit} since 1970-01-01"
+    usable = values.zip_with(kept, pl.Series([None], dtype=values.dtype))
+    return usable.cast(pl.String).zip_with(kept.fill_null(True), counts).alias(values.name)
+
+
+def representable(values: pl.Series) -> pl.Series:
+    """Whether each typed date/datetime lies in the years 1-9999 as stored (null stays null)."""
+    physical = values.to_physical()
+    if values.dtype == pl.Date:
+        low, high = _FIRST_SECOND // 86_400, _LAST_SECOND // 86_400
+    else:
+        per_second = _PER_SECOND[values.dtype.time_unit]
+        low = max(_FIRST_SECOND * per_second, -(2**63))
+        high = min((_LAST_SECOND + 1) * per_second - 1, 2**63 - 1)
+    return physical.is_between(low, high) | physical.is_null()
 
 
 def render(parsed: pl.Series, *, original: pl.Series, blank: pl.Series) -> pl.Series:

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import forget_prefect_settings
+from conftest import build_tiny_pack, forget_prefect_settings
 from polars.testing import assert_frame_equal
 
 from flows.cli import main
 from pipelines.sinks.requests.dataset import published_requests
+from plumbing.landing import LandingLog
 from plumbing.workspace import Workspace
 from schemas import dead_letters as dl
 from schemas import requests as rq
@@ -151,3 +152,38 @@ def test_city_create_names_the_missing_property(tmp_path: Path, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert "'BoroName'" in err and "title" in err
+
+
+def test_land_requests_with_a_named_encoding(tmp_path: Path, capsys):
+    """`--encoding` reads a cp1251 export as cp1251 (not a guess), for the file and its inbox."""
+    export = tmp_path / "moscow.csv"
+    export.write_bytes("service_request_id,requested_datetime,description\n1,2026-11-01T10:00:00Z,Яма\n"
+                       .encode("cp1251"))
+    home = ["--home", str(tmp_path)]
+    assert main([*home, "land", "requests", str(export), "--source", "moscow", "--encoding", "cp1251"]) == 0
+    assert "segments 0..0" in capsys.readouterr().out
+    log = LandingLog(Workspace(tmp_path).landing, "moscow")
+    records = log.read(0).records
+    assert records[rq.DESCRIPTION].to_pylist() == ["Яма"] and records[rq.GUESSED_ENCODING].to_pylist() == [None]
+    assert log.settings()["encoding"] == "cp1251"
+
+
+def test_unknown_encoding_is_a_clear_error(tmp_path: Path, capsys):
+    feed = tmp_path / "x.csv"
+    feed.write_text("service_request_id,requested_datetime\n1,2026-10-01T00:00:00Z\n")
+    code = main(["--home", str(tmp_path), "land", "requests", str(feed), "--source", "x", "--encoding", "klingon"])
+    assert code == 2
+    assert "unknown text encoding 'klingon'" in capsys.readouterr().err
+
+
+def test_ingest_requests_with_a_named_encoding(tmp_path: Path, capsys):
+    build_tiny_pack(tmp_path)
+    export = tmp_path / "moscow.csv"
+    export.write_bytes("service_request_id,requested_datetime,description,lat,long\n"
+                       "1,2026-10-01T10:00:00Z,Яма на дороге,55.15,37.05\n".encode("cp1251"))
+    code = main(["--home", str(tmp_path), "ingest", "requests", str(export), "--city", "tiny",
+                 "--encoding", "cp1251", "--no-prefect"])
+    assert code == 0 and "accounting ok: True" in capsys.readouterr().out
+    published = published_requests(Workspace(tmp_path).requests_dataset, [rq.DESCRIPTION, rq.QUALITY_FLAGS])
+    row = pl.concat(list(published)).row(0, named=True)
+    assert row[rq.DESCRIPTION] == "Яма на дороге" and rq.QualityFlag.DECODED_BY_GUESS not in row[rq.QUALITY_FLAGS]

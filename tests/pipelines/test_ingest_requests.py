@@ -130,3 +130,23 @@ def test_leftovers_of_a_crashed_run_are_swept(workspace: Workspace, tmp_path: Pa
     assert report.accounting_ok
     assert not stale.parent.exists()
     assert published(workspace).height == 6
+
+
+def test_dates_outside_years_1_to_9999_are_dead_letters_not_an_aborted_run(workspace: Workspace, tmp_path: Path):
+    """Regression (parsing probe): one record at 9999-12-31T23:30:00-05:00 (year 10000 in UTC)
+    aborted the whole run. Now it is a dead letter with its reason; out-of-range optional times
+    are nulls with a flag."""
+    path = tmp_path / "extreme.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([rq.SERVICE_REQUEST_ID, rq.REQUESTED_DATETIME, rq.CLOSED_DATETIME, rq.LAT, rq.LONG])
+        writer.writerow(["ok", "2026-10-01T08:00:00Z", "9999-12-31T23:59:59Z", "55.15", "37.05"])
+        writer.writerow(["late", "9999-12-31T23:30:00-05:00", "", "55.15", "37.05"])
+        writer.writerow(["early", "0001-01-01T00:00:00+14:00", "", "55.15", "37.05"])
+        writer.writerow(["local", "9999-12-31T22:00:00Z", "", "55.15", "37.05"])  # 10000-01-01 in Moscow
+    report = ingest(workspace, path)
+    assert report.accounting_ok and (report.records_in, report.records_out, report.dead_letters) == (4, 1, 3)
+    dead = pl.scan_parquet(workspace.dead_letters_dataset / "**" / "*.parquet", hive_partitioning=True).collect()
+    assert dead[dl.REASON].to_list() == [dl.Reason.REQUESTED_OUT_OF_RANGE] * 3
+    ok = published(workspace).row(0, named=True)
+    assert ok[rq.CLOSED_DATETIME] is None and "out_of_range_closed_datetime" in ok[rq.QUALITY_FLAGS]

@@ -6,7 +6,12 @@ Open311 field and how the source writes timestamps.
 """
 
 from pipelines.sources.errors import SourceFormatError
-from pipelines.sources.requests.mapping import ISO_8601_FORMATS, SourceMapping, load_mapping
+from pipelines.sources.requests.mapping import (
+    ISO_8601_FORMATS,
+    SourceMapping,
+    load_mapping,
+    with_encoding,
+)
 from pipelines.sources.requests.registry import FORMATS, SourceFormat, read_raw_batches
 
 __all__ = [
@@ -17,4 +22,5 @@ __all__ = [
     "SourceMapping",
     "load_mapping",
     "read_raw_batches",
+    "with_encoding",
 ]

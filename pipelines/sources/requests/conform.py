@@ -14,9 +14,10 @@ import pyarrow as pa
 from pipelines.sources.errors import SourceFormatError
 from pipelines.sources.requests.chunks import RawChunk
 from pipelines.sources.requests.mapping import SourceMapping
-from pipelines.sources.timestamps import text_to_iso_utc, typed_to_iso_utc
+from pipelines.sources.timestamps import text_to_iso_utc, typed_as_text, typed_to_iso_utc
 from schemas.requests import (
     COORDINATE_FIELDS,
+    GUESSED_ENCODING,
     OPEN311_FIELDS,
     RAW_REQUEST,
     SOURCE,
@@ -48,7 +49,7 @@ def conform(
     fields = [_finish_field(mapped.get_column(name), mapping) for name in OPEN311_FIELDS]
     source_column = pl.repeat(source, n_rows, dtype=pl.String, eager=True).alias(SOURCE)
     if source_from_rows and SOURCE in frame.columns:
-        source_column = frame.get_column(SOURCE).cast(pl.String).fill_null(source_column)
+        source_column = _as_text(frame.get_column(SOURCE)).fill_null(source_column)
     unreadable = chunk.unreadable
     if unreadable is None:
         unreadable = pl.Series([None] * n_rows, dtype=pl.String)
@@ -61,6 +62,9 @@ def conform(
                 SOURCE_POSITION
             ),
             unreadable.alias(UNREADABLE_RECORD),
+            pl.repeat(chunk.guessed_encoding, n_rows, dtype=pl.String, eager=True).alias(
+                GUESSED_ENCODING
+            ),
         ]
     )
     table = out.to_arrow()
@@ -119,6 +123,11 @@ def _finish_field(values: pl.Series, mapping: SourceMapping) -> pl.Series:
 def _as_text(values: pl.Series) -> pl.Series:
     if values.dtype == pl.String:
         return values
+    if values.dtype == pl.Binary:  # bytes that are not UTF-8 become U+FFFD, as in text files
+        texts = [None if v is None else v.decode("utf-8", errors="replace") for v in values]
+        return pl.Series(values.name, texts, dtype=pl.String)
+    if isinstance(values.dtype, _TEMPORAL):
+        return typed_as_text(values)  # polars panics formatting values far outside years 1-9999
     try:
         return values.cast(pl.String)
     except pl.exceptions.PolarsError as exc:

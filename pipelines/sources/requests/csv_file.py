@@ -9,19 +9,25 @@ the file (or silently truncating the record), reading then continues with Python
 module from the first record polars did not deliver, and such a record is kept as an
 unreadable row carrying its exact original text. Rows whose fields are all empty (blank lines)
 are not records, in either path. Files whose lines end in a lone CR (old Mac exports), which
-polars would read as one line, take the Python path from the start.
+polars would read as one line, take the Python path from the start. Files that are not UTF-8
+are decoded as `encoding.text_encoding` says, through a temporary UTF-8 copy, so they take the
+same paths (UTF-8 files are read in place).
 """
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import TextIO
 
 import polars as pl
 
 from pipelines.sources.errors import SourceFormatError
 from pipelines.sources.requests.chunks import RawChunk
+from pipelines.sources.requests.encoding import text_encoding, utf8_copy
+from pipelines.sources.requests.limits import KEPT_TEXT_CHARS, MAX_RECORD_CHARS, kept_text
 from pipelines.sources.requests.mapping import SourceMapping
 
 DEFAULT_SEPARATOR = ","
@@ -31,8 +37,18 @@ SNIFF_BYTES = 1 << 16
 def read_csv_chunks(path: Path, batch_rows: int, mapping: SourceMapping) -> Iterator[RawChunk]:
     """Chunks of at most `batch_rows` records, all columns as text under the file's names."""
     separator = mapping.separator or DEFAULT_SEPARATOR
+    try:
+        encoding = text_encoding(path, mapping.encoding)
+    except OSError as exc:
+        raise SourceFormatError(f"cannot read CSV file {path}: {exc}") from exc
+    with utf8_copy(path, encoding) as utf8_path:
+        for chunk in _read_utf8(utf8_path, separator, batch_rows, shown=path):
+            yield chunk if encoding.guess is None else replace(chunk, guessed_encoding=encoding.guess)
+
+
+def _read_utf8(path: Path, separator: str, batch_rows: int, shown: Path) -> Iterator[RawChunk]:
     if _ends_lines_with_lone_cr(path):  # old Mac exports: polars reads them as one line
-        header = _python_header(path, separator)
+        header = _python_header(path, separator, shown)
         if header:
             yield from _read_with_python(path, header, separator, batch_rows, skip=0)
         return
@@ -47,7 +63,7 @@ def read_csv_chunks(path: Path, batch_rows: int, mapping: SourceMapping) -> Iter
     try:
         header = list(scan.collect_schema())
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise SourceFormatError(f"cannot read CSV header of {path}: {exc}") from exc
+        raise SourceFormatError(f"cannot read CSV header of {shown}: {exc}") from exc
     if not header:
         return
     delivered = 0
@@ -68,9 +84,14 @@ def _ends_lines_with_lone_cr(path: Path) -> bool:
     return sample.count(b"\r") > sample.count(b"\r\n")
 
 
-def _python_header(path: Path, separator: str) -> list[str]:
+def _python_header(path: Path, separator: str, shown: Path) -> list[str]:
     with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
-        return next(csv.reader(handle, delimiter=separator), [])
+        try:
+            return next(_csv_reader(handle, separator), [])
+        except csv.Error as exc:
+            raise SourceFormatError(
+                f"cannot read CSV header of {shown}: {exc}; the first line must name the columns"
+            ) from exc
 
 
 def _read_with_python(
@@ -116,7 +137,7 @@ def _records_with_text(path: Path, separator: str) -> Iterator[tuple[list[str] |
                 consumed.append(line)
                 yield line
 
-        reader = csv.reader(lines(), delimiter=separator)
+        reader = _csv_reader(lines(), separator)
         try:
             next(reader, None)
             consumed.clear()
@@ -125,7 +146,24 @@ def _records_with_text(path: Path, separator: str) -> Iterator[tuple[list[str] |
                 consumed.clear()
                 yield fields, raw
         except csv.Error:
-            yield None, "".join(consumed) + handle.read()
+            yield None, _rest_as_text("".join(consumed), handle)
+
+
+def _rest_as_text(start: str, handle: TextIO) -> str:
+    """The text from `start` to the end of the file, as an unreadable row keeps it (the part
+    past `KEPT_TEXT_CHARS` is read in pieces and only counted)."""
+    pieces, total = [start], len(start)
+    for piece in iter(lambda: handle.read(1 << 20), ""):
+        total += len(piece)
+        if total - len(piece) < KEPT_TEXT_CHARS:
+            pieces.append(piece)
+    return kept_text("".join(pieces), total)
+
+
+def _csv_reader(lines: Iterator[str], separator: str) -> Iterator[list[str]]:
+    # the module's default field limit (128 KiB) would end the file at the first long field
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_RECORD_CHARS))
+    return csv.reader(lines, delimiter=separator)
 
 
 def _chunk(

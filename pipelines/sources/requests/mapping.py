@@ -7,16 +7,17 @@ one CSV column keeps every other column that is already named in our vocabulary.
 
 from __future__ import annotations
 
+import codecs
 import tomllib
 import zoneinfo
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
 
 from pipelines.sources.errors import SourceFormatError
-from schemas.requests import OPEN311_FIELDS
+from schemas.requests import OPEN311_FIELDS, SOURCE
 
 # Every ISO 8601 / RFC 3339 shape seen in Open311 feeds and in our own files: `T` or space
 # between date and time, optional fraction, offset as `Z`, `+00:00`, `-0400` or `-04`, or none
@@ -34,7 +35,7 @@ ISO_8601_FORMATS: tuple[str, ...] = (
 )
 DEFAULT_TIMEZONE = "UTC"
 
-_TOP_LEVEL_KEYS = frozenset({"source", "separator", "columns", "timestamps"})
+_TOP_LEVEL_KEYS = frozenset({"source", "separator", "encoding", "columns", "timestamps"})
 _TIMESTAMP_KEYS = frozenset({"format", "timezone"})
 
 
@@ -53,6 +54,7 @@ class SourceMapping:
     timestamp_formats: tuple[str, ...] | None = None
     timezone: str | None = None
     separator: str | None = None
+    encoding: str | None = None  # text files; None: UTF-8 unless the bytes say otherwise
 
     def __post_init__(self) -> None:
         if self.columns is not None:
@@ -64,6 +66,10 @@ class SourceMapping:
                 )
         if self.timezone is not None:
             _check_timezone(self.timezone)
+        if self.encoding is not None:
+            _check_encoding(self.encoding)
+        if self.separator:
+            _check_separator(self.separator)
         if isinstance(self.timestamp_formats, str):
             object.__setattr__(self, "timestamp_formats", (self.timestamp_formats,))
 
@@ -78,6 +84,7 @@ class SourceMapping:
             timestamp_formats=self.timestamp_formats or base.timestamp_formats,
             timezone=self.timezone or base.timezone,
             separator=self.separator or base.separator,
+            encoding=self.encoding or base.encoding,
         )
 
     @property
@@ -95,6 +102,16 @@ class SourceMapping:
     @property
     def zone(self) -> str:
         return self.timezone or DEFAULT_TIMEZONE
+
+    def source_columns(self) -> frozenset[str] | None:
+        """Every source column the mapping reads (and `source`, which our own files carry), or
+        None when an expression selects columns by pattern and so could read any of them."""
+        names = {SOURCE}
+        for expr in self.exprs.values():
+            if expr.meta.has_multiple_outputs() or expr.meta.is_regex_projection():
+                return None
+            names.update(expr.meta.root_names())
+        return frozenset(names)
 
     def required_columns(self, field_name: str) -> list[str]:
         """Source columns the expression for `field_name` reads."""
@@ -140,6 +157,8 @@ def load_mapping(path: Path) -> SourceMapping:
 
         source = "berlin"            # name written to `source`
         separator = ";"              # CSV only
+        encoding = "cp1251"          # CSV, JSON Lines, Open311 JSON; default: UTF-8 unless the
+                                     # file's bytes say otherwise (then guessed and flagged)
         [columns]                    # our field = the source's column
         service_request_id = "Vorgang"
         description = "Text"
@@ -185,7 +204,16 @@ def load_mapping(path: Path) -> SourceMapping:
         timestamp_formats=formats,
         timezone=_optional_str(timestamps, "timezone", path),
         separator=_optional_str(document, "separator", path),
+        encoding=_optional_str(document, "encoding", path),
     )
+
+
+def with_encoding(mapping: SourceMapping | None, encoding: str | None) -> SourceMapping | None:
+    """`mapping` with the text encoding a caller named (`--encoding`), which wins over the
+    mapping's own; `mapping` as it is when none was named."""
+    if not encoding:
+        return mapping
+    return replace(mapping or SourceMapping(), encoding=encoding)
 
 
 def _reject_unknown(table: Mapping[str, object], allowed: frozenset[str], where: str) -> None:
@@ -199,6 +227,26 @@ def _optional_str(table: Mapping[str, object], key: str, path: Path) -> str | No
     if value is not None and not isinstance(value, str):
         raise SourceFormatError(f"mapping file {path}: {key!r} must be a string, got {value!r}")
     return value
+
+
+def _check_separator(separator: str) -> None:
+    if len(separator) != 1 or not separator.isascii() or separator in '"\r\n':
+        raise SourceFormatError(
+            f"separator {separator!r} cannot separate CSV fields; use one ASCII character other "
+            "than a quote or a line break, such as ',', ';' or '\\t'"
+        )
+
+
+def _check_encoding(name: str) -> None:
+    try:
+        known = getattr(codecs.lookup(name), "_is_text_encoding", True)
+    except LookupError:
+        known = False
+    if not known:
+        raise SourceFormatError(
+            f"unknown text encoding {name!r}; use a Python codec name such as 'utf-8', "
+            "'cp1251', 'latin-1' or 'utf-16'"
+        )
 
 
 def _check_timezone(name: str) -> None:

@@ -3,43 +3,66 @@
 The spec's error answer is also an array, of `{code, description}`; reading it as zero requests
 would hide a bad API key or a server outage, so it raises with the server's own words. Numbers
 (`lat`, `long`) keep the text the server wrote, so `0` stays `0` and precision is not rounded.
+Some servers wrap the array in an object (`{"service_requests": [...]}`); that is read too.
+
+The document is decoded element by element (each keeps its exact text), so one element that is
+not an object, is nested too deep for any decoder, or is larger than the bounds in `limits`
+becomes one unreadable row and the others are read; only a document that is not JSON at all
+raises. The file's text is held whole (one answer of a server); its records only a chunk at a
+time.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
-from itertools import islice
+import re
+from collections.abc import Generator, Iterator, Mapping
+from dataclasses import replace
+from itertools import chain, islice
+from json.decoder import scanstring
 from pathlib import Path
 
 from pipelines.sources.errors import SourceFormatError
-from pipelines.sources.requests.chunks import RawChunk, batched_records
+from pipelines.sources.requests.chunks import Item, RawChunk, batched_records
+from pipelines.sources.requests.encoding import TextEncoding, text_encoding
+from pipelines.sources.requests.json_records import DECODER, record_of
+from pipelines.sources.requests.limits import KEPT_TEXT_CHARS, MAX_RECORD_CHARS, kept_text
 from pipelines.sources.requests.mapping import SourceMapping
 
 _ERROR_KEYS = frozenset({"code", "description"})
 # Some servers wrap the array in an object; these are the wrappers seen in the wild.
 _WRAPPERS = ("service_requests", "requests")
-_DECODER = json.JSONDecoder(parse_float=str, parse_int=str, parse_constant=str)
-_WHITESPACE = " \t\n\r"
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_STRUCTURE = re.compile(r'["\[\]{}]')
+_TOO_DEEP = object()  # an element Python's decoder gives up on (RecursionError)
 
-Element = tuple[object, str]  # parsed value, its text in the file
+Element = tuple[object, int, int]  # parsed value (or _TOO_DEEP), start and end in the text
 
 
 def read_open311_json_chunks(
     path: Path, batch_rows: int, mapping: SourceMapping
 ) -> Iterator[RawChunk]:
     """Chunks of at most `batch_rows` requests; a non-object element becomes an unreadable row."""
-    elements = _elements(_read_text(path), path)
-    if not elements:
+    encoding = text_encoding(path, mapping.encoding)
+    text = _read_text(path, encoding)
+    elements = _elements(text, path)
+    head: list[Element] = []
+    for element in elements:  # an error answer is a few {code, description}: look at those
+        head.append(element)
+        if not _is_error(element[0]):
+            break
+    else:
+        if head:
+            raise_if_error_envelope([value for value, _, _ in head], path)
         return
-    raise_if_error_envelope([value for value, _ in elements], path)
-    pairs = ((value, None) if isinstance(value, dict) else (None, text) for value, text in elements)
-    yield from batched_records(pairs, batch_rows)
+    items = (_item(text, *element) for element in chain(head, elements))
+    for chunk in batched_records(items, batch_rows, mapping.source_columns()):
+        yield replace(chunk, guessed_encoding=encoding.guess)
 
 
 def raise_if_error_envelope(values: list[object], path: Path) -> None:
     """Raise with the server's message when every element is an Open311 `{code, description}`."""
-    if not all(isinstance(v, Mapping) and "code" in v and set(v) <= _ERROR_KEYS for v in values):
+    if not all(_is_error(v) for v in values):
         return
     messages = "; ".join(
         f"{v.get('code')}: {v.get('description', '(no description)')}"  # type: ignore[union-attr]
@@ -51,61 +74,134 @@ def raise_if_error_envelope(values: list[object], path: Path) -> None:
     )
 
 
-def _read_text(path: Path) -> str:
+def _is_error(value: object) -> bool:
+    return isinstance(value, Mapping) and "code" in value and set(value) <= _ERROR_KEYS
+
+
+def _read_text(path: Path, encoding: TextEncoding) -> str:
+    codec = "utf-8-sig" if encoding.is_utf8 else encoding.codec
     try:
-        return path.read_bytes().decode("utf-8-sig", errors="replace")
+        return path.read_bytes().decode(codec, errors="replace")
     except OSError as exc:
         raise SourceFormatError(f"cannot read Open311 JSON file {path}: {exc}") from exc
 
 
-def _elements(text: str, path: Path) -> list[Element]:
+def _item(text: str, value: object, start: int, end: int) -> Item:
+    if value is _TOO_DEEP or end - start > MAX_RECORD_CHARS:
+        return None, kept_text(text[start : start + KEPT_TEXT_CHARS], end - start), end - start
+    return record_of(value, text[start:end])
+
+
+def _elements(text: str, path: Path) -> Iterator[Element]:
+    """The requests of the document: a top-level array, or the array an object wraps."""
     try:
-        if text.lstrip(_WHITESPACE).startswith("["):
-            return _array_elements(text)
-        document = json.loads(text, parse_float=str, parse_int=str, parse_constant=str)
+        start = _skip(text, 0)
+        if text.startswith("[", start):
+            _expect_end(text, (yield from _array_elements(text, start)))
+        elif text.startswith("{", start):
+            yield from _object_elements(text, start, path)
+        else:
+            document = json.loads(text, parse_float=str, parse_int=str, parse_constant=str)
+            raise SourceFormatError(
+                f"{path} holds a JSON {type(document).__name__}, not an array of requests"
+            )
     except json.JSONDecodeError as exc:
         raise SourceFormatError(
             f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
             "an Open311 requests.json answer is an array of request objects"
         ) from exc
-    if isinstance(document, dict):
-        for key in _WRAPPERS:
-            if isinstance(document.get(key), list):
-                return [(value, json.dumps(value)) for value in document[key]]
-        if "code" in document and set(document) <= _ERROR_KEYS:
-            raise_if_error_envelope([document], path)
-        raise SourceFormatError(
-            f"{path} holds a JSON object with keys {sorted(document)[:10]}, not an Open311 array "
-            "of requests; use format 'jsonl' or 'csv' with a mapping for other layouts"
-        )
-    raise SourceFormatError(f"{path} holds a JSON {type(document).__name__}, not an array")
 
 
-def _array_elements(text: str) -> list[Element]:
-    """Decode a top-level array element by element, keeping each element's exact text."""
-    elements: list[Element] = []
-    index = _skip(text, text.index("[") + 1)
+def _array_elements(text: str, index: int) -> Generator[Element, None, int]:
+    """Decode an array element by element; returns the index after its `]`."""
+    index = _skip(text, index + 1)
     if text.startswith("]", index):
-        return _expect_end(text, index + 1, elements)
+        return index + 1
     while True:
-        value, end = _DECODER.raw_decode(text, index)
-        elements.append((value, text[index:end]))
+        value, end = _decode_value(text, index)
+        yield value, index, end
         index = _skip(text, end)
         if text.startswith(",", index):
             index = _skip(text, index + 1)
         elif text.startswith("]", index):
-            return _expect_end(text, index + 1, elements)
+            return index + 1
         else:
             raise json.JSONDecodeError("expected ',' or ']' after an array element", text, index)
 
 
-def _expect_end(text: str, index: int, elements: list[Element]) -> list[Element]:
+def _object_elements(text: str, index: int, path: Path) -> Iterator[Element]:
+    """The elements of the first wrapper array in an object; an object without one raises."""
+    members: dict[str, object] = {}
+    wrapped = False
+    index = _skip(text, index + 1)
+    if text.startswith("}", index):
+        index += 1
+    else:
+        while True:
+            key, index = _member_key(text, index)
+            if key in _WRAPPERS and not wrapped and text.startswith("[", index):
+                wrapped = True
+                index = yield from _array_elements(text, index)
+            else:
+                members[key], index = _decode_value(text, index)
+            index = _skip(text, index)
+            if text.startswith(",", index):
+                index = _skip(text, index + 1)
+            elif text.startswith("}", index):
+                index += 1
+                break
+            else:
+                raise json.JSONDecodeError("Expecting ',' delimiter", text, index)
+    _expect_end(text, index)
+    if not wrapped:
+        if "code" in members and set(members) <= _ERROR_KEYS:
+            raise_if_error_envelope([members], path)
+        raise SourceFormatError(
+            f"{path} holds a JSON object with keys {sorted(members)[:10]}, not an Open311 array "
+            "of requests; use format 'jsonl' or 'csv' with a mapping for other layouts"
+        )
+
+
+def _member_key(text: str, index: int) -> tuple[str, int]:
+    """An object member's key and the index of its value."""
+    if not text.startswith('"', index):
+        raise json.JSONDecodeError("Expecting property name enclosed in double quotes", text, index)
+    key, index = scanstring(text, index + 1)
+    index = _skip(text, index)
+    if not text.startswith(":", index):
+        raise json.JSONDecodeError("Expecting ':' delimiter", text, index)
+    return key, _skip(text, index + 1)
+
+
+def _decode_value(text: str, index: int) -> tuple[object, int]:
+    """(value, end); a value too deep for Python's decoder is skipped to its end, not decoded."""
+    try:
+        return DECODER.raw_decode(text, index)
+    except RecursionError:
+        return _TOO_DEEP, _container_end(text, index)
+
+
+def _container_end(text: str, index: int) -> int:
+    """The end of the array or object starting at `index`, by its brackets (strings skipped)."""
+    depth = 0
+    while (match := _STRUCTURE.search(text, index)) is not None:
+        token, index = match.group(), match.end()
+        if token == '"':
+            _, index = scanstring(text, index)
+        elif token in "[{":
+            depth += 1
+        else:
+            depth -= 1
+            if depth == 0:
+                return index
+    raise json.JSONDecodeError("unterminated array or object", text, len(text))
+
+
+def _expect_end(text: str, index: int) -> None:
     if _skip(text, index) != len(text):
-        raise json.JSONDecodeError("extra data after the array", text, _skip(text, index))
-    return elements
+        raise json.JSONDecodeError("extra data after the document", text, _skip(text, index))
 
 
 def _skip(text: str, index: int) -> int:
-    while index < len(text) and text[index] in _WHITESPACE:
-        index += 1
-    return index
+    match = _WHITESPACE.match(text, index)
+    return match.end() if match else index

@@ -25,6 +25,7 @@ from pipelines.sources.requests.parquet_file import read_parquet_chunks
 
 DEFAULT_BATCH_ROWS = 100_000
 OPEN311_SOURCE = "open311"
+_MAX_NAMES_SEEN = 200
 
 ChunkReader = Callable[[Path, int, SourceMapping], Iterator[RawChunk]]
 
@@ -109,6 +110,8 @@ def _batches(
         if spec.tabular and not seen:
             mapping.check_columns(chunk.frame.columns, where)
         seen.update(chunk.frame.columns)
+        if len(seen) < _MAX_NAMES_SEEN:
+            seen.update(chunk.other_columns)  # fields no mapping reads: named in messages only
         readable += chunk.readable_rows
         yield conform(
             chunk,

@@ -47,7 +47,7 @@ def normalise_frame(frame: pl.DataFrame, city_timezone: str, ingested_at: dateti
         pl.col(c).str.replace_all(r"\s+", " ").str.strip_chars().replace("", None).alias(c)
         for c in TEXT_FIELDS
     )
-    repaired_any = pl.Series([False] * cleaned.height)
+    repaired_any = pl.Series([False] * cleaned.height, dtype=pl.Boolean)
     for column in MOJIBAKE_FIELDS:
         repaired, flag = repair_mojibake(cleaned[column])
         cleaned = cleaned.with_columns(repaired.alias(column))

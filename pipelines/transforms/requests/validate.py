@@ -19,12 +19,18 @@ from plumbing.dead_letters import dead_letter_rows
 from schemas import dead_letters as dl
 from schemas import ledger
 from schemas import requests as rq
+from schemas.requests import QualityFlag
 
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%#z"
 DEAD = "dead_letters"
 STAGE_VALIDATE = "validate"
 _REASON_COLUMN = "_reason"
 _DETAIL_COLUMN = "_detail"
+# Instants whose local date lies in the years 1-9999 in every time zone (offsets reach -12 h and
+# +14 h): outside them a local date cannot be written (Python's datetime, the live store, the
+# partition names), so normalising one such record used to abort the whole run.
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+LATEST = datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=UTC)
 
 
 def to_frame(batch: pa.RecordBatch | pa.Table | pl.DataFrame) -> pl.DataFrame:
@@ -47,6 +53,10 @@ def _parsed(column: str) -> str:
     return f"_parsed_{column}"
 
 
+def _out_of_range(column: str) -> str:
+    return f"_out_of_range_{column}"
+
+
 def validate_frame(raw: pl.DataFrame, now: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split one raw batch into (valid typed rows, dead letters).
 
@@ -58,27 +68,27 @@ def validate_frame(raw: pl.DataFrame, now: datetime) -> tuple[pl.DataFrame, pl.D
         if rq.UNREADABLE_RECORD in raw.columns
         else pl.lit(False)
     )
-    parsed = raw.with_columns(
-        *(parse_timestamp(c).alias(_parsed(c)) for c in rq.TIMESTAMP_FIELDS),
-        *(
-            pl.col(c).str.strip_chars().cast(pl.Float64, strict=False).alias(_parsed(c))
-            for c in rq.COORDINATE_FIELDS
-        ),
-        pl.col(rq.SERVICE_REQUEST_ID).str.strip_chars().replace("", None).alias(_parsed(rq.SERVICE_REQUEST_ID)),
-    )
+    parsed = _parse_fields(raw)
     requested = pl.col(_parsed(rq.REQUESTED_DATETIME))
     missing_requested = _blank(rq.REQUESTED_DATETIME)
     missing_id = pl.col(_parsed(rq.SERVICE_REQUEST_ID)).is_null()
+    out_of_range = pl.col(_out_of_range(rq.REQUESTED_DATETIME))
     reason = (
         pl.when(unreadable).then(pl.lit(dl.Reason.UNREADABLE_ROW))
         .when(missing_id).then(pl.lit(dl.Reason.MISSING_ID))
         .when(missing_requested).then(pl.lit(dl.Reason.MISSING_REQUESTED))
+        .when(out_of_range).then(pl.lit(dl.Reason.REQUESTED_OUT_OF_RANGE))
         .when(requested.is_null()).then(pl.lit(dl.Reason.BAD_TIMESTAMP))
     )
     detail = (
         pl.when(unreadable).then(pl.lit("the source adapter could not read this record"))
         .when(missing_id).then(pl.lit("service_request_id is empty"))
         .when(missing_requested).then(pl.lit("requested_datetime is empty"))
+        .when(out_of_range)
+        .then(pl.format(
+            "requested_datetime {} is outside the years 1-9999 (in UTC or in local time)",
+            pl.col(rq.REQUESTED_DATETIME),
+        ))
         .when(requested.is_null())
         .then(pl.format("requested_datetime {} is not a readable time", pl.col(rq.REQUESTED_DATETIME)))
     )
@@ -89,18 +99,45 @@ def validate_frame(raw: pl.DataFrame, now: datetime) -> tuple[pl.DataFrame, pl.D
     return _typed(good), dead
 
 
+def _parse_fields(raw: pl.DataFrame) -> pl.DataFrame:
+    """Parsed timestamps (null where out of range, which a flag column marks), numbers, ids."""
+    parsed = raw.with_columns(
+        *(parse_timestamp(c).alias(_parsed(c)) for c in rq.TIMESTAMP_FIELDS),
+        *(
+            pl.col(c).str.strip_chars().cast(pl.Float64, strict=False).alias(_parsed(c))
+            for c in rq.COORDINATE_FIELDS
+        ),
+        pl.col(rq.SERVICE_REQUEST_ID).str.strip_chars().replace("", None).alias(_parsed(rq.SERVICE_REQUEST_ID)),
+    )
+    in_range = {c: pl.col(_parsed(c)).is_between(pl.lit(EARLIEST), pl.lit(LATEST)) for c in rq.TIMESTAMP_FIELDS}
+    return parsed.with_columns(
+        *((pl.col(_parsed(c)).is_not_null() & ~in_range[c]).alias(_out_of_range(c)) for c in rq.TIMESTAMP_FIELDS),
+    ).with_columns(
+        *(pl.when(in_range[c]).then(pl.col(_parsed(c))).alias(_parsed(c)) for c in rq.TIMESTAMP_FIELDS),
+    )
+
+
 def _typed(good: pl.DataFrame) -> pl.DataFrame:
     """Parsed values replace the text; text that did not parse leaves a flag, never a silent null."""
     fields = (*rq.TIMESTAMP_FIELDS, *rq.COORDINATE_FIELDS)
     flags = [
-        pl.when(pl.col(_parsed(c)).is_null() & ~_blank(c)).then(pl.lit(f"unparseable_{c}"))
+        pl.when(pl.col(_parsed(c)).is_null() & ~_blank(c) & ~_flagged_out_of_range(good, c))
+        .then(pl.lit(f"unparseable_{c}"))
         for c in fields
     ]
+    flags += [pl.when(pl.col(_out_of_range(c))).then(pl.lit(f"out_of_range_{c}")) for c in rq.TIMESTAMP_FIELDS]
+    if rq.GUESSED_ENCODING in good.columns:
+        flags.append(pl.when(pl.col(rq.GUESSED_ENCODING).is_not_null()).then(pl.lit(QualityFlag.DECODED_BY_GUESS)))
     frame = good.with_columns(
         pl.concat_list(flags).list.drop_nulls().alias(rq.QUALITY_FLAGS),
         *(pl.col(_parsed(c)).alias(c) for c in (*fields, rq.SERVICE_REQUEST_ID)),
     )
     return pl.from_arrow(frame.select(rq.VALID_REQUEST.names).to_arrow().cast(rq.VALID_REQUEST))
+
+
+def _flagged_out_of_range(frame: pl.DataFrame, column: str) -> pl.Expr:
+    name = _out_of_range(column)
+    return pl.col(name) if name in frame.columns else pl.lit(False)
 
 
 class _ValidateBatch(beam.DoFn):

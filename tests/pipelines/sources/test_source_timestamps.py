@@ -57,3 +57,17 @@ def test_mixed_column_keeps_order_and_name() -> None:
     out = text_to_iso_utc(given, ISO_8601_FORMATS, "UTC")
     expected = pl.Series("requested", ["2023-02-28T23:45:00Z", "bad", None, "2023-02-28T01:00:00Z"])
     assert_series_equal(out, expected)
+
+
+@pytest.mark.parametrize(
+    ("timezone", "given", "expected"),
+    [
+        ("America/New_York", "9999-12-31 23:30:00", "+10000-01-01T04:30:00Z"),
+        ("UTC", "9999-12-31T23:30:00-05:00", "+10000-01-01T04:30:00Z"),
+        ("UTC", "0001-01-01T00:00:00+14:00", "0000-12-31T10:00:00Z"),
+    ],
+)
+def test_instants_past_the_years_1_to_9999_are_rendered_not_raised(timezone: str, given: str, expected: str) -> None:
+    """Sources hand such instants on as ISO text; validation dead-letters them (out of range)."""
+    out = text_to_iso_utc(pl.Series([given]), ISO_8601_FORMATS, timezone)
+    assert out.to_list() == [expected]

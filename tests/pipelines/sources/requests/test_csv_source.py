@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 
 import polars as pl
@@ -9,11 +10,17 @@ import pytest
 from polars.testing import assert_frame_equal
 from raw_reading import read_raw
 
-from pipelines.sources.requests import SourceFormatError, load_mapping, read_raw_batches
+from pipelines.sources.requests import (
+    SourceFormatError,
+    SourceMapping,
+    load_mapping,
+    read_raw_batches,
+)
 from schemas.requests import (
     ADDRESS,
     CLOSED_DATETIME,
     DESCRIPTION,
+    GUESSED_ENCODING,
     LAT,
     LONG,
     OPEN311_FIELDS,
@@ -212,9 +219,12 @@ def test_files_without_records_give_no_batches(tmp_path: Path, content: str) -> 
 
 
 def test_invalid_utf8_keeps_the_record(tmp_path: Path) -> None:
+    """A byte that is not UTF-8 no longer becomes U+FFFD: the file's encoding is guessed."""
     path = tmp_path / "requests.csv"
     path.write_bytes(b"service_request_id,description\n1,caf\xe9\n")
-    assert read_raw(path, "csv")[DESCRIPTION].to_list() == ["caf\ufffd"]
+    raw = read_raw(path, "csv")
+    assert raw[DESCRIPTION].to_list() == ["café"]
+    assert raw[GUESSED_ENCODING].null_count() == 0
 
 
 def test_mojibake_is_passed_through(tmp_path: Path) -> None:
@@ -227,3 +237,59 @@ def test_column_types_are_all_text(tmp_path: Path) -> None:
     raw = read_raw(path, "csv")
     assert raw.select(SERVICE_REQUEST_ID, LAT).rows() == [("00123", "40.70")]
     assert raw.schema[LAT] == TEXT
+
+
+RUSSIAN = "service_request_id,description,address\n" + "".join(
+    f"{i},Не работает фонарь у подъезда {i},ул. Ленина, д. {i}\n" for i in range(30)
+)
+
+
+def test_cp1251_export_is_decoded_by_guess_and_flagged(tmp_path: Path) -> None:
+    """Regression (parsing probe): a cp1251 export came through as U+FFFD everywhere."""
+    path = tmp_path / "moscow.csv"
+    path.write_bytes(RUSSIAN.replace(",ул. Ленина, д.", ",ул. Ленина д.").encode("cp1251"))
+    raw = read_raw(path, "csv", batch_rows=7)
+    assert raw[DESCRIPTION].to_list() == [f"Не работает фонарь у подъезда {i}" for i in range(30)]
+    guessed = raw[GUESSED_ENCODING].unique().to_list()
+    assert len(guessed) == 1 and codecs.lookup(guessed[0]).name == "cp1251"
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_latin1_export_with_any_line_ending(tmp_path: Path, newline: str) -> None:
+    text = "service_request_id,description\n" + "".join(f"{i},Müll vor dem Haus, Straße {i}é\n" for i in range(20))
+    path = tmp_path / "berlin.csv"
+    path.write_bytes(text.replace(", Straße", " Straße").replace("\n", newline).encode("latin-1"))
+    raw = read_raw(path, "csv")
+    assert raw[DESCRIPTION].to_list() == [f"Müll vor dem Haus Straße {i}é" for i in range(20)]
+    assert raw[GUESSED_ENCODING].null_count() == 0
+
+
+def test_named_encoding_is_used_and_not_a_guess(tmp_path: Path) -> None:
+    path = tmp_path / "moscow.csv"
+    path.write_bytes("service_request_id,description\n1,Яма\n".encode("cp1251"))
+    raw = read_raw(path, "csv", mapping=SourceMapping(encoding="cp1251"))
+    assert raw[DESCRIPTION].to_list() == ["Яма"]
+    assert raw[GUESSED_ENCODING].to_list() == [None]
+
+
+def test_utf16_export_with_a_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_bytes("service_request_id,description\r\n1,Яма\r\n2,café\r\n".encode("utf-16"))
+    raw = read_raw(path, "csv")
+    assert raw[DESCRIPTION].to_list() == ["Яма", "café"]
+    assert raw[GUESSED_ENCODING].null_count() == 2  # the mark says so: not a guess
+
+
+def test_utf8_file_with_a_few_stray_bytes_stays_utf8(tmp_path: Path) -> None:
+    text = "service_request_id,description\n" + "".join(f"{i},Müll, bitte räumen\n" for i in range(10))
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(text.replace("Müll, ", "Müll ").encode() + b"10,caf\xe9\n")
+    raw = read_raw(path, "csv")
+    assert raw[DESCRIPTION].to_list() == ["Müll bitte räumen"] * 10 + ["caf\ufffd"]
+    assert raw[GUESSED_ENCODING].null_count() == 11
+
+
+@pytest.mark.parametrize("separator", [";;", "\n", '"', "§"])
+def test_separator_that_cannot_separate_is_refused(separator: str) -> None:
+    with pytest.raises(SourceFormatError, match=r"separator .* cannot separate CSV fields"):
+        SourceMapping(separator=separator)

@@ -10,9 +10,11 @@ import pytest
 from raw_reading import read_raw, sample_file
 
 from pipelines.sources.requests import SourceFormatError, read_raw_batches
+from pipelines.sources.requests.limits import MAX_FIELD_CHARS, MAX_NESTING_DEPTH
 from schemas.requests import (
     ADDRESS,
     DESCRIPTION,
+    GUESSED_ENCODING,
     LAT,
     LONG,
     REQUESTED_DATETIME,
@@ -93,3 +95,50 @@ def test_broken_json_says_where(tmp_path: Path) -> None:
     path.write_text('[{"service_request_id": "1",\n "status": }]')
     with pytest.raises(SourceFormatError, match=r"line 2, column"):
         list(read_raw_batches(path, "open311-json"))
+
+
+def test_lone_surrogate_escape_keeps_the_record(tmp_path: Path) -> None:
+    """Regression (parsing probe): `"\\ud800"` aborted the run with an unclear message."""
+    path = tmp_path / "requests.json"
+    path.write_text('[{"service_request_id": "1", "description": "x\\udc00y"}]')
+    raw = read_raw(path, "open311-json")
+    assert raw[DESCRIPTION].to_list() == ["x\ufffdy"]
+
+
+@pytest.mark.parametrize("depth", [MAX_NESTING_DEPTH, 900, 5_000])
+@pytest.mark.parametrize("wrapper", ["{}", '{{"service_requests": {}}}'])
+def test_element_nested_too_deep_is_an_unreadable_row(tmp_path: Path, depth: int, wrapper: str) -> None:
+    """Regression (parsing probe): past ~1,000 levels the run aborted with an unclear message."""
+    deep = '{"service_request_id": "deep", "media": ' + "[" * depth + "]" * depth + "}"
+    array = f'[{{"service_request_id": "1"}}, {deep}, {{"service_request_id": "3"}}]'
+    path = tmp_path / "requests.json"
+    path.write_text(wrapper.format(array) if wrapper != "{}" else array)
+    raw = read_raw(path, "open311-json", batch_rows=2)
+    assert raw[SERVICE_REQUEST_ID].to_list() == ["1", None, "3"]
+    assert raw[UNREADABLE_RECORD][1].startswith('{"service_request_id": "deep"')
+
+
+def test_wrapped_array_keeps_each_elements_text(tmp_path: Path) -> None:
+    path = tmp_path / "requests.json"
+    path.write_text('{"meta": {"page": 1},\r"requests": [{"service_request_id": "1"},\r 7 ]\r}\r')
+    raw = read_raw(path, "open311-json")
+    assert raw[SERVICE_REQUEST_ID].to_list() == ["1", None]
+    assert raw[UNREADABLE_RECORD].to_list() == [None, "7"]
+
+
+def test_element_past_the_size_bound_is_an_unreadable_row(tmp_path: Path) -> None:
+    path = tmp_path / "requests.json"
+    big = "x" * (MAX_FIELD_CHARS + 10)
+    path.write_text(f'[{{"service_request_id": "1", "description": "{big}"}}, {{"service_request_id": "2"}}]')
+    raw = read_raw(path, "open311-json")
+    assert raw[SERVICE_REQUEST_ID].to_list() == [None, "2"]
+    assert raw[UNREADABLE_RECORD][0].endswith("characters in all]")
+
+
+def test_cp1251_answer_is_decoded_by_guess(tmp_path: Path) -> None:
+    records = [{"service_request_id": str(i), "description": "Не горит фонарь во дворе"} for i in range(10)]
+    path = tmp_path / "requests.json"
+    path.write_bytes(json.dumps(records, ensure_ascii=False).encode("cp1251"))
+    raw = read_raw(path, "open311-json")
+    assert raw[DESCRIPTION].to_list() == ["Не горит фонарь во дворе"] * 10
+    assert raw[GUESSED_ENCODING].drop_nulls().len() == 10

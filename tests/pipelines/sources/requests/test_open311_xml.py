@@ -26,6 +26,7 @@ from schemas.requests import (
     SERVICE_REQUEST_ID,
     STATUS,
     STATUS_NOTES,
+    UNREADABLE_RECORD,
     UPDATED_DATETIME,
 )
 
@@ -127,4 +128,83 @@ def test_unreadable_documents_raise(tmp_path: Path, document: str, message: str)
     path = tmp_path / "requests.xml"
     path.write_text(document)
     with pytest.raises(SourceFormatError, match=message):
+        list(read_raw_batches(path, "open311-xml"))
+
+
+REQUEST = "<request><service_request_id>{}</service_request_id></request>"
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        "<service_requests><requests>{}</requests></service_requests>",
+        "<root><service_requests>{}</service_requests></root>",
+        "<root><service_requests><page>{}</page></service_requests></root>",
+    ],
+)
+def test_requests_one_level_deeper_are_read(tmp_path: Path, layout: str) -> None:
+    """Regression (parsing probe): `<service_requests><requests><request>` gave 0 records and
+    no error."""
+    path = tmp_path / "requests.xml"
+    path.write_text(layout.format(REQUEST.format(1) + REQUEST.format(2)))
+    assert read_raw(path, "open311-xml")[SERVICE_REQUEST_ID].to_list() == ["1", "2"]
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        (f"<root>{REQUEST.format(1)}</root>", r"<request> elements in <root> but none inside <service_requests>"),
+        (REQUEST.format(1), r"<request> elements in the top level"),
+        (
+            "<service_requests><service_request><service_request_id>1</service_request_id>"
+            + "</service_request></service_requests>",
+            r"<service_requests> holds <service_request> elements",
+        ),
+    ],
+)
+def test_records_outside_the_expected_structure_raise_naming_it(
+    tmp_path: Path, document: str, message: str
+) -> None:
+    path = tmp_path / "requests.xml"
+    path.write_text(document)
+    with pytest.raises(SourceFormatError, match=message) as raised:
+        list(read_raw_batches(path, "open311-xml"))
+    assert "<service_requests><request>...</request>...</service_requests>" in str(raised.value)
+
+
+def test_empty_answers_are_zero_requests(tmp_path: Path) -> None:
+    path = tmp_path / "requests.xml"
+    path.write_text("<service_requests><requests/></service_requests>")
+    assert list(read_raw_batches(path, "open311-xml")) == []
+
+
+def test_request_nested_too_deep_is_an_unreadable_row(tmp_path: Path) -> None:
+    deep = "<media>" + "<a>" * 200 + "</a>" * 200 + "</media>"
+    path = tmp_path / "requests.xml"
+    path.write_text(f"<service_requests><request><service_request_id>1</service_request_id>{deep}</request>"
+                    f"{REQUEST.format(2)}</service_requests>")
+    raw = read_raw(path, "open311-xml")
+    assert raw[SERVICE_REQUEST_ID].to_list() == [None, "2"]
+    assert raw[UNREADABLE_RECORD][0].startswith("<request><service_request_id>1</service_request_id>")
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_line_endings_and_bom(tmp_path: Path, newline: str) -> None:
+    document = newline.join(['<?xml version="1.0" encoding="utf-8"?>', "<service_requests>",
+                             "<request><service_request_id>1</service_request_id>",
+                             f"<description>two{newline}lines</description></request>", "</service_requests>"])
+    path = tmp_path / "requests.xml"
+    path.write_bytes(b"\xef\xbb\xbf" + document.encode())
+    raw = read_raw(path, "open311-xml")
+    assert raw[DESCRIPTION].to_list() == ["two\nlines"]  # XML reads every line break as LF
+
+
+def test_declared_encoding_is_used_and_an_unknown_one_refused(tmp_path: Path) -> None:
+    """Found by tests/fuzz: an unknown declared encoding raised LookupError, not a format error."""
+    path = tmp_path / "requests.xml"
+    body = f'<service_requests>{REQUEST.format("Яма")}</service_requests>'
+    path.write_bytes(f'<?xml version="1.0" encoding="windows-1251"?>{body}'.encode("cp1251"))
+    assert read_raw(path, "open311-xml")[SERVICE_REQUEST_ID].to_list() == ["Яма"]
+    path.write_bytes(f'<?xml version="1.0" encoding="klingon"?>{body}'.encode())
+    with pytest.raises(SourceFormatError, match=r"cannot decode .* encoding its <\?xml \.\.\.\?> declaration"):
         list(read_raw_batches(path, "open311-xml"))

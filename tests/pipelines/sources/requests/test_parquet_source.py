@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from polars.testing import assert_frame_equal
 from raw_reading import read_raw
@@ -13,11 +15,13 @@ from raw_reading import read_raw
 from pipelines.sources.requests import SourceFormatError, SourceMapping, read_raw_batches
 from schemas.requests import (
     CLOSED_DATETIME,
+    DESCRIPTION,
     EXPECTED_DATETIME,
     LAT,
     LONG,
     REQUESTED_DATETIME,
     SERVICE_REQUEST_ID,
+    SOURCE,
     UPDATED_DATETIME,
 )
 
@@ -77,3 +81,31 @@ def test_nan_ids_and_coordinates_are_missing_not_one_id(tmp_path: Path) -> None:
     raw = read_raw(path, "parquet")
     assert raw[SERVICE_REQUEST_ID].to_list() == ["1.0", None, None, "2.5"]
     assert raw[LAT].to_list() == ["55.1", None, "55.2", "55.3"]
+
+
+def test_typed_times_outside_years_1_to_9999_keep_what_the_file_holds(tmp_path: Path) -> None:
+    """Found by tests/fuzz: polars panicked formatting such values and aborted the run."""
+    path = tmp_path / "requests.parquet"
+    table = pa.table({
+        SERVICE_REQUEST_ID: ["1", "2", "3"],
+        REQUESTED_DATETIME: pa.array([2**62, 0, None], pa.int64()).cast(pa.timestamp("us")),
+        EXPECTED_DATETIME: pa.array([-(2**31), 0, None], pa.int32()).cast(pa.date32()),
+        DESCRIPTION: pa.array([2**62, 0, None], pa.int64()).cast(pa.timestamp("ms", "UTC")),
+    })
+    pq.write_table(table, path)
+    raw = read_raw(path, "parquet", mapping=SourceMapping(timezone="Etc/GMT-14"))  # UTC+14
+    assert raw[REQUESTED_DATETIME].to_list() == [f"{2**62} us since 1970-01-01", "1969-12-31T10:00:00Z", None]
+    assert raw[EXPECTED_DATETIME].to_list() == [f"{-(2**31)} days since 1970-01-01", "1969-12-31T10:00:00Z", None]
+    assert raw[DESCRIPTION].to_list() == [f"{2**62} ms since 1970-01-01", "1970-01-01 00:00:00.000+00:00", None]
+
+
+def test_text_that_is_not_utf8_is_repaired(tmp_path: Path) -> None:
+    """Found by tests/fuzz: Parquet readers do not check UTF-8 and polars panicked on it."""
+    path = tmp_path / "requests.parquet"
+    broken = pa.array([b"1", b"caf\xe9"], pa.binary()).view(pa.string())
+    pq.write_table(pa.table({SERVICE_REQUEST_ID: ["1", "2"], DESCRIPTION: broken,
+                             SOURCE: pa.array([b"x", None]), REQUESTED_DATETIME: broken}), path)
+    raw = read_raw(path, "parquet")
+    assert raw[DESCRIPTION].to_list() == ["1", "caf\ufffd"]
+    assert raw[SOURCE].to_list() == ["x", "requests"]
+    assert raw[REQUESTED_DATETIME].to_list() == ["1", "caf\ufffd"]

@@ -12,6 +12,7 @@ from pipelines.sources.requests import (
     SourceFormatError,
     SourceMapping,
     load_mapping,
+    with_encoding,
 )
 from pipelines.sources.requests.mapping import IDENTITY
 from pipelines.sources.requests.nyc311 import NYC311
@@ -85,3 +86,29 @@ def test_expressions_are_accepted() -> None:
     joined = pl.concat_str([pl.col("a"), pl.col("b")], separator=" ")
     mapping = SourceMapping(columns={DESCRIPTION: joined})
     assert sorted(mapping.required_columns(DESCRIPTION)) == ["a", "b"]
+
+
+def test_mapping_file_names_the_encoding(tmp_path: Path) -> None:
+    mapping = load_mapping(toml(tmp_path, 'encoding = "cp1251"\nseparator = ";"\n'))
+    assert mapping.encoding == "cp1251"
+    assert mapping.over(IDENTITY).encoding == "cp1251"
+
+
+def test_encoding_given_on_the_command_line_wins(tmp_path: Path) -> None:
+    mapping = load_mapping(toml(tmp_path, 'encoding = "cp1251"\n[columns]\ndescription = "text"\n'))
+    forced = with_encoding(mapping, "latin-1")
+    assert forced is not None and forced.encoding == "latin-1"
+    assert forced.required_columns(DESCRIPTION) == ["text"]
+    assert with_encoding(None, "koi8-r") == SourceMapping(encoding="koi8-r")
+    assert with_encoding(mapping, None) is mapping
+
+
+@pytest.mark.parametrize("name", ["klingon", "rot13", "base64"])
+def test_unknown_encoding_is_refused(name: str) -> None:
+    with pytest.raises(SourceFormatError, match=rf"unknown text encoding '{name}'.*'cp1251'"):
+        SourceMapping(encoding=name)
+
+
+def test_source_columns_are_what_the_mapping_reads() -> None:
+    assert NYC311.source_columns() is not None and "Unique Key" in NYC311.source_columns()
+    assert SourceMapping(columns={DESCRIPTION: pl.col("^text.*$")}).source_columns() is None

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import apache_beam as beam
 import polars as pl
+import pytest
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that
 from conftest import frame_of, raw_batch
 
+from pipelines.transforms.requests.normalise import normalise_frame
 from pipelines.transforms.requests.validate import DEAD, ValidateRequests, validate_frame
 from schemas import dead_letters as dl
 from schemas import requests as rq
@@ -66,3 +68,47 @@ def test_validate_composite_splits_outputs():
         out = p | beam.Create([batch]) | ValidateRequests()
         assert_that(out.valid, ids(["1"]), label="ValidIds")
         assert_that(out[DEAD], reasons([dl.Reason.BAD_TIMESTAMP]), label="DeadReasons")
+
+
+@pytest.mark.parametrize(
+    "requested",
+    [
+        "9999-12-31T23:30:00-05:00",  # 10000-01-01 in UTC
+        "9999-12-31T12:00:00Z",  # fine in UTC, 10000-01-01 at UTC+14
+        "0001-01-01T00:00:00+14:00",  # year 0 in UTC
+        "0001-01-01T08:00:00Z",  # year 0 at UTC-12
+    ],
+)
+def test_requested_outside_years_1_to_9999_is_a_dead_letter(requested: str) -> None:
+    """Regression (parsing probe): such a record aborted the whole run in NormaliseRequests."""
+    valid, dead = validate_frame(frame_of([GOOD, dict(GOOD, **{rq.REQUESTED_DATETIME: requested})]), NOW)
+    assert valid[rq.SERVICE_REQUEST_ID].to_list() == ["1"]
+    assert dead[dl.REASON].to_list() == [dl.Reason.REQUESTED_OUT_OF_RANGE]
+    assert dead[dl.DETAIL][0] == f"requested_datetime {requested} is outside the years 1-9999 (in UTC or in local time)"
+
+
+@pytest.mark.parametrize("requested", ["0000-06-01T00:00:00Z", "10000-01-01T00:00:00Z", "-0001-01-01T00:00:00Z"])
+def test_year_0_and_10000_forms_are_dead_letters(requested: str) -> None:
+    valid, dead = validate_frame(frame_of([dict(GOOD, **{rq.REQUESTED_DATETIME: requested})]), NOW)
+    assert valid.height == 0
+    assert dead[dl.REASON].to_list()[0] in {dl.Reason.REQUESTED_OUT_OF_RANGE, dl.Reason.BAD_TIMESTAMP}
+
+
+def test_other_times_outside_the_years_become_nulls_with_a_flag() -> None:
+    row = dict(GOOD, **{rq.CLOSED_DATETIME: "9999-12-31T23:59:59Z", rq.UPDATED_DATETIME: "0001-01-01T00:00:00Z"})
+    valid, dead = validate_frame(frame_of([row]), NOW)
+    assert dead.height == 0
+    assert valid[rq.CLOSED_DATETIME][0] is None and valid[rq.UPDATED_DATETIME][0] is None
+    assert sorted(valid[rq.QUALITY_FLAGS][0]) == ["out_of_range_closed_datetime", "out_of_range_updated_datetime"]
+    normalised = normalise_frame(valid, "Pacific/Kiritimati", NOW)  # UTC+14: no year 10000 dates
+    assert normalised[rq.REQUEST_DATE].to_list() == [date(2026, 10, 2)]
+
+
+def test_rows_decoded_by_guess_are_flagged() -> None:
+    valid, _ = validate_frame(frame_of([GOOD, dict(GOOD, **{rq.GUESSED_ENCODING: "cp1251"})]), NOW)
+    assert valid[rq.QUALITY_FLAGS].to_list() == [[], [rq.QualityFlag.DECODED_BY_GUESS]]
+
+
+def test_landing_segments_from_before_the_encoding_column_still_validate() -> None:
+    valid, dead = validate_frame(frame_of([GOOD]).drop(rq.GUESSED_ENCODING), NOW)
+    assert valid.height == 1 and dead.height == 0
