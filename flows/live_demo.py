@@ -23,6 +23,7 @@ from models.cities.pack import CityPack
 from plumbing.landing import LandingLog
 from plumbing.live_store.reader import LiveStoreReader
 from plumbing.workspace import Workspace
+from schemas import ledger
 from synthetic.replayer import land_at_rate, raw_records, recent_requests
 
 SOURCE = "demo-311"
@@ -50,8 +51,8 @@ def _status(base: str, timezone: str) -> str:
         days = httpx.get(f"{base}/api/v1/requests/windows", params={"window": "1d"}, timeout=5).json()["rows"]
     except (httpx.HTTPError, KeyError, ValueError):
         return "waiting for the stream..."
-    ledger = health.get("ledger", {})
-    line = (f"committed {ledger.get(ledger.RECORDS_OUT, 0):,} requests + {ledger.get(ledger.DEAD_LETTERS, 0):,} dead letters; "
+    counts = health.get("ledger", {})
+    line = (f"committed {counts.get(ledger.RECORDS_OUT, 0):,} requests + {counts.get(ledger.DEAD_LETTERS, 0):,} dead letters; "
             f"lag {sum(health.get('lag_segments', {}).values())} segments")
     latest = max((row["window_start"] for row in days), default=None)
     per_district: dict[str, int] = {}
@@ -104,9 +105,9 @@ def run_live_demo(workspace: Workspace, city: str, rate: float, seconds: float |
         signal.signal(sig, handler)
     store = LiveStoreReader.open(workspace.live_store(city))
     try:
-        ledger = store.ledger()
+        counts = store.ledger()
     finally:
         store.close()
-    print(f"live store {workspace.live_store(city)}: {ledger[ledger.RECORDS_IN]:,} records landed = "
-          f"{ledger[ledger.RECORDS_OUT]:,} out + {ledger[ledger.DEAD_LETTERS]:,} dead letters ({ledger[ledger.TOO_LATE]:,} too late)")
-    return ledger
+    print(f"live store {workspace.live_store(city)}: {counts[ledger.RECORDS_IN]:,} records landed = "
+          f"{counts[ledger.RECORDS_OUT]:,} out + {counts[ledger.DEAD_LETTERS]:,} dead letters ({counts[ledger.TOO_LATE]:,} too late)")
+    return counts
