@@ -4,7 +4,7 @@ Budgets are hypothesis profiles, picked by `URBANPULSE_FUZZ` (read here, at the 
 `ci` (the default, what `make test` runs: 100 examples per test, the whole suite in well under a
 minute on 2 cores) and `full` (`make fuzz`: 10,000 examples per test). Each example must finish
 within `DEADLINE` (hypothesis' deadline); one that runs past `HANG_SECONDS` is a hang and stops
-the run with every thread's traceback. Each example may raise the process' peak memory by at most
+the run, with every thread's traceback in `HANG_LOG`. Each example may raise the process' peak memory by at most
 `MEMORY_MB` (a 1.9 KB line nested 900 deep once took more than 4 GB).
 
 Kept out of a `conftest.py` on purpose (see `tests/pipelines/sources/requests/raw_reading.py`).
@@ -15,10 +15,12 @@ from __future__ import annotations
 import faulthandler
 import os
 import resource
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import TextIO
 
 import polars as pl
 import pyarrow as pa
@@ -44,6 +46,17 @@ settings.register_profile("full", max_examples=10_000, **_COMMON)
 settings.load_profile(os.environ.get(FUZZ_ENV) or "ci")
 
 
+# pytest captures fd 2, and a process ended by faulthandler never hands that capture back
+HANG_LOG = Path(tempfile.gettempdir()) / "urbanpulse-fuzz-hang.txt"
+_hang_log: list[TextIO] = []
+
+
+def _hang_file() -> TextIO:
+    if not _hang_log:
+        _hang_log.append(HANG_LOG.open("w", encoding="utf-8"))  # kept open for the whole run
+    return _hang_log[0]
+
+
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -53,7 +66,7 @@ def bounded(what: str) -> Iterator[None]:
     """Fail the example when it raises peak memory by more than `MEMORY_MB`; a hang past
     `HANG_SECONDS` ends the process with tracebacks rather than blocking the suite."""
     before = _peak_rss_mb()
-    faulthandler.dump_traceback_later(HANG_SECONDS, exit=True)
+    faulthandler.dump_traceback_later(HANG_SECONDS, exit=True, file=_hang_file())
     try:
         yield
     finally:
