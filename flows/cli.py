@@ -191,7 +191,7 @@ def _print_report(report: dict) -> None:
     print(f"records in {c[ledger.RECORDS_IN]:,} = out {c[ledger.RECORDS_OUT]:,} + dead letters "
           f"{c[ledger.DEAD_LETTERS]:,}  (accounting ok: {report[ledger.ACCOUNTING_OK]}); "
           f"{c[ledger.VERSIONS_SUPERSEDED]:,} re-sent versions merged, "
-          f"{c[ledger.REQUEST_ROWS_PUBLISHED]:,} rows now in the date partitions this run updated "
+          f"{c[ledger.REQUEST_ROWS_PUBLISHED]:,} rows now in city {report['city']!r}'s request dataset "
           f"(earlier runs' rows included), {report['seconds']:.1f} s")
     for name, path in report["datasets"].items():
         print(f"  {name:<14} {path}")
@@ -214,7 +214,7 @@ def _print_summary(summary: dict) -> None:
           f"hive_partitioning=True).group_by('{rq.CATEGORY}').agg(pl.len(), "
           f"pl.col('{rq.CLOSED_WITHIN_SLA}').mean()).sort('len').collect())\"")
     print(f"  {python} -c \"import duckdb; duckdb.sql(\\\"SELECT {rq.PARENT_NAME}, count(*) AS n, "
-          f"avg({rq.HOURS_TO_CLOSE}) AS hours FROM read_parquet('{requests}/*/*.parquet', "
+          f"avg({rq.HOURS_TO_CLOSE}) AS hours FROM read_parquet('{requests}/**/*.parquet', "
           f"hive_partitioning=true) GROUP BY ALL ORDER BY n DESC LIMIT 5\\\").show()\"")
 
 

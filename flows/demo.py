@@ -67,4 +67,4 @@ def demo(home: str, count: int = 200_000, seed: int = 2026) -> dict:
     train_classifier(home, history)
     feed = generate_feed(home, count, seed, "requests", 60)
     report = ingest_requests([feed], DEMO_CITY, "csv", home)
-    return {"report": report, "summary": dataset_summary(Workspace.resolve(home))}
+    return {"report": report, "summary": dataset_summary(Workspace.resolve(home), DEMO_CITY)}

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 
 from plumbing.workspace import Workspace
+from schemas import datasets as ds
 from schemas import dead_letters as dl
 from schemas import requests as rq
 
 
-def dataset_summary(workspace: Workspace, top: int = 5) -> dict:
-    requests = pl.scan_parquet(workspace.requests_dataset / "**" / "*.parquet", hive_partitioning=True)
+def dataset_summary(workspace: Workspace, city: str, top: int = 5) -> dict:
+    """One city's published requests and dead letters, summed up."""
+    datasets = workspace.published_datasets(city)
+    requests = pl.scan_parquet(f"{datasets[ds.REQUESTS]}/**/*.parquet", hive_partitioning=True)
     totals = requests.select(
         pl.len().alias("requests"),
         pl.col(rq.DISTRICT_ID).is_not_null().sum().alias("placed_in_district"),
@@ -20,7 +25,7 @@ def dataset_summary(workspace: Workspace, top: int = 5) -> dict:
         pl.col(rq.REQUEST_DATE).min().alias("first_day"),
         pl.col(rq.REQUEST_DATE).max().alias("last_day"),
     ).collect().row(0, named=True)
-    dead_files = list(workspace.dead_letters_dataset.glob("**/*.parquet"))
+    dead_files = list(Path(datasets[ds.DEAD_LETTERS]).glob("**/*.parquet"))
     dead_by_reason = (
         pl.scan_parquet(dead_files).group_by(dl.REASON).len().sort("len", descending=True).collect().rows()
         if dead_files
@@ -31,7 +36,7 @@ def dataset_summary(workspace: Workspace, top: int = 5) -> dict:
         "top_districts": _top(requests, rq.DISTRICT_NAME, top),
         "top_categories": _top(requests, rq.CATEGORY, top),
         "dead_letters_by_reason": dead_by_reason,
-        "datasets": workspace.published_datasets(),
+        "datasets": datasets,
     }
 
 

@@ -41,7 +41,7 @@ def latest_versions(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _located_reports(frame: pl.DataFrame) -> pl.DataFrame:
+def _located_reports(frame: pl.DataFrame, within: str | None = None) -> pl.DataFrame:
     """Reports placed in the city, in metres on a local plane, with their grid cell."""
     located = frame.with_row_index(_ROW).filter(
         pl.col(rq.CATEGORY).is_not_null() & pl.col(rq.H3_CELL).is_not_null()
@@ -50,7 +50,7 @@ def _located_reports(frame: pl.DataFrame) -> pl.DataFrame:
         return located
     scale_x = METRES_PER_DEGREE_LAT * math.cos(math.radians(located[rq.LAT].mean()))
     return located.select(
-        _ROW, rq.SERVICE_REQUEST_ID, rq.CATEGORY, rq.REQUESTED_DATETIME,
+        _ROW, rq.SERVICE_REQUEST_ID, rq.CATEGORY, rq.REQUESTED_DATETIME, *([within] if within else []),
         (pl.col(rq.LONG) * scale_x).alias(_X), (pl.col(rq.LAT) * METRES_PER_DEGREE_LAT).alias(_Y),
     ).with_columns(
         (pl.col(_X) / REPORT_RADIUS_M).floor().cast(pl.Int64).alias(_CELL_X),
@@ -58,8 +58,10 @@ def _located_reports(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def link_repeated_reports(frame: pl.DataFrame) -> pl.DataFrame:
-    reports = _located_reports(frame)
+def link_repeated_reports(frame: pl.DataFrame, within: str | None = None) -> pl.DataFrame:
+    """`duplicate_of` for every row; with `within` (a column), only rows of one value are linked
+    (one date partition, say, so a partition's links never depend on which others were read)."""
+    reports = _located_reports(frame, within)
     none = pl.lit(None, pl.String).alias(rq.DUPLICATE_OF)
     if reports.is_empty():
         return frame.with_columns(none)
@@ -72,7 +74,7 @@ def link_repeated_reports(frame: pl.DataFrame) -> pl.DataFrame:
     distance = ((pl.col(_X) - pl.col(f"{_X}{_EARLIER}")) ** 2 + (pl.col(_Y) - pl.col(f"{_Y}{_EARLIER}")) ** 2).sqrt()
     lag = pl.col(rq.REQUESTED_DATETIME) - earlier_time
     first_earlier = (
-        probes.join(reports, on=[rq.CATEGORY, _CELL_X, _CELL_Y], suffix=_EARLIER)
+        probes.join(reports, on=[rq.CATEGORY, _CELL_X, _CELL_Y, *([within] if within else [])], suffix=_EARLIER)
         .filter(
             (distance <= REPORT_RADIUS_M)
             & (lag <= REPORT_WINDOW)
@@ -100,6 +102,6 @@ def _first_reports(links: pl.DataFrame, reports: pl.DataFrame, max_hops: int = 8
     return links
 
 
-def deduplicate(frame: pl.DataFrame) -> pl.DataFrame:
-    """Latest version per id, repeated reports linked, columns in the published order."""
-    return link_repeated_reports(latest_versions(frame)).select(ENRICHED_REQUEST.names)
+def deduplicate(frame: pl.DataFrame, within: str | None = None) -> pl.DataFrame:
+    """Latest version per id, repeated reports linked (per `within` value), published column order."""
+    return link_repeated_reports(latest_versions(frame), within).select(ENRICHED_REQUEST.names)

@@ -2,11 +2,13 @@
 
     read -> ValidateRequests -> NormaliseRequests -> ClassifyRequests -> GeocodeRequests
          -> ComputeSla -> ScrubPersonalData -> SplitEnrichFailures
-         -> MergeRequestsIntoDataset (deduplicate per date, upsert)
+         -> MergeRequestsIntoDataset (deduplicate per date, upsert, one row per id)
     published requests (after the merge) -> AggregateDaily -> WriteRequestDaily
     dead letters (invalid, and records a step could not enrich) -> WriteDeadLetters
 
-`run()` only parses options and wires the steps; the domain logic lives in the composites.
+Everything is written into the city's publishing transaction (`plumbing.publishing`) and
+becomes visible in one step when the pipeline has finished; a failed or killed run publishes
+nothing. `run()` only parses options and wires the steps; the domain logic lives in the composites.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from models.cities.pack import CityPack
 from models.classification.request_classifier import default_model_dir
-from pipelines.sinks.dead_letters import WriteDeadLetters, dead_letter_reasons, put_back, set_aside
+from pipelines.sinks.dead_letters import WriteDeadLetters, dead_letter_reasons, forget, put_back, set_aside
 from pipelines.sinks.requests.daily import WriteRequestDaily
 from pipelines.sinks.requests.dataset import (
     MergeRequestsIntoDataset,
@@ -43,11 +45,12 @@ from pipelines.transforms.requests.normalise import NormaliseRequests
 from pipelines.transforms.requests.scrub import ScrubPersonalData
 from pipelines.transforms.requests.sla import ComputeSla
 from pipelines.transforms.requests.validate import DEAD, ValidateRequests
-from plumbing.atomic import staging_dir, sweep_stale_staging
-from plumbing.locks import exclusive
+from plumbing.atomic import staging_dir
+from plumbing.paths import city_folder
+from plumbing.publishing import CityTransaction, publishing
 from plumbing.workspace import Workspace
+from schemas import datasets as ds
 from schemas import ledger
-from schemas.dictionary import data_dictionary
 
 LOG = logging.getLogger("urbanpulse")
 
@@ -134,14 +137,15 @@ class _ReadRawRequests(beam.DoFn):
             yield pl.from_arrow(batch)
 
 
-def _published_for_aggregation(dataset: str, _merged_dates: int):
-    """Every published partition, read after the merge (the side input orders the stages)."""
+def _published_for_aggregation(dataset: str, _rows_after_merge: int):
+    """Every partition of the city, read after the merge (the side input orders the stages)."""
     yield from published_requests(Path(dataset), INPUT_COLUMNS)
 
 
 def build_pipeline(pipeline: beam.Pipeline, inputs: list[str], options: IngestOptions,
-                   workspace: Workspace, pack: CityPack, model_dir: Path | None,
-                   input_ids: dict[str, str], run_id: str, ingested_at: datetime) -> None:
+                   workspace: Workspace, transaction: CityTransaction, pack: CityPack,
+                   model_dir: Path | None, input_ids: dict[str, str], run_id: str,
+                   ingested_at: datetime) -> None:
     raw = (
         pipeline
         | "ListInputs" >> beam.Create(inputs)
@@ -160,23 +164,27 @@ def build_pipeline(pipeline: beam.Pipeline, inputs: list[str], options: IngestOp
         | "ScrubPersonalData" >> ScrubPersonalData()
         | "SplitEnrichFailures" >> SplitEnrichFailures()
     )
-    merged_dates = enriched[ENRICHED] | "MergeRequestsIntoDataset" >> MergeRequestsIntoDataset(
-        workspace.requests_dataset, run_id
+    requests = transaction.dataset(ds.REQUESTS)
+    published = {rel.split("/", 2)[2]: entry for rel, entry in transaction.base.items()
+                 if rel.startswith(f"{ds.REQUESTS}/")}
+    merge_done = enriched[ENRICHED] | "MergeRequestsIntoDataset" >> MergeRequestsIntoDataset(
+        requests, run_id, published
     )
     _ = (
         (validated[DEAD], enriched[FAILED])
         | "AllDeadLetters" >> beam.Flatten()
-        | "WriteDeadLetters" >> WriteDeadLetters(workspace.dead_letters_dataset, input_ids)
+        | "WriteDeadLetters" >> WriteDeadLetters(
+            transaction.dataset(ds.DEAD_LETTERS), workspace.restricted_dead_letters(options.city), input_ids
+        )
     )
-    merge_done = merged_dates | "CountMergedDates" >> beam.combiners.Count.Globally()
     _ = (
         pipeline
-        | "RequestDataset" >> beam.Create([str(workspace.requests_dataset)])
+        | "RequestDataset" >> beam.Create([str(requests)])
         | "ReadPublishedRequests" >> beam.FlatMap(
             _published_for_aggregation, beam.pvalue.AsSingleton(merge_done)
         ).with_output_types(pl.DataFrame)
         | "AggregateDaily" >> AggregateDaily(pack.timezone)
-        | "WriteRequestDaily" >> WriteRequestDaily(workspace.request_daily_dataset)
+        | "WriteRequestDaily" >> WriteRequestDaily(transaction.dataset(ds.REQUEST_DAILY))
     )
 
 
@@ -218,38 +226,40 @@ def run(argv: list[str] | None = None) -> IngestReport:
     started = datetime.now(UTC)
     run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"  # two runs in one second stay apart
     runner = None if options.view_as(StandardOptions).runner else FnApiRunner()
-    # one publishing writer per home at a time: concurrent merges of a partition would lose rows
-    with exclusive(workspace.publishing_lock, f"ingest run {run_id}"):
-        # every writer stages under this lock, so whatever staging is left belongs to a dead run
-        sweep_stale_staging(workspace.requests_dataset, older_than_seconds=0)
-        previous_dead = set_aside(workspace.dead_letters_dataset, list(input_ids.values()),
-                                  staging_dir(workspace.requests_dataset) / f"dead-letters-{run_id}")
+    workspace.make_restricted()
+    restricted = workspace.restricted_dead_letters(ingest.city)
+    # one writer per city at a time (concurrent merges of a partition would lose rows); the run
+    # publishes in one commit at the end of the block, or not at all
+    with publishing(workspace, ingest.city, run_id, f"ingest run {run_id}") as transaction:
+        # a re-run replaces the dead letters of its inputs: a fixed mapping leaves none behind
+        ids = list(input_ids.values())
+        set_aside(transaction.dataset(ds.DEAD_LETTERS), ids, transaction.tree / "dead-letters-set-aside")
+        previous_restricted = set_aside(restricted, ids, staging_dir(restricted) / f"set-aside-{run_id}")
         try:
             pipeline = beam.Pipeline(runner=runner, options=options)
-            build_pipeline(pipeline, inputs, ingest, workspace, pack, model_dir, input_ids, run_id, started)
+            build_pipeline(pipeline, inputs, ingest, workspace, transaction, pack, model_dir, input_ids,
+                           run_id, started)
             result = pipeline.run()
             result.wait_until_finish()
+            report = IngestReport(
+                run_id=run_id, city=ingest.city, inputs=inputs, counters=_counters(result),
+                datasets=workspace.published_datasets(ingest.city), started_at=started.isoformat(),
+                seconds=(datetime.now(UTC) - started).total_seconds(),
+            )
+            report.accounting_ok = ledger.balances(report.counters)
+            workspace.runs.mkdir(parents=True, exist_ok=True)
+            (workspace.runs / f"{report.run_id}.json").write_text(json.dumps(asdict(report), indent=2))
+            if not report.accounting_ok:
+                raise AccountingError(
+                    f"run {report.run_id}: records_in={report.records_in} but records_out="
+                    f"{report.records_out} + dead_letters={report.dead_letters}, so nothing was "
+                    f"published; see {workspace.runs / (report.run_id + '.json')}"
+                )
         except BaseException:
-            put_back(previous_dead)
+            put_back(previous_restricted)
             raise
-        remove_staging(workspace.requests_dataset, run_id)
-        dictionary = workspace.datasets / "DATA_DICTIONARY.md"
-        dictionary.with_suffix(".tmp").write_text(data_dictionary(), encoding="utf-8")
-        dictionary.with_suffix(".tmp").replace(dictionary)
-    report = IngestReport(
-        run_id=run_id, city=ingest.city, inputs=inputs, counters=_counters(result),
-        datasets=workspace.published_datasets(), started_at=started.isoformat(),
-        seconds=(datetime.now(UTC) - started).total_seconds(),
-    )
-    report.accounting_ok = ledger.balances(report.counters)
-    workspace.runs.mkdir(parents=True, exist_ok=True)
-    (workspace.runs / f"{report.run_id}.json").write_text(json.dumps(asdict(report), indent=2))
-    if not report.accounting_ok:
-        raise AccountingError(
-            f"run {report.run_id}: records_in={report.records_in} but records_out="
-            f"{report.records_out} + dead_letters={report.dead_letters}; see "
-            f"{workspace.runs / (report.run_id + '.json')}"
-        )
+        remove_staging(transaction.dataset(ds.REQUESTS), run_id)
+    forget(previous_restricted)
     _refuse_suspicious_outcome(report, ingest, workspace, list(input_ids.values()))
     return report
 
@@ -265,11 +275,12 @@ def _refuse_suspicious_outcome(report: IngestReport, ingest: IngestOptions, work
             "and a text export rather than a binary file?"
         )
     if report.records_out == 0:
-        reasons = dead_letter_reasons(workspace.dead_letters_dataset, input_ids)
+        dead_letters = workspace.dead_letters_dataset / city_folder(ingest.city)
+        reasons = dead_letter_reasons(dead_letters, input_ids)
         hint = (f"check the timestamps and columns of the mapping {ingest.mapping}" if ingest.mapping
                 else f"check --format {ingest.format} and whether the file needs a --mapping")
         raise SuspiciousInputError(
             f"all {report.records_in:,} records of {files} became dead letters "
             f"({', '.join(f'{r}: {n:,}' for r, n in reasons.items())}); {hint}; they are in "
-            f"{workspace.dead_letters_dataset} and a re-run replaces them"
+            f"{dead_letters} and a re-run replaces them"
         )

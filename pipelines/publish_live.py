@@ -2,12 +2,14 @@
 
 The windows step hands over everything it kept since the last hand-over (already scrubbed of
 personal data by the pipeline's `ScrubPersonalData`), with the offsets up to which that is
-complete; a child process merges the rows into `datasets/requests/` (the batch path's upsert:
-`sinks.requests.dataset.merge_partition`), rewrites the dead-letter files those
-segments fall in from the live store (one file per source and `DEAD_LETTER_BUCKET` segments),
-recomputes `request_daily`, and only then records the publisher's offsets. A crash before that
-makes the next run publish the same segments again, which the upsert and the rewrite absorb: no
-row is published twice.
+complete; a child process merges the rows into the city's request dataset (the batch path's
+upsert: `sinks.requests.dataset.merge_partitions`, then one row per id across dates), rewrites
+the dead-letter files those segments fall in from the live store (one file per source and
+`DEAD_LETTER_BUCKET` segments; raw payloads only in the restricted store), recomputes
+`request_daily`, commits all of it as one snapshot (`plumbing.publishing`, holding the city's
+lock, so a batch ingest of the city waits for the hand-over or the other way round), and only
+then records the publisher's offsets. A crash before that makes the next run publish the same
+segments again, which the upsert and the rewrite absorb: no row is published twice.
 """
 
 from __future__ import annotations
@@ -29,12 +31,13 @@ from pyarrow import ipc
 from pipelines.sinks.dead_letters import write_dead_letter_file
 from pipelines.sinks.live_handover import DEAD_LETTER_BUCKET, Handover
 from pipelines.sinks.requests.daily import write_request_daily
-from pipelines.sinks.requests.dataset import merge_partition, published_requests
+from pipelines.sinks.requests.dataset import merge_partitions, published_requests, reconcile_request_ids
 from pipelines.transforms.requests.aggregate import INPUT_COLUMNS, daily_partials, daily_series
 from plumbing.landing import segment_ref
 from plumbing.live_store.writer import LiveStore
-from plumbing.locks import exclusive
+from plumbing.publishing import publishing
 from plumbing.workspace import Workspace
+from schemas import datasets as ds
 from schemas import live as lv
 from schemas import requests as rq
 
@@ -42,22 +45,29 @@ CHECKPOINT_SECONDS = 1.0
 PUBLISHER_NICENESS = 10
 
 
-def publish(workspace: Workspace, timezone: str, store: LiveStore, handover: Handover) -> None:
-    """Publish one hand-over (synchronously); the caller records its offsets afterwards."""
+def publish(workspace: Workspace, city: str, timezone: str, store: LiveStore, handover: Handover) -> None:
+    """Publish one hand-over (synchronously, in one commit); the caller records its offsets afterwards."""
     requests = pl.concat(handover.requests, how="diagonal_relaxed") if handover.requests else None
-    if requests is not None and requests.height:
-        for (day,), rows in requests.partition_by(rq.REQUEST_DATE, as_dict=True).items():
-            merge_partition(workspace.requests_dataset, day.isoformat(), rows)
-    dataset = workspace.dead_letters_dataset
-    for source, bucket in sorted(handover.dead_letter_buckets):
-        first = bucket * DEAD_LETTER_BUCKET
-        refs = [segment_ref(source, seq) for seq in range(first, first + DEAD_LETTER_BUCKET)]
-        dead = store.dead_letter_frame(refs)
-        if dead.height:
-            write_dead_letter_file(dataset, source, f"landing-{first:012d}", dead)
-    if requests is not None and requests.height:
-        partials = [daily_partials(frame, timezone) for frame in published_requests(workspace.requests_dataset, INPUT_COLUMNS)]
-        write_request_daily(workspace.request_daily_dataset, [daily_series(pl.concat(partials))] if partials else [])
+    workspace.make_restricted()
+    run_id = f"live-{uuid.uuid4().hex[:12]}"
+    with publishing(workspace, city, run_id, "the live dataset publisher") as transaction:
+        dataset = transaction.dataset(ds.REQUESTS)
+        if requests is not None and requests.height:
+            published = {rel.split("/", 2)[2]: entry for rel, entry in transaction.base.items()
+                         if rel.startswith(f"{ds.REQUESTS}/")}
+            merge_partitions(dataset, requests, published)
+            reconcile_request_ids(dataset, requests[rq.SERVICE_REQUEST_ID])
+        for source, bucket in sorted(handover.dead_letter_buckets):
+            first = bucket * DEAD_LETTER_BUCKET
+            refs = [segment_ref(source, seq) for seq in range(first, first + DEAD_LETTER_BUCKET)]
+            dead = store.dead_letter_frame(refs)
+            if dead.height:
+                write_dead_letter_file(transaction.dataset(ds.DEAD_LETTERS), workspace.restricted_dead_letters(city),
+                                       source, f"landing-{first:012d}", dead)
+        if requests is not None and requests.height:
+            partials = [daily_partials(frame, timezone) for frame in published_requests(dataset, INPUT_COLUMNS)]
+            write_request_daily(transaction.dataset(ds.REQUEST_DAILY),
+                                [daily_series(pl.concat(partials))] if partials else [])
 
 
 class DatasetPublisher:
@@ -68,7 +78,7 @@ class DatasetPublisher:
     the publisher offset and removes the file.
     """
 
-    def __init__(self, workspace: Workspace, timezone: str, store_path: Path) -> None:
+    def __init__(self, workspace: Workspace, city: str, timezone: str, store_path: Path) -> None:
         self.folder = Path(store_path).parent / "handover"
         self.folder.mkdir(parents=True, exist_ok=True)
         context = multiprocessing.get_context("spawn")
@@ -76,7 +86,7 @@ class DatasetPublisher:
         self.submitted = self.finished = 0
         self.process = context.Process(
             target=_publish_forever, name="urbanpulse-dataset-publisher", daemon=True,
-            args=(str(workspace.root), timezone, str(store_path), self.jobs, self.results, os.getpid()),
+            args=(str(workspace.root), city, timezone, str(store_path), self.jobs, self.results, os.getpid()),
         )
         self.process.start()
 
@@ -123,7 +133,7 @@ def _checkpoint_forever(store_path: str) -> None:
         store.checkpoint()
 
 
-def _publish_forever(home: str, timezone: str, store_path: str, jobs, results, parent: int) -> None:
+def _publish_forever(home: str, city: str, timezone: str, store_path: str, jobs, results, parent: int) -> None:
     """The publisher process: one hand-over at a time until told to stop or the stream is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the stream decides
     os.nice(PUBLISHER_NICENESS)  # background work: the stream's commits come first
@@ -142,8 +152,7 @@ def _publish_forever(home: str, timezone: str, store_path: str, jobs, results, p
             path, buckets, offsets = job
             try:
                 requests = [pl.read_ipc(path)] if path else []
-                with exclusive(workspace.publishing_lock, "the live dataset publisher"):
-                    publish(workspace, timezone, store, Handover(requests, set(map(tuple, buckets)), offsets))
+                publish(workspace, city, timezone, store, Handover(requests, set(map(tuple, buckets)), offsets))
                 store.set_offsets(offsets, lv.PUBLISHER)
                 if path:
                     Path(path).unlink()

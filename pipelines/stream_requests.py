@@ -116,7 +116,7 @@ def build_live_pipeline(pipeline: beam.Pipeline, settings: LiveSettings, pack: C
         committed
         | "ScrubPersonalData" >> ScrubPersonalData()
         | "HandOverToPublisher" >> HandOverToPublisher(
-            settings.workspace.root, settings.store_path, pack.timezone, settings.handover_seconds,
+            settings.workspace.root, settings.city, settings.store_path, pack.timezone, settings.handover_seconds,
             bounded=end is not None, publisher=DatasetPublisher,
         )
     )

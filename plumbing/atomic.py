@@ -29,17 +29,23 @@ def fsync_dir(directory: Path) -> None:
         os.close(handle)
 
 
-def write_atomic(table: pa.Table, target: Path, dataset: Path) -> None:
-    """Write `table` as Parquet to `target` (a file inside `dataset`): temp file, fsync, rename."""
+def write_atomic(table: pa.Table, target: Path, dataset: Path, sync: bool = True) -> None:
+    """Write `table` as Parquet to `target` (a file inside `dataset`): temp file, fsync, rename.
+
+    `sync=False` leaves durability to the caller: a publishing transaction writes hundreds of
+    files out of sight and syncs them all at once before it commits.
+    """
     staging = staging_dir(dataset)
     staging.mkdir(parents=True, exist_ok=True)
     temporary = staging / f"{uuid.uuid4().hex}.parquet.tmp"
     pq.write_table(table, temporary, compression=COMPRESSION)
-    with open(temporary, "rb") as handle:
-        os.fsync(handle.fileno())
+    if sync:
+        with open(temporary, "rb") as handle:
+            os.fsync(handle.fileno())
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(temporary, target)
-    fsync_dir(target.parent)
+    if sync:
+        fsync_dir(target.parent)
 
 
 def sweep_stale_staging(dataset: Path, older_than_seconds: float = 86_400) -> int:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+from schemas import datasets as ds
+
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"  # what hive readers take for an empty or null value
 MAX_SEGMENT_BYTES = 200  # file systems allow 255; leave room for `name=` and a suffix
 _UNSAFE = re.compile(r"[/\\%\x00-\x1f\x7f]")
@@ -32,3 +34,8 @@ def partition_value(value: str) -> str:
         kept = encoded.encode()[: MAX_SEGMENT_BYTES - 17].decode("utf-8", "ignore")
         encoded = f"{kept.rsplit('%', 1)[0] if '%' in kept[-2:] else kept}~{digest}"
     return encoded
+
+
+def city_folder(city: str) -> str:
+    """A city's partition folder in every dataset (`city=<name>`)."""
+    return f"{ds.CITY_PARTITION}={partition_value(city)}"

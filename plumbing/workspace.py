@@ -6,8 +6,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from plumbing.paths import city_folder, partition_value
+from schemas import datasets as ds
+
 HOME_ENV = "URBANPULSE_HOME"
 DEFAULT_HOME = "urbanpulse-home"
+RESTRICTED_MODE = 0o700
 
 
 @dataclass(frozen=True)
@@ -37,27 +41,47 @@ class Workspace:
 
     @property
     def datasets(self) -> Path:
+        """The published datasets: a symlink to the current snapshot (`plumbing.publishing`)."""
         return self.root / "datasets"
 
     @property
+    def snapshots(self) -> Path:
+        return self.root / "snapshots"
+
+    @property
     def requests_dataset(self) -> Path:
-        return self.datasets / "requests"
+        return self.datasets / ds.REQUESTS
 
     @property
     def request_daily_dataset(self) -> Path:
-        return self.datasets / "request_daily"
+        return self.datasets / ds.REQUEST_DAILY
 
     @property
     def dead_letters_dataset(self) -> Path:
-        return self.datasets / "dead_letters"
+        return self.datasets / ds.DEAD_LETTERS
 
-    def published_datasets(self) -> dict[str, str]:
-        """The datasets researchers read, by name, as the run reports and the demo print them."""
-        return {
-            "requests": str(self.requests_dataset),
-            "request_daily": str(self.request_daily_dataset),
-            "dead_letters": str(self.dead_letters_dataset),
-        }
+    def published_datasets(self, city: str | None = None) -> dict[str, str]:
+        """The datasets researchers read (one city's folders of them), by name, as printed."""
+        return {name: str(self.datasets / name / city_folder(city) if city else self.datasets / name)
+                for name in ds.PUBLISHED}
+
+    @property
+    def restricted(self) -> Path:
+        """What must not be published but is kept for reprocessing (dead letters' raw payloads).
+
+        Readable by the owner only; never under `datasets/`.
+        """
+        return self.root / "restricted"
+
+    def restricted_dead_letters(self, city: str) -> Path:
+        """A city's dead letters with their raw payloads (the published ones have none)."""
+        return self.restricted / ds.DEAD_LETTERS / city_folder(city)
+
+    def make_restricted(self) -> Path:
+        """The restricted store, created (or kept) readable by its owner only."""
+        self.restricted.mkdir(parents=True, exist_ok=True)
+        self.restricted.chmod(RESTRICTED_MODE)
+        return self.restricted
 
     @property
     def models(self) -> Path:
@@ -76,8 +100,12 @@ class Workspace:
 
     @property
     def publishing_lock(self) -> Path:
-        """Held by every writer of the published datasets while it publishes (`plumbing.locks`)."""
+        """Held while a snapshot of the published datasets is committed (`plumbing.publishing`)."""
         return self.state / "locks" / "datasets.lock"
+
+    def city_lock(self, city: str) -> Path:
+        """Held by a writer of one city's datasets for its whole run: one writer per city at a time."""
+        return self.state / "locks" / f"city-{partition_value(city)}.lock"
 
     @property
     def runs(self) -> Path:

@@ -57,13 +57,13 @@ class HandoverPublisher(Protocol):
     def close(self) -> None: ...
 
 
-PublisherFactory = Callable[[Workspace, str, Path], HandoverPublisher]  # (workspace, timezone, store)
+PublisherFactory = Callable[[Workspace, str, str, Path], HandoverPublisher]  # (workspace, city, timezone, store)
 
 
 class _HandOver(beam.DoFn):
-    def __init__(self, home: str, store_path: str, timezone: str, handover_seconds: float,
+    def __init__(self, home: str, city: str, store_path: str, timezone: str, handover_seconds: float,
                  bounded: bool, publisher: PublisherFactory) -> None:
-        self.home, self.store_path, self.timezone = home, store_path, timezone
+        self.home, self.city, self.store_path, self.timezone = home, city, store_path, timezone
         self.handover_seconds, self.bounded, self.publisher_factory = handover_seconds, bounded, publisher
 
     def setup(self) -> None:
@@ -75,7 +75,8 @@ class _HandOver(beam.DoFn):
         self.handover = Handover()
         self.buckets_this_run: set[tuple[str, int]] = set()
         self.last_handover = time.monotonic()
-        self.publisher = self.publisher_factory(Workspace(Path(self.home)), self.timezone, Path(self.store_path))
+        self.publisher = self.publisher_factory(Workspace(Path(self.home)), self.city, self.timezone,
+                                                Path(self.store_path))
 
     def process(self, rows: pl.DataFrame):
         source, seq = parse_segment_ref(rows[rq.SOURCE_FILE][0])
@@ -125,10 +126,10 @@ def _withheld_where_unscrubbed(rows: pl.DataFrame) -> pl.DataFrame:
 class HandOverToPublisher(beam.PTransform):
     """Scrubbed segment rows (flagged KEPT) in; nothing out: the publisher writes the datasets."""
 
-    def __init__(self, home: Path, store_path: Path, timezone: str, handover_seconds: float,
+    def __init__(self, home: Path, city: str, store_path: Path, timezone: str, handover_seconds: float,
                  bounded: bool, publisher: PublisherFactory) -> None:
         super().__init__()
-        self.args = (str(home), str(store_path), timezone, handover_seconds, bounded, publisher)
+        self.args = (str(home), city, str(store_path), timezone, handover_seconds, bounded, publisher)
 
     def expand(self, rows):
         return rows | "HandOverRows" >> beam.ParDo(_HandOver(*self.args))

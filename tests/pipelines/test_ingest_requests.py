@@ -15,6 +15,7 @@ from models.cities.pack import CityPack
 from pipelines import ingest_requests
 from plumbing.workspace import Workspace
 from schemas import aggregates as ag
+from schemas import datasets as ds
 from schemas import dead_letters as dl
 from schemas import requests as rq
 
@@ -89,15 +90,16 @@ def test_reingest_and_overlapping_files_keep_one_copy(workspace: Workspace, tmp_
 def test_datasets_are_readable_by_polars_duckdb_and_pyarrow(workspace: Workspace, tmp_path: Path):
     ingest(workspace, write_messy_csv(tmp_path / "messy.csv"))
     root = workspace.requests_dataset
-    polars_count = pl.scan_parquet(root / "**" / "*.parquet", hive_partitioning=True).select(pl.len()).collect().item()
+    polars_rows = pl.scan_parquet(root / "**" / "*.parquet", hive_partitioning=True).collect()
     duck = duckdb.sql(
-        f"SELECT count(*), count(DISTINCT date) FROM read_parquet('{root}/*/*.parquet', hive_partitioning=true)"
+        f"SELECT count(*), count(DISTINCT date), min(city) FROM read_parquet('{root}/**/*.parquet', hive_partitioning=true)"
     ).fetchall()[0]
     arrow_count = pads.dataset(root, format="parquet", partitioning="hive").count_rows()
-    assert polars_count == duck[0] == arrow_count == 6
+    assert polars_rows.height == duck[0] == arrow_count == 6
+    assert set(polars_rows[ds.CITY_PARTITION].to_list()) == {duck[2]} == {"tiny"}  # cities are partitions
     assert f"`{rq.GEOCODE_ISSUE}`" in (workspace.datasets / "DATA_DICTIONARY.md").read_text()
     assert duck[1] == 3
-    daily = pl.read_parquet(workspace.request_daily_dataset)
+    daily = pl.read_parquet(workspace.request_daily_dataset / "city=tiny" / "part-0.parquet")
     assert daily[ag.NEW].sum() == 6
     n1 = daily.filter(pl.col(rq.DISTRICT_ID) == "N1").sort(ag.DAY)
     assert n1[ag.BACKLOG].to_list()[-1] == 0
@@ -117,18 +119,17 @@ def test_accounting_failure_is_loud(workspace: Workspace, tmp_path: Path, monkey
 
 
 def test_leftovers_of_a_crashed_run_are_swept(workspace: Workspace, tmp_path: Path):
-    import os
-
-    from plumbing.atomic import staging_dir
-
-    stale = staging_dir(workspace.requests_dataset) / "requests-crashed-run" / "2026-10-01"
+    """A dead run's working tree (it never committed) goes as soon as the next writer of the city
+    holds its lock, whatever its age; another city's tree stays (its run may be going)."""
+    stale = workspace.snapshots / ".work" / "tiny-crashed-run" / "requests" / "city=tiny" / ".staging"
     stale.mkdir(parents=True)
     (stale / "fragment.arrow").write_bytes(b"half a batch")
-    old = 1_000_000_000
-    os.utime(stale.parent, (old, old))
+    other = workspace.snapshots / ".work" / "nyc-running" / "requests"
+    other.mkdir(parents=True)
     report = ingest(workspace, write_messy_csv(tmp_path / "messy.csv"))
     assert report.accounting_ok
-    assert not stale.parent.exists()
+    assert not (workspace.snapshots / ".work" / "tiny-crashed-run").exists()
+    assert other.exists()
     assert published(workspace).height == 6
 
 

@@ -1,4 +1,4 @@
-"""WriteRequestDaily: the whole request_daily table, replaced atomically as one Parquet file."""
+"""WriteRequestDaily: a city's whole request_daily table, replaced as one Parquet file in its transaction."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def write_request_daily(dataset: Path, frames: list[pl.DataFrame]) -> Path:
         else pl.DataFrame(schema=pl.Schema(ag.REQUEST_DAILY))
     )
     target = dataset / PART_FILE
-    write_atomic(table.to_arrow().cast(ag.REQUEST_DAILY), target, dataset)
+    write_atomic(table.to_arrow().cast(ag.REQUEST_DAILY), target, dataset, sync=False)  # synced at commit
     return target
 
 

@@ -1,4 +1,5 @@
-"""WriteDeadLetters: one Parquet file per source and input file, named by the input's content hash."""
+"""WriteDeadLetters: one Parquet file per source and input file, named by the input's content hash;
+published without raw payloads, kept whole in the restricted store."""
 
 from __future__ import annotations
 
@@ -41,11 +42,15 @@ def dead_frames() -> list[pl.DataFrame]:
             dead_letters_of([{rq.UNREADABLE_RECORD: "{broken"}], "open311", "c.json")]
 
 
+def restricted_of(dataset: Path) -> Path:
+    return dataset.parent.parent / "restricted" / "dead_letters"
+
+
 def write(dataset: Path, frames: list[pl.DataFrame]) -> list[str]:
     expected = [str(dead_letter_path(dataset, source, INPUT_IDS[name]))
                 for source, name in (("city311", "a.csv"), ("city311", "b.csv"), ("open311", "c.json"))]
     with TestPipeline(runner=FnApiRunner()) as pipeline:
-        written = pipeline | "Frames" >> beam.Create(frames) | WriteDeadLetters(dataset, INPUT_IDS)
+        written = pipeline | "Frames" >> beam.Create(frames) | WriteDeadLetters(dataset, restricted_of(dataset), INPUT_IDS)
         assert_that(written, equal_to(expected))
     return expected
 
@@ -62,7 +67,10 @@ def test_one_file_per_input_hash_in_source_order(tmp_path: Path) -> None:
     everything = pl.concat(frames)
     for path, name in zip(written, ("a.csv", "b.csv", "c.json"), strict=True):
         expected = everything.filter(pl.col(rq.SOURCE_FILE) == name).sort(rq.SOURCE_POSITION).drop(rq.SOURCE)
-        assert_frame_equal(pl.read_parquet(path), expected)  # the source is the folder, not a column
+        # the source is the folder, not a column; the raw payload is only in the restricted store
+        assert_frame_equal(pl.read_parquet(path), expected.drop(dl.RAW_PAYLOAD))
+        restricted = restricted_of(dataset) / Path(path).relative_to(dataset)
+        assert_frame_equal(pl.read_parquet(restricted), expected)
     assert pl.read_parquet(written[0])[dl.REASON].to_list() == [dl.Reason.BAD_TIMESTAMP] * 5
     assert pl.read_parquet(written[2])[dl.REASON].to_list() == [dl.Reason.UNREADABLE_ROW]
 
@@ -77,4 +85,5 @@ def test_the_same_input_twice_never_doubles_a_dead_letter(tmp_path: Path) -> Non
     assert again.height == first.height == 8
     assert_frame_equal(again, first)
     sort = [rq.SOURCE_FILE, rq.SOURCE_POSITION]
-    assert_frame_equal(again.select(dl.DEAD_LETTER.names).sort(sort), pl.concat(dead_frames()).sort(sort))
+    published = [n for n in dl.DEAD_LETTER.names if n != dl.RAW_PAYLOAD]
+    assert_frame_equal(again.select(published).sort(sort), pl.concat(dead_frames()).select(published).sort(sort))

@@ -1,4 +1,4 @@
-"""MergeRequestsIntoDataset and merge_partition: the request dataset is an upsert by id, per date."""
+"""MergeRequestsIntoDataset and merge_partitions: the request dataset is an upsert by id, one row per id."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from polars.testing import assert_frame_equal
 
 from pipelines.sinks.requests.dataset import (
     MergeRequestsIntoDataset,
-    merge_partition,
+    merge_partitions,
     partition_path,
     published_partitions,
     published_requests,
@@ -45,12 +45,17 @@ def request(rid: str, day: str = "2026-10-01", status: str = rq.Status.OPEN, upd
 def merge(dataset: Path, frames: list[pl.DataFrame], run_id: str, dates: list[str]) -> dict[str, int]:
     """Run MergeRequestsIntoDataset over `frames` on FnApiRunner; check the published dates; counters."""
     pipeline = TestPipeline(runner=FnApiRunner())
-    published = pipeline | "Frames" >> beam.Create(frames) | MergeRequestsIntoDataset(dataset, run_id)
-    assert_that(published, equal_to(dates))
+    rows = pipeline | "Frames" >> beam.Create(frames) | MergeRequestsIntoDataset(dataset, run_id)
+    assert_that(rows | beam.combiners.Count.Globally(), equal_to([1]))  # one count, after everything
     result = pipeline.run()
     result.wait_until_finish()
+    assert [p.parent.name.split("=", 1)[1] for p in published_partitions(dataset)] == dates
     counters = result.metrics().query(MetricsFilter().with_namespace("urbanpulse"))["counters"]
-    return {counter.key.metric.name: counter.committed for counter in counters}
+    counts: dict[str, int] = {}
+    for counter in counters:  # a counter of one name may come from several steps
+        counts[counter.key.metric.name] = counts.get(counter.key.metric.name, 0) + counter.committed
+    assert counts["request_rows_published"] == published(dataset).height
+    return counts
 
 
 def published(dataset: Path) -> pl.DataFrame:
@@ -108,17 +113,42 @@ def test_rows_are_partitioned_by_request_date(tmp_path: Path) -> None:
     assert no_staged_fragments(dataset)
 
 
-def test_merge_partition_upserts_into_the_published_partition(tmp_path: Path) -> None:
+def test_merge_partitions_upserts_into_the_published_partition(tmp_path: Path) -> None:
     dataset = tmp_path / "datasets" / "requests"
     first = enriched_frame([request("A", position=0), request("B", position=1)])
-    merged, before = merge_partition(dataset, "2026-10-01", first)
+    merged, before = merge_partitions(dataset, first)
     assert before == 2 and merged.height == 2
     update = enriched_frame([request("A", status=rq.Status.CLOSED, updated_hours=5, position=4),
                              request("C", position=5)])
-    merged, before = merge_partition(dataset, "2026-10-01", update)
+    merged, before = merge_partitions(dataset, update)
     assert before == 4  # two published + two incoming, before deduplication
     expected = pl.concat([update.head(1), first.tail(1), update.tail(1)])
     assert_frame_equal(merged.select(rq.ENRICHED_REQUEST.names).sort(rq.SERVICE_REQUEST_ID), expected)
     assert_frame_equal(published(dataset), expected)
     assert published_partitions(dataset) == [partition_path(dataset, "2026-10-01")]
     assert not list(staging_dir(dataset).glob("*.tmp"))  # written through a temp file, renamed
+
+
+def test_an_id_sent_again_with_another_date_moves_to_it(tmp_path: Path) -> None:
+    """One row per request id across all dates: the latest version's date wins, in any order."""
+    dataset = tmp_path / "datasets" / "requests"
+    merge(dataset, [enriched_frame([request("A", "2026-10-01"), request("B", "2026-10-01", position=1)])],
+          "first", ["2026-10-01"])
+    moved = enriched_frame([request("A", "2026-11-20", updated_hours=2, position=2)])
+    counters = merge(dataset, [moved], "second", ["2026-10-01", "2026-11-20"])
+    rows = published(dataset)
+    assert rows[rq.SERVICE_REQUEST_ID].to_list() == ["A", "B"]
+    assert rows.filter(pl.col(rq.SERVICE_REQUEST_ID) == "A")[rq.REQUEST_DATE].to_list() == [date(2026, 11, 20)]
+    assert counters["versions_superseded"] == 1 and counters["request_rows_published"] == 2
+    # an older version arriving later with yet another date does not move it back
+    stale = enriched_frame([request("A", "2026-09-01", updated_hours=-2000, position=3)])
+    merge(dataset, [stale], "third", ["2026-10-01", "2026-11-20"])
+    assert published(dataset).filter(pl.col(rq.SERVICE_REQUEST_ID) == "A")[rq.REQUEST_DATE].to_list() == [
+        date(2026, 11, 20)]
+
+
+def test_a_date_left_without_rows_disappears(tmp_path: Path) -> None:
+    dataset = tmp_path / "datasets" / "requests"
+    merge(dataset, [enriched_frame([request("A", "2026-10-01")])], "first", ["2026-10-01"])
+    merge(dataset, [enriched_frame([request("A", "2026-10-02", updated_hours=5)])], "second", ["2026-10-02"])
+    assert not (dataset / f"{rq.REQUEST_PARTITION}=2026-10-01").exists()
