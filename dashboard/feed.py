@@ -67,7 +67,7 @@ def _health(workspace: Workspace, city: str, hub: ChangeHub) -> APIRouter:
     def health() -> dict:
         """Is the live store there, how far the stream got in each landing log, how far behind it is,
         and how many event streams are open."""
-        landed = landed_ends(workspace.landing)
+        landed = landed_ends(workspace.landing(city))
         streams = {"open": hub.streams, "max": hub.limits.max_streams}
         if not store_path.exists():
             return {"status": "waiting", "city": city, "detail": "no live store yet", "landed": landed,

@@ -15,6 +15,7 @@ def register(commands, _train) -> None:
     land = commands.add_parser("land", help="append files to a landing log").add_subparsers(dest="what", required=True)
     land_requests = land.add_parser("requests", help="land request exports for the live path")
     land_requests.add_argument("paths", nargs="*", type=Path)
+    land_requests.add_argument("--city", default="demo", help="whose landing logs (each city has its own)")
     land_requests.add_argument("--source", required=True, help="landing log name (letters, digits, . _ -)")
     land_requests.add_argument("--format", default="csv", help=FORMATS_HELP)
     land_requests.add_argument("--mapping", type=Path)
@@ -69,9 +70,9 @@ def land_files(args, _extra, workspace: Workspace) -> int:
     from pipelines.land_requests import land_file
     from plumbing.landing import LandingLog
 
-    log = LandingLog(workspace.landing, args.source).create(args.format, args.mapping, args.encoding)
+    log = LandingLog(workspace.landing(args.city), args.source).create(args.format, args.mapping, args.encoding)
     for path in args.paths:
-        started = step(f"landing {path} into {args.source!r}")
+        started = step(f"landing {path} into {args.source!r} of city {args.city!r}")
         segments = land_file(log, path, args.format, args.mapping, args.encoding)
         done(started)
         print(f"   segments {segments[0]}..{segments[-1]}" if segments else "   no records")

@@ -71,7 +71,7 @@ def run_live_demo(workspace: Workspace, city: str, rate: float, seconds: float |
     pack = CityPack.load(workspace.city(city))
     count = round(rate * (seconds or 3_600))
     records = raw_records(recent_requests(pack, count, seed=7, days=3), SOURCE, "live-demo")
-    log = LandingLog(workspace.landing, SOURCE).create()
+    log = LandingLog(workspace.landing(city), SOURCE).create()
     port = _free_port(port)
     base = f"http://127.0.0.1:{port}"
     stream = _urbanpulse(workspace, "stream", "requests", "--city", city, "--source", SOURCE,

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from plumbing.paths import partition_value
+
 HOME_ENV = "URBANPULSE_HOME"
 DEFAULT_HOME = "urbanpulse-home"
 
@@ -27,9 +29,10 @@ class Workspace:
     def city(self, name: str) -> Path:
         return self.cities / name
 
-    @property
-    def landing(self) -> Path:
-        return self.root / "landing"
+    def landing(self, city: str) -> Path:
+        """The city's landing logs (`plumbing.landing`): one folder per city, so two cities' sources
+        of the same name never share a log, and a stream of one city never reads another's."""
+        return self.root / "landing" / partition_value(city)
 
     @property
     def feeds(self) -> Path:
