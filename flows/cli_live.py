@@ -47,6 +47,8 @@ def register(commands, _train) -> None:
     serve.add_argument("--max-streams", type=int, default=100, help="open event streams at most (then 503)")
     serve.add_argument("--write-timeout", type=float, default=30.0,
                        help="seconds a client may take nothing before its connection is dropped")
+    serve.add_argument("--lag-alarm-seconds", type=float, default=60.0,
+                       help="/health answers 503 once a landed segment waits this long for the stream")
     serve.set_defaults(handler=run_server)
 
 
@@ -107,7 +109,8 @@ def run_server(args, _extra, workspace: Workspace) -> int:
     from dashboard.limits import FeedLimits
     from dashboard.server import serve
 
-    limits = FeedLimits(max_streams=args.max_streams, write_timeout=args.write_timeout)
+    limits = FeedLimits(max_streams=args.max_streams, write_timeout=args.write_timeout,
+                        lag_alarm_seconds=args.lag_alarm_seconds)
     print(f"live feed of {args.city!r}: http://{args.host}:{args.port}/api/v1/stream  "
           f"(API reference: http://{args.host}:{args.port}/docs)", flush=True)
     serve(workspace, args.city, args.host, args.port, limits)
