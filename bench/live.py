@@ -41,6 +41,7 @@ from synthetic.requests.generator import generate_requests
 
 OUT = Path(__file__).resolve().parent / "out"
 REPO = Path(__file__).resolve().parents[1]
+CITY = "demo"
 SOURCE = "city311"
 PORT = 8765
 MB = 1024 * 1024
@@ -57,7 +58,7 @@ def prepare(home: Path, count: int, seed: int):
     pack = build_city(workspace)
     history, truth = generate_requests(pack, 50_000, seed + 1)
     train_classifier(workspace, history.with_columns(truth[rq.CATEGORY]), rq.DESCRIPTION, rq.CATEGORY,
-                     "demo-classifier", city="demo", time=rq.REQUESTED_DATETIME, candidates=["hashed-linear"])
+                     "demo-classifier", city=CITY, time=rq.REQUESTED_DATETIME, candidates=["hashed-linear"])
     return workspace, raw_records(recent_requests(pack, count, seed, days=7), SOURCE, "bench-live")
 
 
@@ -122,10 +123,10 @@ def _wait_for(url: str, timeout: float = 90) -> None:
 def measure(workspace: Workspace, records, rate: float, seconds: float, tick: float, driver: list[str]) -> dict:
     """Land `rate` records/s for `seconds` while `driver` (stream or micro-batch) runs; watch the feed."""
     home = workspace.root
-    for path in (workspace.landing, workspace.state / "live", workspace.datasets):
+    for path in (workspace.landing(CITY), workspace.state / "live", workspace.datasets):
         shutil.rmtree(path, ignore_errors=True)
-    log = LandingLog(workspace.landing, SOURCE).create()
-    server = _start(urbanpulse_command(home, "serve", "--city", "demo", "--port", str(PORT)), OUT / "logs" / "live-serve.log")
+    log = LandingLog(workspace.landing(CITY), SOURCE).create()
+    server = _start(urbanpulse_command(home, "serve", "--city", CITY, "--port", str(PORT)), OUT / "logs" / "live-serve.log")
     runner = _start(driver, OUT / "logs" / "live-driver.log")
     try:
         _wait_for(f"http://127.0.0.1:{PORT}/health")
@@ -201,12 +202,12 @@ def microbatch_driver(home: Path, poll_seconds: float) -> None:
     """The baseline: every poll, a bounded Beam pipeline over the segments landed since the last one."""
     from pipelines.stream_requests import LiveSettings, replay
 
-    settings = LiveSettings(Workspace(home), "demo", sources=[SOURCE])
+    settings = LiveSettings(Workspace(home), CITY, sources=[SOURCE])
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     next_seq = 0
     while not stop.is_set():
-        end = LandingLog(Workspace(home).landing, SOURCE).end()
+        end = LandingLog(settings.landing, SOURCE).end()
         if end > next_seq:
             replay(settings, from_seq=next_seq)
             next_seq = end
@@ -258,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     _say(f"stream: {args.rate:,.0f} records/s for {args.seconds:.0f} s")
     runs["long-running Beam stream"] = measure(
         workspace, records, args.rate, args.seconds, args.tick,
-        urbanpulse_command(home, "stream", "requests", "--city", "demo", "--handover-seconds", "30"),
+        urbanpulse_command(home, "stream", "requests", "--city", CITY, "--handover-seconds", "30"),
     )
     _say(json.dumps(runs["long-running Beam stream"]["latency_seconds"]))
     if args.baseline_seconds > 0:

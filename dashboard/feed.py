@@ -4,7 +4,7 @@
     GET /api/v1/requests/kpis[?date=YYYY-MM-DD]
     GET /api/v1/districts
     GET /api/v1/stream            (text/event-stream; one `change` event per committed change)
-    GET /health
+    GET /health                   (200 while the live path keeps up, else 503: `dashboard.health`)
     GET /docs, /openapi.json
 
 The server only reads the store (SQLite in WAL mode), so it never slows the stream down: each
@@ -15,9 +15,7 @@ in `dashboard.limits`, how it runs in `dashboard.server`.
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 
@@ -25,11 +23,9 @@ from dashboard.changes import ChangeHub
 from dashboard.docs_page import docs_html
 from dashboard.events import stream_router
 from dashboard.figures import figures_router
+from dashboard.health import health_router
 from dashboard.limits import FeedLimits, RequestSizeLimit
-from dashboard.store import open_store
-from plumbing.landing import landed_ends
 from plumbing.workspace import Workspace
-from schemas import ledger
 
 API = "/api/v1"
 
@@ -55,35 +51,5 @@ def create_app(workspace: Workspace, city: str, limits: FeedLimits | None = None
 
     app.include_router(figures_router(workspace.live_store(city), workspace.city(city), city), prefix=API)
     app.include_router(stream_router(hub), prefix=API)
-    app.include_router(_health(workspace, city, hub))
+    app.include_router(health_router(workspace, city, hub))
     return app
-
-
-def _health(workspace: Workspace, city: str, hub: ChangeHub) -> APIRouter:
-    router = APIRouter()
-    store_path = workspace.live_store(city)
-
-    @router.get("/health")
-    def health() -> dict:
-        """Is the live store there, how far the stream got in each landing log, how far behind it is,
-        and how many event streams are open."""
-        landed = landed_ends(workspace.landing)
-        streams = {"open": hub.streams, "max": hub.limits.max_streams}
-        if not store_path.exists():
-            return {"status": "waiting", "city": city, "detail": "no live store yet", "landed": landed,
-                    "streams": streams}
-        store = open_store(store_path)
-        try:
-            offsets, counts = store.offsets(), store.ledger()
-            last = store.last_commit()
-        finally:
-            store.close()
-        lag = {s: end - offsets.get(s, 0) for s, end in landed.items()}
-        return {
-            "status": "ok", "city": city, "landed": landed, "committed": offsets, "lag_segments": lag,
-            "last_commit_at": last.isoformat() if last else None,
-            "ledger": {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in counts.items()},
-            ledger.ACCOUNTING_OK: ledger.balances(counts), "streams": streams,
-        }
-
-    return router

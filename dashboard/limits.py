@@ -1,4 +1,5 @@
-"""What one feed server takes from its clients: request sizes, event streams, slow readers.
+"""What one feed server takes from its clients: request sizes, event streams, slow readers; and
+how long a landed segment may wait for the stream before /health says the live path is behind.
 
 A request line over `MAX_URL_BYTES` gets a 414 and header fields over `MAX_HEADER_BYTES` a 431,
 each with a short JSON body. `RequestSizeLimit` answers those that reach the app; a request head
@@ -30,6 +31,7 @@ class FeedLimits:
     poll_seconds: float = 0.05  # how often the shared reader looks for new changes
     cache_bytes: int = 16 * 1024 * 1024  # encoded change events kept for every stream to share
     other_connections: int = 100  # besides the streams, before uvicorn answers 503 to everything
+    lag_alarm_seconds: float = 60.0  # /health: a landed segment uncommitted this long -> 503 (`health`)
 
     @property
     def max_connections(self) -> int:

@@ -182,7 +182,7 @@ def _demo(args, _extra, workspace: Workspace) -> int:
     if seconds != 0:
         from flows.live_demo import run_live_demo
 
-        run_live_demo(workspace, "demo", args.live_rate, seconds, args.port)
+        run_live_demo(workspace, "demo", args.live_rate, seconds, args.port, first_id=result["next_request_id"])
     return 0
 
 

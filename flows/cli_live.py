@@ -15,6 +15,7 @@ def register(commands, _train) -> None:
     land = commands.add_parser("land", help="append files to a landing log").add_subparsers(dest="what", required=True)
     land_requests = land.add_parser("requests", help="land request exports for the live path")
     land_requests.add_argument("paths", nargs="*", type=Path)
+    land_requests.add_argument("--city", default="demo", help="whose landing logs (each city has its own)")
     land_requests.add_argument("--source", required=True, help="landing log name (letters, digits, . _ -)")
     land_requests.add_argument("--format", default="csv", help=FORMATS_HELP)
     land_requests.add_argument("--mapping", type=Path)
@@ -46,6 +47,8 @@ def register(commands, _train) -> None:
     serve.add_argument("--max-streams", type=int, default=100, help="open event streams at most (then 503)")
     serve.add_argument("--write-timeout", type=float, default=30.0,
                        help="seconds a client may take nothing before its connection is dropped")
+    serve.add_argument("--lag-alarm-seconds", type=float, default=60.0,
+                       help="/health answers 503 once a landed segment waits this long for the stream")
     serve.set_defaults(handler=run_server)
 
 
@@ -69,9 +72,9 @@ def land_files(args, _extra, workspace: Workspace) -> int:
     from pipelines.land_requests import land_file
     from plumbing.landing import LandingLog
 
-    log = LandingLog(workspace.landing, args.source).create(args.format, args.mapping, args.encoding)
+    log = LandingLog(workspace.landing(args.city), args.source).create(args.format, args.mapping, args.encoding)
     for path in args.paths:
-        started = step(f"landing {path} into {args.source!r}")
+        started = step(f"landing {path} into {args.source!r} of city {args.city!r}")
         segments = land_file(log, path, args.format, args.mapping, args.encoding)
         done(started)
         print(f"   segments {segments[0]}..{segments[-1]}" if segments else "   no records")
@@ -106,7 +109,8 @@ def run_server(args, _extra, workspace: Workspace) -> int:
     from dashboard.limits import FeedLimits
     from dashboard.server import serve
 
-    limits = FeedLimits(max_streams=args.max_streams, write_timeout=args.write_timeout)
+    limits = FeedLimits(max_streams=args.max_streams, write_timeout=args.write_timeout,
+                        lag_alarm_seconds=args.lag_alarm_seconds)
     print(f"live feed of {args.city!r}: http://{args.host}:{args.port}/api/v1/stream  "
           f"(API reference: http://{args.host}:{args.port}/docs)", flush=True)
     serve(workspace, args.city, args.host, args.port, limits)

@@ -67,4 +67,11 @@ def demo(home: str, count: int = 200_000, seed: int = 2026) -> dict:
     train_classifier(home, history)
     feed = generate_feed(home, count, seed, "requests", 60)
     report = ingest_requests([feed], DEMO_CITY, "csv", home)
-    return {"report": report, "summary": dataset_summary(Workspace.resolve(home), DEMO_CITY)}
+    return {"report": report, "summary": dataset_summary(Workspace.resolve(home), DEMO_CITY),
+            "next_request_id": next_request_id(count)}
+
+
+def next_request_id(count: int) -> int:
+    """The first id after a generated feed of `count` requests (numbered from 1, `generate_requests`):
+    where the live part's requests start, so none reuses an id of the batch part."""
+    return count + 1

@@ -17,6 +17,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import httpx
+import pyarrow as pa
 
 from flows.cli_steps import urbanpulse_command
 from models.cities.pack import CityPack
@@ -27,6 +28,7 @@ from schemas import ledger
 from synthetic.replayer import land_at_rate, raw_records, recent_requests
 
 SOURCE = "demo-311"
+LIVE_SEED = 7
 STATUS_EVERY_SECONDS = 10.0
 
 
@@ -66,12 +68,21 @@ def _status(base: str, timezone: str) -> str:
     return line
 
 
-def run_live_demo(workspace: Workspace, city: str, rate: float, seconds: float | None, port: int = 8000) -> dict:
-    """Until Ctrl-C (or `seconds`): land `rate` requests/s, stream them, serve the feed."""
+def live_requests(pack: CityPack, count: int, first_id: int, seed: int = LIVE_SEED) -> pa.Table:
+    """The raw records the live part lands: requests of the last three days, numbered from
+    `first_id` on, so they never reuse an id of the batch part (which would publish one
+    request twice, on two dates)."""
+    return raw_records(recent_requests(pack, count, seed, days=3, first_id=first_id), SOURCE, "live-demo")
+
+
+def run_live_demo(workspace: Workspace, city: str, rate: float, seconds: float | None, port: int = 8000,
+                  first_id: int = 1) -> dict:
+    """Until Ctrl-C (or `seconds`): land `rate` requests/s, stream them, serve the feed.
+    `first_id`: the first request id after those the city already has (the batch part's)."""
     pack = CityPack.load(workspace.city(city))
     count = round(rate * (seconds or 3_600))
-    records = raw_records(recent_requests(pack, count, seed=7, days=3), SOURCE, "live-demo")
-    log = LandingLog(workspace.landing, SOURCE).create()
+    records = live_requests(pack, count, first_id)
+    log = LandingLog(workspace.landing(city), SOURCE).create()
     port = _free_port(port)
     base = f"http://127.0.0.1:{port}"
     stream = _urbanpulse(workspace, "stream", "requests", "--city", city, "--source", SOURCE,

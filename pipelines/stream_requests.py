@@ -75,11 +75,16 @@ class LiveSettings:
     def store_path(self) -> Path:
         return self.workspace.live_store(self.city)
 
+    @property
+    def landing(self) -> Path:
+        """The city's landing logs: the only ones its stream reads."""
+        return self.workspace.landing(self.city)
+
     def source_names(self) -> list[str]:
-        names = self.sources or LandingLog.sources(self.workspace.landing)
+        names = self.sources or LandingLog.sources(self.landing)
         if not names:
-            raise ValueError(f"no landing sources under {self.workspace.landing / 'requests'}; "
-                             "land some records first: urbanpulse land requests FILE --source NAME")
+            raise ValueError(f"no landing sources of city {self.city!r} under {self.landing / 'requests'}; "
+                             f"land some records first: urbanpulse land requests FILE --city {self.city} --source NAME")
         return names
 
 
@@ -98,7 +103,7 @@ def build_live_pipeline(pipeline: beam.Pipeline, settings: LiveSettings, pack: C
     raw = (
         pipeline
         | "Sources" >> beam.Create(settings.source_names())
-        | "ReadLandingSegments" >> ReadLandingSegments(settings.workspace.landing, start, end)
+        | "ReadLandingSegments" >> ReadLandingSegments(settings.landing, start, end)
     )
     validated = raw | "ValidateRequests" >> ValidateRequests()
     enriched = (
@@ -109,7 +114,7 @@ def build_live_pipeline(pipeline: beam.Pipeline, settings: LiveSettings, pack: C
         | "ComputeSla" >> ComputeSla()
     )
     committed = (enriched, validated[DEAD]) | "CommitToLiveStore" >> CommitToLiveStore(
-        settings.workspace.root, settings.store_path, pack.timezone, settings.lateness,
+        settings.landing, settings.store_path, pack.timezone, settings.lateness,
     )
     # after the commit (the live store holds no text), so scrubbing never delays the feed
     _ = (
@@ -184,7 +189,7 @@ def stream(settings: LiveSettings) -> LiveReport:
     try:
         while True:
             sources = settings.source_names()
-            with (holding_store(settings) as store, InboxWatcher(settings.workspace.landing, sources, STOP),
+            with (holding_store(settings) as store, InboxWatcher(settings.landing, sources, STOP),
                   NewSourceWatcher(settings, sources)):
                 reports.append(_run(settings, {s: store.resume_at(s) for s in sources}, None))
             if not RESTART.is_set():
@@ -201,7 +206,7 @@ class NewSourceWatcher:
     (only when the stream follows every source, i.e. no `--source` was given)."""
 
     def __init__(self, settings: LiveSettings, followed: list[str], every_seconds: float = 1.0) -> None:
-        self.landing, self.followed, self.every_seconds = settings.workspace.landing, set(followed), every_seconds
+        self.landing, self.followed, self.every_seconds = settings.landing, set(followed), every_seconds
         self.enabled = settings.sources is None
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._watch, name="urbanpulse-sources", daemon=True)
@@ -238,7 +243,7 @@ def replay(settings: LiveSettings, from_seq: int | None = None, since: datetime 
     a live run over the same log gives them; with `rebuild`, the live store starts empty.
     """
     sources = settings.source_names()
-    logs = {s: LandingLog(settings.workspace.landing, s) for s in sources}
+    logs = {s: LandingLog(settings.landing, s) for s in sources}
     first = {s: (log.first_landed_since(since) if since else (from_seq or 0)) for s, log in logs.items()}
     end = {s: log.end() for s, log in logs.items()}
     with holding_store(settings, fresh=rebuild) as store:

@@ -1,9 +1,12 @@
 """An append-only, replayable log of raw request records per source, on the local file system.
 
-    landing/requests/<source>/segments/000000000042.arrow   one published segment (Arrow IPC file)
-    landing/requests/<source>/source.json                   how the inbox reads files of this source
-    landing/requests/<source>/inbox/                        files dropped here are landed by the stream
-    landing/requests/<source>/received/                     inbox files after they were landed
+Each city has its own landing root (`Workspace.landing(city)`, i.e. `landing/<city>/`), so two
+cities' sources of the same name are two logs:
+
+    landing/<city>/requests/<source>/segments/000000000042.arrow   one published segment (Arrow IPC)
+    landing/<city>/requests/<source>/source.json                   how the inbox reads this source's files
+    landing/<city>/requests/<source>/inbox/                        files dropped here are landed by the stream
+    landing/<city>/requests/<source>/received/                     inbox files after they were landed
 
 A producer writes a segment to a temporary file, fsyncs it and renames it into place while it
 holds the source's lock, so sequence numbers grow by one with no gaps and a reader never sees

@@ -31,9 +31,10 @@ class Workspace:
     def city(self, name: str) -> Path:
         return self.cities / name
 
-    @property
-    def landing(self) -> Path:
-        return self.root / "landing"
+    def landing(self, city: str) -> Path:
+        """The city's landing logs (`plumbing.landing`): one folder per city, so two cities' sources
+        of the same name never share a log, and a stream of one city never reads another's."""
+        return self.root / "landing" / partition_value(city)
 
     @property
     def feeds(self) -> Path:

@@ -18,14 +18,15 @@ import pyarrow as pa
 
 from models.cities.pack import CityPack
 from plumbing.landing import LandingLog
-from synthetic.requests.generator import generate_requests
 from schemas import requests as rq
+from synthetic.requests.generator import generate_requests
 
 
-def recent_requests(pack: CityPack, count: int, seed: int, days: int = 4) -> pl.DataFrame:
-    """Generated requests of the last `days` days, in the order their versions happened."""
+def recent_requests(pack: CityPack, count: int, seed: int, days: int = 4, first_id: int = 1) -> pl.DataFrame:
+    """Generated requests of the last `days` days, in the order their versions happened; ids
+    from `first_id` on (`generate_requests`), so they can follow a feed generated before."""
     start = datetime.now(UTC) - timedelta(days=days)
-    records, _ = generate_requests(pack, count, seed, start=start, days=days)
+    records, _ = generate_requests(pack, count, seed, start=start, days=days, first_id=first_id)
     return records.sort(pl.coalesce(rq.UPDATED_DATETIME, rq.REQUESTED_DATETIME), nulls_last=True)
 
 

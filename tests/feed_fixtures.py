@@ -46,7 +46,7 @@ def feed_home(home: Path, feeds: Path, landed: int = 2_500, more: int = 500, chu
     pack = build_tiny_pack(home)
     workspace = Workspace(home)
     records = recent_requests(pack, landed + more, seed=11)
-    log = LandingLog(workspace.landing, "city311").create("csv")
+    log = LandingLog(workspace.landing(CITY), "city311").create("csv")
     land_chunks(log, records.head(landed), chunk, feeds)
     settings = LiveSettings(workspace, CITY, lateness=timedelta(days=14))
     replay(settings)

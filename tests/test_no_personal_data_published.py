@@ -88,7 +88,7 @@ def run_batch(root: Path) -> Workspace:
 
 def run_live(root: Path) -> Workspace:
     workspace = home_with_city(root)
-    log = LandingLog(workspace.landing, "city311").create("csv")
+    log = LandingLog(workspace.landing("tiny"), "city311").create("csv")
     land_file(log, write_export(root / "export.csv"), "csv")
     # the rows are from October 2026: allow them in, so only pd-4 is a dead letter
     report = replay(LiveSettings(workspace, "tiny", lateness=timedelta(days=3650), handover_seconds=0.0))

@@ -28,7 +28,6 @@ from plumbing.landing import LandingLog, parse_segment_ref, segment_ref
 from plumbing.live_store.figures import WindowStats, apply_deltas, hours_changes, window_deltas
 from plumbing.live_store.versions import HORIZON, request_changes, request_states
 from plumbing.live_store.writer import Commit, LiveStore, SegmentLedger
-from plumbing.workspace import Workspace
 from schemas import dead_letters as dl
 from schemas import ledger
 from schemas import live as lv
@@ -44,12 +43,11 @@ class _SegmentCommitter(beam.DoFn):
 
     reader = ""
 
-    def __init__(self, home: str, store_path: str, timezone: str, lateness: timedelta) -> None:
-        self.home, self.store_path, self.timezone, self.lateness = home, store_path, timezone, lateness
+    def __init__(self, landing_root: str, store_path: str, timezone: str, lateness: timedelta) -> None:
+        self.landing_root, self.store_path, self.timezone, self.lateness = landing_root, store_path, timezone, lateness
         self.records = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.committed_records(self.reader))
 
     def setup(self) -> None:
-        self.workspace = Workspace(Path(self.home))
         self.store = LiveStore(Path(self.store_path))
         self.offsets = self.store.offsets(self.reader)
         self.logs: dict[str, LandingLog] = {}
@@ -59,7 +57,7 @@ class _SegmentCommitter(beam.DoFn):
         if refs.len() != 1:
             raise ValueError(f"a frame of the live path must hold one landing segment, got {refs.to_list()}")
         source, seq = parse_segment_ref(refs[0])
-        log = self.logs.setdefault(source, LandingLog(self.workspace.landing, source))
+        log = self.logs.setdefault(source, LandingLog(Path(self.landing_root), source))
         segment = SegmentLedger(source, seq, *log.info(seq))
         if seq >= self.offsets.get(source, 0):
             kept = self.commit(segment, frame)
@@ -172,9 +170,9 @@ class CommitToLiveStore(beam.PTransform):
     """(enriched request frames, dead-letter frames) in, one frame per landing segment; out: each
     segment's request rows, flagged KEPT where the windows step accepted them."""
 
-    def __init__(self, home: Path, store_path: Path, timezone: str, lateness: timedelta) -> None:
+    def __init__(self, landing_root: Path, store_path: Path, timezone: str, lateness: timedelta) -> None:
         super().__init__()
-        self.args = (str(home), str(store_path), timezone, lateness)
+        self.args = (str(landing_root), str(store_path), timezone, lateness)
 
     def expand(self, inputs):
         requests, dead = inputs

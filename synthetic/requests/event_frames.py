@@ -87,14 +87,15 @@ def event_frames(
     events: Events,
     sla: np.ndarray,
     defect: np.ndarray,
+    first_id: int = 1,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Per event: the Open311 fields every version shares, and the truth about it."""
-    columns = _event_columns(rng, pack, taxonomy, events)
+    columns = _event_columns(rng, pack, taxonomy, events, first_id)
     return _record_frame(columns, events, sla, defect), _truth_frame(columns, pack, events, defect)
 
 
 def _event_columns(
-    rng: np.random.Generator, pack: CityPack, taxonomy: pl.DataFrame, events: Events
+    rng: np.random.Generator, pack: CityPack, taxonomy: pl.DataFrame, events: Events, first_id: int
 ) -> _EventColumns:
     """Every random draw per event, in the order the seed fixes, plus the taxonomy lookups."""
     n, category = len(events.category), events.category
@@ -120,7 +121,7 @@ def _event_columns(
         .otherwise(pl.lit(taxonomy.get_column(TAXONOMY_LABEL_RU).gather(category)))
     ).to_series()
     return _EventColumns(
-        ids=_ids(events.requested),
+        ids=_ids(events.requested, first_id),
         names=taxonomy.get_column(TAXONOMY_CATEGORY).gather(category),
         departments=taxonomy.get_column(TAXONOMY_DEPARTMENT).gather(category),
         labels=labels,
@@ -186,10 +187,10 @@ def _truth_frame(
     )
 
 
-def _ids(requested: np.ndarray) -> pl.Series:
-    """Sequential ids in order of filing, as a city's system hands them out."""
+def _ids(requested: np.ndarray, first_id: int = 1) -> pl.Series:
+    """Sequential ids in order of filing from `first_id` on, as a city's system hands them out."""
     rank = np.empty(len(requested), dtype=np.int64)
-    rank[np.argsort(requested, kind="stable")] = np.arange(1, len(requested) + 1)
+    rank[np.argsort(requested, kind="stable")] = np.arange(first_id, first_id + len(requested))
     return ID_PREFIX + pl.Series(rank).cast(pl.String).str.zfill(9)
 
 

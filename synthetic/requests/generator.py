@@ -48,14 +48,18 @@ def truth_path(path: Path) -> Path:
 
 
 def generate_requests(
-    pack: CityPack, count: int, seed: int, start: datetime | None = None, days: int = 60
+    pack: CityPack, count: int, seed: int, start: datetime | None = None, days: int = 60,
+    first_id: int = 1,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(records, truth) for `count` rows over `days` days from `start` (naive means UTC).
 
     Without `start` the window ends at DEFAULT_END. Row i of truth describes row i of records.
+    Request ids are numbered in order of filing from `first_id` and stay below `first_id + count`
+    (re-sent versions repeat an id), so a later feed of the same city that starts at
+    `first_id + count` never reuses one.
     """
-    if count < 1 or days < 1:
-        raise SyntheticDataError(f"count and days must be positive, got {count=}, {days=}")
+    if count < 1 or days < 1 or first_id < 1:
+        raise SyntheticDataError(f"count, days and first_id must be positive, got {count=}, {days=}, {first_id=}")
     rng = np.random.default_rng(seed)
     start = (DEFAULT_END - timedelta(days=days)) if start is None else start
     start = start if start.tzinfo else start.replace(tzinfo=UTC)
@@ -83,7 +87,7 @@ def generate_requests(
     defective = rng.choice(np.flatnonzero(~protected), round(count * BAD_ROW_SHARE), replace=False)
     defect[defective] = rng.integers(1, 3, size=defective.size)
 
-    record_events, truth_events = event_frames(rng, pack, taxonomy, events, sla, defect)
+    record_events, truth_events = event_frames(rng, pack, taxonomy, events, sla, defect, first_id)
     at = pl.Series(rows.event)
     records = record_events.select(pl.all().gather(at)).with_columns(
         pl.Series(rq.STATUS, np.where(rows.is_closed, rq.Status.CLOSED, rq.Status.OPEN)),

@@ -162,7 +162,7 @@ def test_land_requests_with_a_named_encoding(tmp_path: Path, capsys):
     home = ["--home", str(tmp_path)]
     assert main([*home, "land", "requests", str(export), "--source", "moscow", "--encoding", "cp1251"]) == 0
     assert "segments 0..0" in capsys.readouterr().out
-    log = LandingLog(Workspace(tmp_path).landing, "moscow")
+    log = LandingLog(Workspace(tmp_path).landing("demo"), "moscow")
     records = log.read(0).records
     assert records[rq.DESCRIPTION].to_pylist() == ["Яма"] and records[rq.GUESSED_ENCODING].to_pylist() == [None]
     assert log.settings()["encoding"] == "cp1251"

@@ -84,11 +84,11 @@ def test_stream_and_replay_flows_agree_and_leave_artifacts(prefect_harness, tmp_
     from synthetic.replayer import recent_requests
 
     live, reference = Workspace(tmp_path), Workspace(tmp_path / "reference")
-    log = LandingLog(live.landing, "city311").create("csv")
+    log = LandingLog(live.landing("tiny"), "city311").create("csv")
     land_chunks(log, recent_requests(tiny_pack, 1_500, seed=3), 500, tmp_path)
     streamed = stream_requests(str(live.root), "tiny", run_seconds=8, handover_seconds=1)
     shutil.copytree(live.cities, reference.cities)
-    shutil.copytree(live.landing, reference.landing)
+    shutil.copytree(live.landing("tiny"), reference.landing("tiny"))
     replayed = replay_requests(str(reference.root), "tiny", from_seq=0, rebuild=True)
     assert streamed["counters"] == replayed["counters"]
     assert streamed["counters"]["records_in"] == 1_500

@@ -97,7 +97,7 @@ def test_batch_ingest_dead_letters_the_planted_record(tmp_path: Path, tiny_pack:
 def test_live_path_commits_the_planted_record_as_a_dead_letter(tmp_path: Path, tiny_pack: CityPack,
                                                                planted_geocoder_bug) -> None:
     workspace = Workspace(tiny_pack.root.parents[1])
-    log = LandingLog(workspace.landing, "city311").create("csv")
+    log = LandingLog(workspace.landing("tiny"), "city311").create("csv")
     land_file(log, write_messy_csv(tmp_path / "messy.csv"), "csv")
     # the messy rows are from October: allow them in, so only the planted record is a dead letter
     report = replay(LiveSettings(workspace, "tiny", lateness=timedelta(days=3650), handover_seconds=0.0))

@@ -45,7 +45,7 @@ def test_a_source_landed_after_the_start_is_followed(tmp_path: Path, tiny_pack: 
     workspace = Workspace(tiny_pack.root.parents[1])
     store_path = workspace.live_store("tiny")
     records = recent_requests(tiny_pack, 1_000, seed=11)
-    first = LandingLog(workspace.landing, "city311").create("csv")
+    first = LandingLog(workspace.landing("tiny"), "city311").create("csv")
     land_chunks(first, records.slice(0, 500), 250, tmp_path)
     reports = []
     runner = threading.Thread(target=lambda: reports.append(stream(LiveSettings(workspace, "tiny",
@@ -53,7 +53,7 @@ def test_a_source_landed_after_the_start_is_followed(tmp_path: Path, tiny_pack: 
     runner.start()
     try:
         assert _wait(lambda: _committed(store_path).get("city311") == first.end(), 60)
-        later = LandingLog(workspace.landing, "mobile-app").create("csv")
+        later = LandingLog(workspace.landing("tiny"), "mobile-app").create("csv")
         land_chunks(later, records.slice(500), 250, tmp_path)
         assert _wait(lambda: _committed(store_path).get("mobile-app") == later.end(), 90), _committed(store_path)
     finally:

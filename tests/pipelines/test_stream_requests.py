@@ -80,7 +80,7 @@ def killed_and_replayed(tmp_path_factory, request):
     store_path = workspace.live_store("tiny")
     records = recent_requests(tiny_pack, 12_000, seed=7)
     share = records.height // (KILLS + 1)
-    log = LandingLog(workspace.landing, "city311").create("csv")
+    log = LandingLog(workspace.landing("tiny"), "city311").create("csv")
     feeds = tmp_path_factory.mktemp("feeds")
     rng = random.Random(2026)
     kills = []
@@ -103,7 +103,7 @@ def killed_and_replayed(tmp_path_factory, request):
 
     reference = tmp_path_factory.mktemp("reference")
     shutil.copytree(home / "cities", reference / "cities")
-    shutil.copytree(workspace.landing, reference / "landing")
+    shutil.copytree(workspace.landing("tiny"), Workspace(reference).landing("tiny"))
     replay = urbanpulse(reference, "replay", "requests", "--city", "tiny", "--rebuild")
     replay_output = replay.communicate(timeout=180)[0]
     assert replay.returncode == 0, replay_output
