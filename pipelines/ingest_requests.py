@@ -34,7 +34,12 @@ from pipelines.sinks.requests.dataset import (
     published_requests,
     remove_staging,
 )
-from pipelines.sources.requests import load_mapping, read_raw_batches, with_encoding
+from pipelines.sources.requests import (
+    load_mapping,
+    read_raw_batches,
+    timestamp_formats_tried,
+    with_encoding,
+)
 from pipelines.transforms.guard import ENRICHED, FAILED, SplitEnrichFailures
 from pipelines.transforms.requests.aggregate import INPUT_COLUMNS, AggregateDaily
 from pipelines.transforms.requests.classify import ClassifyRequests
@@ -150,7 +155,9 @@ def build_pipeline(pipeline: beam.Pipeline, inputs: list[str], options: IngestOp
                              options.encoding)
         ).with_output_types(pl.DataFrame)
     )
-    validated = raw | "ValidateRequests" >> ValidateRequests()
+    mapping = load_mapping(Path(options.mapping)) if options.mapping else None
+    formats_tried = timestamp_formats_tried(options.format, mapping, options.mapping)
+    validated = raw | "ValidateRequests" >> ValidateRequests(formats_tried)
     enriched = (
         validated.valid
         | "NormaliseRequests" >> NormaliseRequests(pack.timezone, ingested_at)
