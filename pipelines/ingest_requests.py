@@ -40,7 +40,9 @@ from pipelines.sources.requests import (
     timestamp_formats_tried,
     with_encoding,
 )
+from pipelines.sources.requests.estimate import estimated_records
 from pipelines.transforms.guard import ENRICHED, FAILED, SplitEnrichFailures
+from pipelines.transforms.progress import ReportDatesToPublish, ReportDone
 from pipelines.transforms.requests.aggregate import INPUT_COLUMNS, AggregateDaily
 from pipelines.transforms.requests.classify import ClassifyRequests
 from pipelines.transforms.requests.geocode import GeocodeRequests
@@ -50,6 +52,7 @@ from pipelines.transforms.requests.sla import ComputeSla
 from pipelines.transforms.requests.validate import DEAD, ValidateRequests
 from plumbing.atomic import staging_dir, sweep_stale_staging
 from plumbing.locks import exclusive
+from plumbing.progress import AGGREGATING, PUBLISHING, READING, RunProgress
 from plumbing.workspace import Workspace
 from schemas import ledger
 from schemas.dictionary import data_dictionary
@@ -79,6 +82,8 @@ class IngestOptions(PipelineOptions):
         parser.add_argument("--home", default=None, help="UrbanPulse home folder")
         parser.add_argument("--model", default=None, help="classifier artifact folder (default: city's)")
         parser.add_argument("--batch_rows", type=int, default=100_000)
+        parser.add_argument("--progress_dir", default=None,
+                            help="folder the run reports its progress into (plumbing.progress)")
 
 
 @dataclass
@@ -126,17 +131,39 @@ def input_id(path: Path) -> str:
 
 
 class _ReadRawRequests(beam.DoFn):
+    """Reports progress (when asked) after each batch has gone through the fused enrich steps,
+    in bytes of the inputs: a file's share by its estimated record count, all of it when done."""
+
     def __init__(self, fmt: str, source: str | None, mapping: str | None, batch_rows: int,
-                 encoding: str | None = None) -> None:
+                 encoding: str | None = None, progress: RunProgress | None = None,
+                 total_bytes: int = 0) -> None:
         self.fmt, self.source, self.mapping, self.batch_rows = fmt, source, mapping, batch_rows
-        self.encoding = encoding
+        self.encoding, self.progress, self.total_bytes = encoding, progress, total_bytes
         self.records_in = beam.metrics.Metrics.counter(ledger.METRICS_NAMESPACE, ledger.RECORDS_IN)
+
+    def setup(self) -> None:
+        self.writer = self.progress.writer(READING, self.total_bytes) if self.progress else None
+        if self.writer:
+            self.writer.report(force=True)  # the run is reading from now on
 
     def process(self, path: str):
         mapping = with_encoding(load_mapping(Path(self.mapping)) if self.mapping else None, self.encoding)
+        size, expected = Path(path).stat().st_size, estimated_records(Path(path), self.fmt)
+        rows = reported = 0
         for batch in read_raw_batches(Path(path), self.fmt, self.source, mapping, self.batch_rows):
             self.records_in.inc(batch.num_rows)
             yield pl.from_arrow(batch)
+            rows += batch.num_rows
+            if self.writer:
+                share = int(size * min(rows / expected, 0.99)) if expected else 0
+                self.writer.report(rows=batch.num_rows, done=share - reported)
+                reported = share
+        if self.writer:
+            self.writer.report(done=size - reported, force=True)
+
+    def finish_bundle(self) -> None:
+        if self.writer:
+            self.writer.flush()
 
 
 def _published_for_aggregation(dataset: str, _merged_dates: int):
@@ -147,12 +174,13 @@ def _published_for_aggregation(dataset: str, _merged_dates: int):
 def build_pipeline(pipeline: beam.Pipeline, inputs: list[str], options: IngestOptions,
                    workspace: Workspace, pack: CityPack, model_dir: Path | None,
                    input_ids: dict[str, str], run_id: str, ingested_at: datetime) -> None:
+    progress = RunProgress(options.progress_dir, run_id) if options.progress_dir else None
     raw = (
         pipeline
         | "ListInputs" >> beam.Create(inputs)
         | "ReadRawRequests" >> beam.ParDo(
             _ReadRawRequests(options.format, options.source, options.mapping, options.batch_rows,
-                             options.encoding)
+                             options.encoding, progress, sum(Path(p).stat().st_size for p in inputs))
         ).with_output_types(pl.DataFrame)
     )
     mapping = load_mapping(Path(options.mapping)) if options.mapping else None
@@ -176,15 +204,22 @@ def build_pipeline(pipeline: beam.Pipeline, inputs: list[str], options: IngestOp
         | "WriteDeadLetters" >> WriteDeadLetters(workspace.dead_letters_dataset, input_ids)
     )
     merge_done = merged_dates | "CountMergedDates" >> beam.combiners.Count.Globally()
-    _ = (
+    published = (
         pipeline
         | "RequestDataset" >> beam.Create([str(workspace.requests_dataset)])
         | "ReadPublishedRequests" >> beam.FlatMap(
             _published_for_aggregation, beam.pvalue.AsSingleton(merge_done)
         ).with_output_types(pl.DataFrame)
+    )
+    _ = (
+        published
         | "AggregateDaily" >> AggregateDaily(pack.timezone)
         | "WriteRequestDaily" >> WriteRequestDaily(workspace.request_daily_dataset)
     )
+    if progress:
+        _ = enriched[ENRICHED] | "ReportDatesToPublish" >> ReportDatesToPublish(progress)
+        _ = merged_dates | "ReportDatesPublished" >> ReportDone(progress, PUBLISHING)
+        _ = published | "ReportPartitionsAggregated" >> ReportDone(progress, AGGREGATING)
 
 
 def _checked_inputs(paths: list[str] | None) -> list[str]:
