@@ -20,6 +20,7 @@ from flows.cli_steps import (
     step,
     stop_at_once_on_ctrl_c,
 )
+from flows.progress import MODES, progress_folder, shown_progress, wanted
 from plumbing.workspace import Workspace
 from schemas import ledger
 from schemas import requests as rq
@@ -65,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     ingest_requests.add_argument("--source")
     ingest_requests.add_argument("--model", type=Path)
     ingest_requests.add_argument("--no-prefect", action="store_true", help="run the pipeline without a flow")
+    ingest_requests.add_argument("--progress", choices=MODES, default="auto",
+                                 help="progress line on stderr: auto (only on a terminal), always, never")
 
     train = commands.add_parser("train", help="train models").add_subparsers(dest="what", required=True)
     for module in COMMAND_MODULES:
@@ -149,22 +152,25 @@ def _ingest(args, extra, workspace: Workspace) -> int:
     started = step(f"ingesting {len(paths)} file(s) into city {args.city!r}")
     for line in setup:
         print(f"   {line}", flush=True)
+    progress = progress_folder(workspace.runs) if wanted(args.progress, sys.stderr) else None
     inputs = (
         paths, args.city, args.format, str(workspace.root),
         str(args.mapping) if args.mapping else None, args.source,
-        str(args.model) if args.model else None, extra,
+        str(args.model) if args.model else None,
+        [*extra, f"--progress_dir={progress}"] if progress else extra,
     )
-    if args.no_prefect:
-        from dataclasses import asdict
+    with shown_progress(progress, sys.stderr):  # cleared before anything below is printed
+        if args.no_prefect:
+            from dataclasses import asdict
 
-        from pipelines.ingest_requests import pipeline_argv, run
+            from pipelines.ingest_requests import pipeline_argv, run
 
-        report = asdict(run(pipeline_argv(*inputs, encoding=args.encoding)))
-    else:
-        from flows.ingest import ingest_requests
+            report = asdict(run(pipeline_argv(*inputs, encoding=args.encoding)))
+        else:
+            from flows.ingest import ingest_requests
 
-        with stop_at_once_on_ctrl_c():
-            report = ingest_requests(*inputs, encoding=args.encoding)
+            with stop_at_once_on_ctrl_c():
+                report = ingest_requests(*inputs, encoding=args.encoding)
     done(started)
     _print_report(report)
     return 0

@@ -32,12 +32,21 @@ from models.classification.request_classifier import default_model_dir
 from pipelines.sinks.dead_letters import WriteDeadLetters, dead_letter_reasons, forget, put_back, set_aside
 from pipelines.sinks.requests.daily import WriteRequestDaily
 from pipelines.sinks.requests.dataset import (
+    MONTHS,
+    ROWS,
     MergeRequestsIntoDataset,
     published_requests,
     remove_staging,
 )
-from pipelines.sources.requests import load_mapping, read_raw_batches, with_encoding
+from pipelines.sources.requests import (
+    load_mapping,
+    read_raw_batches,
+    timestamp_formats_tried,
+    with_encoding,
+)
+from pipelines.sources.requests.estimate import estimated_records
 from pipelines.transforms.guard import ENRICHED, FAILED, SplitEnrichFailures
+from pipelines.transforms.progress import ReportDone, ReportMonthsToPublish
 from pipelines.transforms.requests.aggregate import INPUT_COLUMNS, AggregateDaily
 from pipelines.transforms.requests.classify import ClassifyRequests
 from pipelines.transforms.requests.geocode import GeocodeRequests
@@ -47,6 +56,7 @@ from pipelines.transforms.requests.sla import ComputeSla
 from pipelines.transforms.requests.validate import DEAD, ValidateRequests
 from plumbing.atomic import staging_dir
 from plumbing.paths import city_folder
+from plumbing.progress import AGGREGATING, PUBLISHING, READING, RunProgress
 from plumbing.publishing import CityTransaction, publishing
 from plumbing.workspace import Workspace
 from schemas import datasets as ds
@@ -77,6 +87,8 @@ class IngestOptions(PipelineOptions):
         parser.add_argument("--home", default=None, help="UrbanPulse home folder")
         parser.add_argument("--model", default=None, help="classifier artifact folder (default: city's)")
         parser.add_argument("--batch_rows", type=int, default=100_000)
+        parser.add_argument("--progress_dir", default=None,
+                            help="folder the run reports its progress into (plumbing.progress)")
 
 
 @dataclass
@@ -124,17 +136,39 @@ def input_id(path: Path) -> str:
 
 
 class _ReadRawRequests(beam.DoFn):
+    """Reports progress (when asked) after each batch has gone through the fused enrich steps,
+    in bytes of the inputs: a file's share by its estimated record count, all of it when done."""
+
     def __init__(self, fmt: str, source: str | None, mapping: str | None, batch_rows: int,
-                 encoding: str | None = None) -> None:
+                 encoding: str | None = None, progress: RunProgress | None = None,
+                 total_bytes: int = 0) -> None:
         self.fmt, self.source, self.mapping, self.batch_rows = fmt, source, mapping, batch_rows
-        self.encoding = encoding
+        self.encoding, self.progress, self.total_bytes = encoding, progress, total_bytes
         self.records_in = beam.metrics.Metrics.counter(ledger.METRICS_NAMESPACE, ledger.RECORDS_IN)
+
+    def setup(self) -> None:
+        self.writer = self.progress.writer(READING, self.total_bytes) if self.progress else None
+        if self.writer:
+            self.writer.report(force=True)  # the run is reading from now on
 
     def process(self, path: str):
         mapping = with_encoding(load_mapping(Path(self.mapping)) if self.mapping else None, self.encoding)
+        size, expected = Path(path).stat().st_size, estimated_records(Path(path), self.fmt)
+        rows = reported = 0
         for batch in read_raw_batches(Path(path), self.fmt, self.source, mapping, self.batch_rows):
             self.records_in.inc(batch.num_rows)
             yield pl.from_arrow(batch)
+            rows += batch.num_rows
+            if self.writer:
+                share = int(size * min(rows / expected, 0.99)) if expected else 0
+                self.writer.report(rows=batch.num_rows, done=share - reported)
+                reported = share
+        if self.writer:
+            self.writer.report(done=size - reported, force=True)
+
+    def finish_bundle(self) -> None:
+        if self.writer:
+            self.writer.flush()
 
 
 def _published_for_aggregation(dataset: str, _rows_after_merge: int):
@@ -146,15 +180,18 @@ def build_pipeline(pipeline: beam.Pipeline, inputs: list[str], options: IngestOp
                    workspace: Workspace, transaction: CityTransaction, pack: CityPack,
                    model_dir: Path | None, input_ids: dict[str, str], run_id: str,
                    ingested_at: datetime) -> None:
+    progress = RunProgress(options.progress_dir, run_id) if options.progress_dir else None
     raw = (
         pipeline
         | "ListInputs" >> beam.Create(inputs)
         | "ReadRawRequests" >> beam.ParDo(
             _ReadRawRequests(options.format, options.source, options.mapping, options.batch_rows,
-                             options.encoding)
+                             options.encoding, progress, sum(Path(p).stat().st_size for p in inputs))
         ).with_output_types(pl.DataFrame)
     )
-    validated = raw | "ValidateRequests" >> ValidateRequests()
+    mapping = load_mapping(Path(options.mapping)) if options.mapping else None
+    formats_tried = timestamp_formats_tried(options.format, mapping, options.mapping)
+    validated = raw | "ValidateRequests" >> ValidateRequests(formats_tried)
     enriched = (
         validated.valid
         | "NormaliseRequests" >> NormaliseRequests(pack.timezone, ingested_at)
@@ -165,11 +202,11 @@ def build_pipeline(pipeline: beam.Pipeline, inputs: list[str], options: IngestOp
         | "SplitEnrichFailures" >> SplitEnrichFailures()
     )
     requests = transaction.dataset(ds.REQUESTS)
-    published = {rel.split("/", 2)[2]: entry for rel, entry in transaction.base.items()
-                 if rel.startswith(f"{ds.REQUESTS}/")}
-    merge_done = enriched[ENRICHED] | "MergeRequestsIntoDataset" >> MergeRequestsIntoDataset(
-        requests, run_id, published
+    published_files = transaction.published_files(ds.REQUESTS)
+    merge = enriched[ENRICHED] | "MergeRequestsIntoDataset" >> MergeRequestsIntoDataset(
+        requests, run_id, published_files
     )
+    merge_done = merge[ROWS]
     _ = (
         (validated[DEAD], enriched[FAILED])
         | "AllDeadLetters" >> beam.Flatten()
@@ -177,15 +214,22 @@ def build_pipeline(pipeline: beam.Pipeline, inputs: list[str], options: IngestOp
             transaction.dataset(ds.DEAD_LETTERS), workspace.restricted_dead_letters(options.city), input_ids
         )
     )
-    _ = (
+    published = (
         pipeline
         | "RequestDataset" >> beam.Create([str(requests)])
         | "ReadPublishedRequests" >> beam.FlatMap(
             _published_for_aggregation, beam.pvalue.AsSingleton(merge_done)
         ).with_output_types(pl.DataFrame)
+    )
+    _ = (
+        published
         | "AggregateDaily" >> AggregateDaily(pack.timezone)
         | "WriteRequestDaily" >> WriteRequestDaily(transaction.dataset(ds.REQUEST_DAILY))
     )
+    if progress:
+        _ = enriched[ENRICHED] | "ReportMonthsToPublish" >> ReportMonthsToPublish(progress)
+        _ = merge[MONTHS] | "ReportMonthsPublished" >> ReportDone(progress, PUBLISHING)
+        _ = published | "ReportPartitionsAggregated" >> ReportDone(progress, AGGREGATING)
 
 
 def _checked_inputs(paths: list[str] | None) -> list[str]:

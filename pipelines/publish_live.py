@@ -53,9 +53,7 @@ def publish(workspace: Workspace, city: str, timezone: str, store: LiveStore, ha
     with publishing(workspace, city, run_id, "the live dataset publisher") as transaction:
         dataset = transaction.dataset(ds.REQUESTS)
         if requests is not None and requests.height:
-            published = {rel.split("/", 2)[2]: entry for rel, entry in transaction.base.items()
-                         if rel.startswith(f"{ds.REQUESTS}/")}
-            merge_partitions(dataset, requests, published)
+            merge_partitions(dataset, requests, transaction.published_files(ds.REQUESTS))
             reconcile_request_ids(dataset, requests[rq.SERVICE_REQUEST_ID])
         for source, bucket in sorted(handover.dead_letter_buckets):
             first = bucket * DEAD_LETTER_BUCKET

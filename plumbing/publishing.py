@@ -124,9 +124,11 @@ class CityTransaction:
         """This city's folder of dataset `name` in the working tree (where the run writes)."""
         return self.tree / name / city_folder(self.city)
 
-    def published_entry(self, path: Path) -> dict | None:
-        """The manifest entry the working-tree file `path` had when the run began."""
-        return self.base.get(path.relative_to(self.tree).as_posix())
+    def published_files(self, name: str) -> dict[str, dict]:
+        """Manifest entries of the city's files of dataset `name` when the run began, by path
+        relative to `dataset(name)` (what a sink checks before it merges into a file)."""
+        prefix = f"{name}/{city_folder(self.city)}/"
+        return {rel[len(prefix):]: entry for rel, entry in self.base.items() if rel.startswith(prefix)}
 
     def begin(self) -> CityTransaction:
         _migrate_legacy(self.workspace)

@@ -104,6 +104,22 @@ def test_a_wrong_timestamp_format_is_refused_and_a_fixed_rerun_clears_its_dead_l
     assert not list(dead_letters.rglob("*.parquet"))
 
 
+def test_the_dead_letters_of_a_wrong_timestamp_format_name_the_format_and_the_mapping(
+        home: Path, tmp_path: Path) -> None:
+    feed = tmp_path / "export.csv"
+    feed.write_text(GOOD_ROWS.replace("01.11.2026 08:00", "2026-11-03 14:05"))
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text('[timestamps]\nformat = "%d/%m/%Y %H:%M"\ntimezone = "Europe/Moscow"\n')
+    assert ingest(home, str(feed), "--city", "tiny", "--mapping", str(wrong), "--no-prefect") == 2
+    dead = pl.read_parquet(Workspace(home).dead_letters_dataset / "**" / "*.parquet").sort(dl.SOURCE_POSITION)
+    assert dead[dl.REASON].to_list() == [dl.Reason.BAD_TIMESTAMP] * 2
+    assert dead[dl.DETAIL].to_list() == [
+        f'requested_datetime "{value}" does not match the mapping\'s timestamp format "%d/%m/%Y %H:%M" '
+        f"(mapping file {wrong})"
+        for value in ("2026-11-03 14:05", "01.11.2026 09:30")
+    ]
+
+
 def test_what_the_run_assumes_is_said(home: Path, tmp_path: Path, capsys) -> None:
     feed = tmp_path / "feed.csv"
     feed.write_text(GOOD_ROWS.replace("01.11.2026 08:00", "2026-11-01T08:00:00Z")

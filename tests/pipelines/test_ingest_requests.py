@@ -109,8 +109,8 @@ def test_accounting_failure_is_loud(workspace: Workspace, tmp_path: Path, monkey
     from pipelines.transforms.requests import validate
     original = validate.validate_frame
 
-    def lose_one(raw, now):
-        valid, dead = original(raw, now)
+    def lose_one(raw, now, *rest):
+        valid, dead = original(raw, now, *rest)
         return valid.head(valid.height - 1), dead
 
     monkeypatch.setattr(validate, "validate_frame", lose_one)

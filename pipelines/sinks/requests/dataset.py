@@ -174,9 +174,12 @@ class _ReconcileRequestIds(beam.DoFn):
         yield rows
 
 
+MONTHS, ROWS = "months", "rows"
+
+
 class MergeRequestsIntoDataset(beam.PTransform):
-    """Enriched request batches in; one element (the rows now in the city's dataset) out, after
-    every month is merged and every id is on one date.
+    """Enriched request batches in; out `{MONTHS: each month merged, ROWS: one element, the rows
+    now in the city's dataset, after every month is merged and every id is on one date}`.
 
     Counts `records_out` (valid records delivered), `versions_superseded` (rows that an other
     version of the same id replaced, in this run or from an earlier one) and
@@ -190,18 +193,19 @@ class MergeRequestsIntoDataset(beam.PTransform):
         self.published = published  # None: no manifest to check against (a dataset outside a snapshot)
 
     def expand(self, frames):
-        merged = (
+        months = (
             frames
             | "StageByMonth" >> beam.ParDo(_StageByMonth(self.staging))
             | "GroupFragmentsByMonth" >> beam.GroupByKey()
             | "MergeAndPublish" >> beam.ParDo(_PublishMonth(self.dataset, self.published))
-            | "CountMergedMonths" >> beam.combiners.Count.Globally()
         )
-        return (
+        merged = months | "CountMergedMonths" >> beam.combiners.Count.Globally()
+        rows = (
             frames.pipeline
             | "CityRequestDataset" >> beam.Create([self.dataset])
             | "ReconcileRequestIds" >> beam.ParDo(_ReconcileRequestIds(), beam.pvalue.AsSingleton(merged))
         )
+        return {MONTHS: months, ROWS: rows}
 
 
 def remove_staging(dataset: Path, run_id: str) -> None:

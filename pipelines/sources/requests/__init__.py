@@ -12,7 +12,12 @@ from pipelines.sources.requests.mapping import (
     load_mapping,
     with_encoding,
 )
-from pipelines.sources.requests.registry import FORMATS, SourceFormat, read_raw_batches
+from pipelines.sources.requests.registry import (
+    FORMATS,
+    SourceFormat,
+    read_raw_batches,
+    timestamp_formats_tried,
+)
 
 __all__ = [
     "FORMATS",
@@ -22,5 +27,6 @@ __all__ = [
     "SourceMapping",
     "load_mapping",
     "read_raw_batches",
+    "timestamp_formats_tried",
     "with_encoding",
 ]

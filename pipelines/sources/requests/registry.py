@@ -123,3 +123,20 @@ def _batches(
     if not spec.tabular and readable:
         # late, but before the caller can consider the file done: Beam retries the bundle
         mapping.check_columns(seen, where)
+
+
+def timestamp_formats_tried(fmt: str, mapping: SourceMapping | None = None,
+                            mapping_file: str | None = None) -> str:
+    """What a timestamp that stays unparsed failed to match, for its dead letter's detail:
+    the mapping's own format(s) and its file when it sets any, else the format's default ones."""
+    spec = FORMATS.get(fmt)
+    if mapping is not None and mapping.timestamp_formats:
+        formats = ", ".join(f'"{f}"' for f in mapping.timestamp_formats)
+        where = f" (mapping file {mapping_file})" if mapping_file else ""
+        if len(mapping.timestamp_formats) == 1:
+            return f"the mapping's timestamp format {formats}{where}"
+        return f"any of the mapping's timestamp formats {formats}{where}"
+    tried = ", ".join(f'"{f}"' for f in (spec.mapping.formats if spec else ()))
+    hint = (f"; mapping file {mapping_file} sets no [timestamps] format" if mapping_file
+            else "; a mapping with a [timestamps] format reads other forms")
+    return f"any of the timestamp formats of format {fmt} ({tried}){hint}"

@@ -57,11 +57,14 @@ def _out_of_range(column: str) -> str:
     return f"_out_of_range_{column}"
 
 
-def validate_frame(raw: pl.DataFrame, now: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
+def validate_frame(raw: pl.DataFrame, now: datetime,
+                   formats_tried: str | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split one raw batch into (valid typed rows, dead letters).
 
     Every field is parsed once, into a temporary column, and both the reasons and the typed
-    output read from there.
+    output read from there. `formats_tried` says what the source's timestamp formats were
+    (`pipelines.sources.requests.timestamp_formats_tried`), for the detail of a requested time
+    that none of them read.
     """
     unreadable = (
         pl.col(rq.UNREADABLE_RECORD).is_not_null()
@@ -90,13 +93,21 @@ def validate_frame(raw: pl.DataFrame, now: datetime) -> tuple[pl.DataFrame, pl.D
             pl.col(rq.REQUESTED_DATETIME),
         ))
         .when(requested.is_null())
-        .then(pl.format("requested_datetime {} is not a readable time", pl.col(rq.REQUESTED_DATETIME)))
+        .then(_unreadable_time_detail(formats_tried))
     )
     checked = parsed.with_columns(reason.alias(_REASON_COLUMN))
     bad = checked.filter(pl.col(_REASON_COLUMN).is_not_null()).with_columns(detail.alias(_DETAIL_COLUMN))
     good = checked.filter(pl.col(_REASON_COLUMN).is_null())
     dead = dead_letter_rows(bad, pl.col(_REASON_COLUMN), pl.col(_DETAIL_COLUMN), STAGE_VALIDATE, now)
     return _typed(good), dead
+
+
+def _unreadable_time_detail(formats_tried: str | None) -> pl.Expr:
+    if formats_tried is None:
+        return pl.format("requested_datetime {} is not a readable time", pl.col(rq.REQUESTED_DATETIME))
+    # the formats go in as a literal: their `%` and braces are text, not a template
+    return pl.format(f'{rq.REQUESTED_DATETIME} "{{}}" does not match {{}}', pl.col(rq.REQUESTED_DATETIME),
+                     pl.lit(formats_tried))
 
 
 def _parse_fields(raw: pl.DataFrame) -> pl.DataFrame:
@@ -141,12 +152,13 @@ def _flagged_out_of_range(frame: pl.DataFrame, column: str) -> pl.Expr:
 
 
 class _ValidateBatch(beam.DoFn):
-    def __init__(self) -> None:
+    def __init__(self, formats_tried: str | None = None) -> None:
+        self.formats_tried = formats_tried
         self.valid = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.RECORDS_VALID)
         self.dead = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.DEAD_LETTERS_VALIDATE)
 
     def process(self, batch):
-        valid, dead = validate_frame(to_frame(batch), datetime.now(UTC))
+        valid, dead = validate_frame(to_frame(batch), datetime.now(UTC), self.formats_tried)
         self.valid.inc(valid.height)
         self.dead.inc(dead.height)
         if valid.height:
@@ -156,9 +168,17 @@ class _ValidateBatch(beam.DoFn):
 
 
 class ValidateRequests(beam.PTransform):
-    """Raw batches in; a main output of typed batches and a `dead_letters` output."""
+    """Raw batches in; a main output of typed batches and a `dead_letters` output.
+
+    `formats_tried` (the source's timestamp formats, in words) goes into the detail of each
+    record whose requested time none of them read, so the dead letter names the format to fix.
+    """
+
+    def __init__(self, formats_tried: str | None = None) -> None:
+        super().__init__()
+        self.formats_tried = formats_tried
 
     def expand(self, raw_batches):
-        return raw_batches | "ValidateBatches" >> beam.ParDo(_ValidateBatch()).with_output_types(pl.DataFrame).with_outputs(
+        return raw_batches | "ValidateBatches" >> beam.ParDo(_ValidateBatch(self.formats_tried)).with_output_types(pl.DataFrame).with_outputs(
             DEAD, main="valid"
         )

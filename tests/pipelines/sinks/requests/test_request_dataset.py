@@ -16,6 +16,8 @@ from conftest import enriched_frame
 from polars.testing import assert_frame_equal
 
 from pipelines.sinks.requests.dataset import (
+    MONTHS,
+    ROWS,
     MergeRequestsIntoDataset,
     merge_partitions,
     partition_path,
@@ -45,8 +47,10 @@ def request(rid: str, day: str = "2026-10-01", status: str = rq.Status.OPEN, upd
 def merge(dataset: Path, frames: list[pl.DataFrame], run_id: str, dates: list[str]) -> dict[str, int]:
     """Run MergeRequestsIntoDataset over `frames` on FnApiRunner; check the published dates; counters."""
     pipeline = TestPipeline(runner=FnApiRunner())
-    rows = pipeline | "Frames" >> beam.Create(frames) | MergeRequestsIntoDataset(dataset, run_id)
-    assert_that(rows | beam.combiners.Count.Globally(), equal_to([1]))  # one count, after everything
+    merged = pipeline | "Frames" >> beam.Create(frames) | MergeRequestsIntoDataset(dataset, run_id)
+    assert_that(merged[ROWS] | beam.combiners.Count.Globally(), equal_to([1]))  # one count, after everything
+    months = sorted({f"{day:%Y-%m}" for frame in frames for day in frame[rq.REQUEST_DATE]})
+    assert_that(merged[MONTHS], equal_to(months), label="MonthsMerged")
     result = pipeline.run()
     result.wait_until_finish()
     assert [p.parent.name.split("=", 1)[1] for p in published_partitions(dataset)] == dates

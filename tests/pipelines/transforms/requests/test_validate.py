@@ -10,6 +10,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that
 from conftest import frame_of, raw_batch
 
+from pipelines.sources.requests import SourceMapping, timestamp_formats_tried
 from pipelines.transforms.requests.normalise import normalise_frame
 from pipelines.transforms.requests.validate import DEAD, ValidateRequests, validate_frame
 from schemas import dead_letters as dl
@@ -35,6 +36,23 @@ def test_reasons_are_machine_readable_and_payload_is_kept():
     assert dead[rq.SOURCE_POSITION].to_list() == [1, 2, 3, 4]
     assert '"requested_datetime":"yesterday"' in dead[dl.RAW_PAYLOAD][2]
     assert "{broken json" in dead[dl.RAW_PAYLOAD][3]
+
+
+@pytest.mark.parametrize(("fmt", "mapping", "mapping_file", "expected"), [
+    ("csv", SourceMapping(timestamp_formats=("%d.%m.%Y", "%Y")), "m.toml",
+     ('requested_datetime "yesterday" does not match any of the mapping\'s timestamp formats '
+     '"%d.%m.%Y", "%Y" (mapping file m.toml)')),
+    ("nyc311", None, None,
+     ('requested_datetime "yesterday" does not match any of the timestamp formats of format nyc311 '
+     '("%m/%d/%Y %I:%M:%S %p"); a mapping with a [timestamps] format reads other forms')),
+    ("nyc311", SourceMapping(timezone="UTC"), "m.toml",
+     ('requested_datetime "yesterday" does not match any of the timestamp formats of format nyc311 '
+     '("%m/%d/%Y %I:%M:%S %p"); mapping file m.toml sets no [timestamps] format')),
+])
+def test_an_unreadable_requested_time_names_the_formats_tried(fmt, mapping, mapping_file, expected):
+    row = {rq.SERVICE_REQUEST_ID: "4", rq.REQUESTED_DATETIME: "yesterday"}
+    _, dead = validate_frame(frame_of([row]), NOW, timestamp_formats_tried(fmt, mapping, mapping_file))
+    assert dead[dl.DETAIL].to_list() == [expected]
 
 
 def test_fixable_quirks_become_nulls_with_flags():
