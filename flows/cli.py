@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
+import os
 import sys
 from pathlib import Path
 
@@ -21,12 +23,14 @@ from flows.cli_steps import (
     stop_at_once_on_ctrl_c,
 )
 from flows.progress import MODES, progress_folder, shown_progress, wanted
+from plumbing.disk import disk_full
 from plumbing.workspace import Workspace
 from schemas import ledger
 from schemas import requests as rq
 
 # Modules that add their own commands: each has `register(commands, train)` and sets a `handler`.
-COMMAND_MODULES = ("flows.cli_classify", "flows.cli_geocode", "flows.cli_live")
+EXIT_DISK_FULL = 74  # EX_IOERR
+COMMAND_MODULES = ("flows.cli_classify", "flows.cli_geocode", "flows.cli_live", "flows.cli_datasets")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -97,14 +101,30 @@ def main(argv: list[str] | None = None) -> int:
         "ingest": _ingest,
         "demo": _demo,
     }[args.command]
+    quiet_runner_tracebacks()
     try:
         return handler(args, extra, workspace)
-    except (ValueError, FileNotFoundError, RuntimeError) as error:
+    except Exception as error:
+        if disk_full(error):
+            print(f"urbanpulse: error: the disk under {workspace.root} is full (or a file-size limit was "
+                  "reached): free some space and run the command again; nothing of this run was published",
+                  file=sys.stderr)
+            return EXIT_DISK_FULL
+        if not isinstance(error, (ValueError, OSError, RuntimeError)):
+            raise
         print(f"urbanpulse: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"urbanpulse: {INTERRUPTED}", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def quiet_runner_tracebacks() -> None:
+    """Beam logs a failing step's traceback before it raises; the command prints the error itself
+    (set URBANPULSE_DEBUG=1 to see them)."""
+    if not os.environ.get("URBANPULSE_DEBUG"):
+        for name in ("apache_beam.runners.common", "apache_beam.runners.worker", "apache_beam.runners.portability"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def _city(args, _extra, workspace: Workspace) -> int:

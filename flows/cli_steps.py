@@ -35,8 +35,8 @@ def done(started: float) -> None:
 
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells expect of a program stopped by Ctrl-C
-INTERRUPTED = ("interrupted: stopped; every published file is whole, and the next run of this "
-               "command finishes the work (it sweeps what this one staged)")
+INTERRUPTED = ("interrupted: stopped; nothing of this run was published (a run publishes in one "
+               "step at its end), and the next run of this city removes what it staged")
 
 
 @contextmanager
@@ -45,8 +45,8 @@ def stop_at_once_on_ctrl_c() -> Iterator[None]:
 
     Left to itself, Prefect treats the interrupt as a task failure, retries the task, loses its
     temporary API server (the terminal's Ctrl-C reaches it too) and then retries its event
-    stream for minutes. Published files are replaced atomically and the publishing lock dies
-    with the process, so stopping here leaves whole files; a re-run completes the datasets.
+    stream for minutes. A run publishes in one commit at its end and its city's lock dies with
+    the process, so stopping here publishes nothing of the run; a re-run does all of it.
     """
     def stop(_signum, _frame) -> None:
         print(f"urbanpulse: {INTERRUPTED}", file=sys.stderr, flush=True)

@@ -8,11 +8,13 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
 from pipelines import ingest_requests as pipeline
+from plumbing.disk import disk_full
 from pipelines.ingest_requests import pipeline_argv
 from pipelines.transforms.guard import EnrichStepBroken
 from schemas import ledger
 
-# What a retry cannot fix: the input, the arguments or the data are wrong, or the user said stop.
+# What a retry cannot fix: the input, the arguments or the data are wrong, the user said stop
+# (or the disk is full: `disk_full`).
 NOT_RETRIED = (ValueError, LookupError, FileNotFoundError, PermissionError, pipeline.AccountingError,
                EnrichStepBroken, KeyboardInterrupt)
 
@@ -20,7 +22,7 @@ NOT_RETRIED = (ValueError, LookupError, FileNotFoundError, PermissionError, pipe
 def worth_retrying(_task, _task_run, state) -> bool:
     """Retry only failures a second attempt may not meet (a runner or file-system hiccup)."""
     error = state.data if isinstance(state.data, BaseException) else state.result(raise_on_failure=False)
-    return not isinstance(error, NOT_RETRIED)
+    return not isinstance(error, NOT_RETRIED) and not disk_full(error)
 
 
 @task(retries=2, retry_delay_seconds=5, retry_condition_fn=worth_retrying)

@@ -61,9 +61,13 @@ class Workspace:
     def dead_letters_dataset(self) -> Path:
         return self.datasets / ds.DEAD_LETTERS
 
+    def city_dataset(self, name: str, city: str) -> Path:
+        """One city's folder of a published dataset (`datasets/<name>/city=<city>`)."""
+        return self.datasets / name / city_folder(city)
+
     def published_datasets(self, city: str | None = None) -> dict[str, str]:
         """The datasets researchers read (one city's folders of them), by name, as printed."""
-        return {name: str(self.datasets / name / city_folder(city) if city else self.datasets / name)
+        return {name: str(self.city_dataset(name, city) if city else self.datasets / name)
                 for name in ds.PUBLISHED}
 
     @property

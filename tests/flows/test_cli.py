@@ -81,7 +81,7 @@ def ingested_feed(home: Path, feed: Path, fmt: str) -> pl.DataFrame:
     # one source name for every format (Open311 JSON would otherwise be named after its format)
     assert main([*args, "ingest", "requests", str(feed), "--city", "demo", "--format", fmt, "--source", "city311",
                  "--no-prefect"]) == 0
-    published = pl.concat(list(published_requests(Workspace(home).requests_dataset)))
+    published = pl.concat(list(published_requests(Workspace(home).city_dataset("requests", "demo"))))
     return published.sort(rq.SERVICE_REQUEST_ID)
 
 
@@ -184,6 +184,6 @@ def test_ingest_requests_with_a_named_encoding(tmp_path: Path, capsys):
     code = main(["--home", str(tmp_path), "ingest", "requests", str(export), "--city", "tiny",
                  "--encoding", "cp1251", "--no-prefect"])
     assert code == 0 and "accounting ok: True" in capsys.readouterr().out
-    published = published_requests(Workspace(tmp_path).requests_dataset, [rq.DESCRIPTION, rq.QUALITY_FLAGS])
+    published = published_requests(Workspace(tmp_path).city_dataset("requests", "tiny"), [rq.DESCRIPTION, rq.QUALITY_FLAGS])
     row = pl.concat(list(published)).row(0, named=True)
     assert row[rq.DESCRIPTION] == "Яма на дороге" and rq.QualityFlag.DECODED_BY_GUESS not in row[rq.QUALITY_FLAGS]

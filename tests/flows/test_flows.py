@@ -129,5 +129,5 @@ def published_rows(workspace: Workspace) -> pl.DataFrame:
     """datasets/requests as one frame by id, without `ingested_at`: each run stamps its own start time."""
     from pipelines.sinks.requests.dataset import published_requests
 
-    rows = pl.concat(list(published_requests(workspace.requests_dataset)))
+    rows = pl.concat(list(published_requests(workspace.city_dataset("requests", "tiny"))))
     return rows.drop(rq.INGESTED_AT).sort(rq.SERVICE_REQUEST_ID)

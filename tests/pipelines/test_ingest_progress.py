@@ -1,5 +1,5 @@
-"""The batch pipeline reports its progress: every record read, every date published, every
-partition aggregated, in the run's progress folder."""
+"""The batch pipeline reports its progress: every record read, every month published, every
+group of partitions aggregated, in the run's progress folder."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from messy_requests import write_messy_csv
 
 from models.cities.pack import CityPack
 from pipelines import ingest_requests
-from pipelines.sinks.requests.dataset import published_partitions
+from pipelines.sinks.requests.dataset import FILES_PER_READ, published_partitions
 from plumbing.progress import AGGREGATING, PUBLISHING, READING, read_records
 from plumbing.workspace import Workspace
+from schemas import datasets as ds
 
 
 def test_the_progress_records_add_up_to_the_run(tmp_path: Path, tiny_pack: CityPack) -> None:
@@ -26,9 +27,10 @@ def test_the_progress_records_add_up_to_the_run(tmp_path: Path, tiny_pack: CityP
     reading = by_stage[READING]
     assert sum(r.rows for r in reading) == report.records_in
     assert sum(r.done for r in reading) == max(r.total for r in reading) == feed.stat().st_size
-    partitions = len(published_partitions(workspace.requests_dataset))
-    assert sum(r.done for r in by_stage[PUBLISHING]) == max(r.total for r in by_stage[PUBLISHING]) == partitions
-    assert sum(r.done for r in by_stage[AGGREGATING]) == partitions
+    partitions = published_partitions(Path(workspace.published_datasets("tiny")[ds.REQUESTS]))
+    months = len({p.parent.name.split("=", 1)[1][:7] for p in partitions})
+    assert sum(r.done for r in by_stage[PUBLISHING]) == max(r.total for r in by_stage[PUBLISHING]) == months
+    assert sum(r.done for r in by_stage[AGGREGATING]) == -(-len(partitions) // FILES_PER_READ)
 
 
 def test_without_a_progress_folder_nothing_is_written(tmp_path: Path, tiny_pack: CityPack) -> None:

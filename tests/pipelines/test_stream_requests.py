@@ -98,7 +98,7 @@ def killed_and_replayed(tmp_path_factory, request):
     assert caught_up, output
     live = windows_of(store_path)
     live_ledger = LiveStoreReader.open(store_path).ledger()
-    published = pl.concat(list(published_requests(workspace.requests_dataset)))
+    published = pl.concat(list(published_requests(workspace.city_dataset("requests", "tiny"))))
     dead_published = pl.read_parquet(workspace.dead_letters_dataset / "**" / "*.parquet")
 
     reference = tmp_path_factory.mktemp("reference")
@@ -113,7 +113,7 @@ def killed_and_replayed(tmp_path_factory, request):
         "dead_published": dead_published, "kills": kills,
         "replayed": windows_of(replayed.live_store("tiny")),
         "replayed_ledger": LiveStoreReader.open(replayed.live_store("tiny")).ledger(),
-        "replayed_published": pl.concat(list(published_requests(replayed.requests_dataset))),
+        "replayed_published": pl.concat(list(published_requests(replayed.city_dataset("requests", "tiny")))),
     }
 
 
