@@ -110,6 +110,6 @@ def test_the_line_names_the_stage_rows_rate_and_eta() -> None:
     publishing = Progress("run-1", PUBLISHING, rows=600_000, done=120, total=365, stage_started=40.0,
                           updated=44.0, reading_seconds=40.0)
     assert progress_line(publishing, elapsed=3_700.0, now=44.0) == (
-        "[1:01:40] publishing partitions 120/365 dates, ETA 0:08 | 600,000 rows, 15,000 rows/s"
+        "[1:01:40] publishing partitions 120/365 months, ETA 0:08 | 600,000 rows, 15,000 rows/s"
     )
     assert progress_line(None, elapsed=3.0, now=3.0) == "[0:03] starting"
