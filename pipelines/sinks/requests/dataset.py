@@ -33,6 +33,7 @@ from schemas import requests as rq
 
 PARTITION_SCHEMA = pa.schema([f for f in rq.ENRICHED_REQUEST if f.name != rq.REQUEST_PARTITION])
 WRITERS = 2  # threads writing the date partitions of one month
+ROWS_PER_MERGE = 100_000  # incoming rows merged at once (a month of a big city: a few days at a time)
 FILES_PER_READ = 256  # partitions read together by `published_requests` (one frame per group)
 VERSION_COLUMNS = [rq.SERVICE_REQUEST_ID, rq.UPDATED_DATETIME, rq.CLOSED_DATETIME, rq.REQUESTED_DATETIME,
                    rq.INGESTED_AT, rq.SOURCE_FILE, rq.SOURCE_POSITION]
@@ -154,12 +155,28 @@ class _PublishMonth(beam.DoFn):
     def process(self, keyed):
         month, fragments = keyed
         fragments = sorted(fragments)
-        incoming = pl.concat([pl.read_ipc(f) for f in fragments])
-        merged, before = merge_partitions(Path(self.dataset), incoming, self.published)
+        staged = pl.scan_ipc(fragments)
+        for days in _day_groups(staged.group_by(rq.REQUEST_PARTITION).len().sort(rq.REQUEST_PARTITION).collect()):
+            incoming = staged.filter(pl.col(rq.REQUEST_PARTITION).is_in(days)).collect()
+            merged, before = merge_partitions(Path(self.dataset), incoming, self.published)
+            self.superseded.inc(before - merged.height)
         for fragment in fragments:
             Path(fragment).unlink(missing_ok=True)
-        self.superseded.inc(before - merged.height)
         yield month
+
+
+def _day_groups(counts: pl.DataFrame) -> list[list[date]]:
+    """The month's dates in runs of about `ROWS_PER_MERGE` incoming rows: a sparse month is
+    merged in one step, a busy one a few days (or one day) at a time, so memory stays bounded."""
+    groups: list[list[date]] = [[]]
+    rows = 0
+    for day, count in counts.iter_rows():
+        if groups[-1] and rows + count > ROWS_PER_MERGE:
+            groups.append([])
+            rows = 0
+        groups[-1].append(day)
+        rows += count
+    return [group for group in groups if group]
 
 
 class _ReconcileRequestIds(beam.DoFn):

@@ -156,3 +156,12 @@ def test_a_date_left_without_rows_disappears(tmp_path: Path) -> None:
     merge(dataset, [enriched_frame([request("A", "2026-10-01")])], "first", ["2026-10-01"])
     merge(dataset, [enriched_frame([request("A", "2026-10-02", updated_hours=5)])], "second", ["2026-10-02"])
     assert not (dataset / f"{rq.REQUEST_PARTITION}=2026-10-01").exists()
+
+
+def test_a_busy_month_is_merged_a_few_days_at_a_time(monkeypatch) -> None:
+    from pipelines.sinks.requests import dataset
+
+    monkeypatch.setattr(dataset, "ROWS_PER_MERGE", 100)
+    days = [date(2026, 10, d) for d in range(1, 6)]
+    counts = pl.DataFrame({rq.REQUEST_PARTITION: days, "len": [60, 30, 150, 10, 10]})
+    assert dataset._day_groups(counts) == [days[:2], days[2:3], days[3:]]
