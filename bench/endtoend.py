@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bench.measure import Measured, run_measured
 from bench.workload import DEMO_CITY, REPO_ROOT, BenchPaths
+from plumbing.publishing import remove_published
 from schemas.citypack import DISTRICT_NAME
 
 # The child: the batch pipeline as `urbanpulse ingest requests --no-prefect` runs it.
@@ -44,7 +45,7 @@ def _fresh(folder: Path) -> None:
 def run_urbanpulse(paths: BenchPaths, beam_args: list[str], attempt: int) -> EndToEndRun:
     """One ingest of the feed into an empty datasets folder; counts come from the run's record."""
     workspace = paths.workspace
-    _fresh(workspace.datasets)
+    remove_published(workspace)
     _fresh(workspace.runs)
     command = [
         sys.executable,

@@ -34,6 +34,7 @@ from bench.workload import build_city
 from flows.cli_steps import urbanpulse_command
 from models.classification.training import train_classifier
 from plumbing.landing import LandingLog
+from plumbing.publishing import remove_published
 from plumbing.workspace import Workspace
 from schemas import requests as rq
 from synthetic.replayer import land_at_rate, raw_records, recent_requests
@@ -123,8 +124,9 @@ def _wait_for(url: str, timeout: float = 90) -> None:
 def measure(workspace: Workspace, records, rate: float, seconds: float, tick: float, driver: list[str]) -> dict:
     """Land `rate` records/s for `seconds` while `driver` (stream or micro-batch) runs; watch the feed."""
     home = workspace.root
-    for path in (workspace.landing(CITY), workspace.state / "live", workspace.datasets):
+    for path in (workspace.landing(CITY), workspace.state / "live"):
         shutil.rmtree(path, ignore_errors=True)
+    remove_published(workspace)
     log = LandingLog(workspace.landing(CITY), SOURCE).create()
     server = _start(urbanpulse_command(home, "serve", "--city", CITY, "--port", str(PORT)), OUT / "logs" / "live-serve.log")
     runner = _start(driver, OUT / "logs" / "live-driver.log")

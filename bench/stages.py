@@ -28,7 +28,7 @@ from models.duplicates import deduplicate
 from models.geocoding.address_spans import AddressSpanFinder
 from models.geocoding.forward import ForwardGeocoder
 from models.geocoding.reverse import ReverseGeocoder
-from pipelines.sinks.requests.dataset import merge_partition
+from pipelines.sinks.requests.dataset import merge_partitions
 from pipelines.sources.requests import read_raw_batches
 from pipelines.transforms.requests.aggregate import daily_partials, daily_series
 from pipelines.transforms.requests.geocode import geocode_frame
@@ -139,7 +139,7 @@ def _publish(bench: StageBench, frames: list, pack: CityPack, scratch: Path) -> 
     dataset = scratch / "requests"
     published = bench.whole(
         "merge+publish",
-        lambda: [merge_partition(dataset, day, part)[0] for day, part in by_date.items()],
+        lambda: [merge_partitions(dataset, part)[0] for part in by_date.values()],
         rows=rows,
         reset=lambda: shutil.rmtree(dataset, ignore_errors=True),
     )

@@ -302,3 +302,12 @@ def repair(workspace: Workspace) -> tuple[list[Finding], Path | None]:
         os.replace(building, target)
         _switch(workspace, target)
     return findings, quarantine
+
+
+def remove_published(workspace: Workspace) -> None:
+    """Every snapshot and the `datasets` link gone (a benchmark's or a test's fresh start)."""
+    with exclusive(workspace.publishing_lock, "removing the published datasets"):
+        if workspace.datasets.is_symlink():
+            workspace.datasets.unlink()
+        shutil.rmtree(workspace.datasets, ignore_errors=True)
+        shutil.rmtree(workspace.snapshots, ignore_errors=True)
