@@ -217,7 +217,7 @@ def _print_report(report: dict) -> None:
     print(f"records in {c[ledger.RECORDS_IN]:,} = out {c[ledger.RECORDS_OUT]:,} + dead letters "
           f"{c[ledger.DEAD_LETTERS]:,}  (accounting ok: {report[ledger.ACCOUNTING_OK]}); "
           f"{c[ledger.VERSIONS_SUPERSEDED]:,} re-sent versions merged, "
-          f"{c[ledger.REQUEST_ROWS_PUBLISHED]:,} rows now in city {report['city']!r}'s request dataset "
+          f"{c[ledger.REQUEST_ROWS_PUBLISHED]:,} rows now in the request dataset of city {report['city']!r} "
           f"(earlier runs' rows included), {report['seconds']:.1f} s")
     for name, path in report["datasets"].items():
         print(f"  {name:<14} {path}")
