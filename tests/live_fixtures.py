@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -14,6 +16,7 @@ from plumbing.landing import LandingLog
 from plumbing.live_store.reader import LiveStoreReader
 from schemas import live as lv
 from schemas import requests as rq
+from schemas.live import WINDOWS_READER
 from synthetic.requests.generator import write_requests
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,3 +44,26 @@ def windows_of(store_path: Path) -> pl.DataFrame:
         return store.window_frame().sort(lv.WINDOW, lv.WINDOW_START, rq.DISTRICT_ID, rq.CATEGORY)
     finally:
         store.close()
+
+
+def committed_offsets(store_path: Path) -> dict[str, int]:
+    """Per source, how far the stream's windows step has committed (empty before it starts)."""
+    if not store_path.exists():
+        return {}
+    store = LiveStoreReader.open(store_path)
+    try:
+        return store.offsets(WINDOWS_READER)
+    except Exception:  # noqa: BLE001  (the writer may be creating the tables right now)
+        return {}
+    finally:
+        store.close()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
+    """Poll `condition` every 0.2 s until it holds (True) or `timeout` seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False

@@ -7,7 +7,7 @@ import threading
 import time
 from pathlib import Path
 
-from live_fixtures import land_chunks
+from live_fixtures import committed_offsets, land_chunks, wait_until
 
 from models.cities.pack import CityPack
 from pipelines.stopping import STOP
@@ -16,7 +16,6 @@ from plumbing.landing import LandingLog, landed_ends
 from plumbing.live_store.reader import LiveStoreReader
 from plumbing.workspace import Workspace
 from schemas import ledger
-from schemas.live import WINDOWS_READER
 from synthetic.replayer import recent_requests
 
 OTHER = "other-city"
@@ -59,9 +58,7 @@ def test_a_stream_reads_only_its_citys_landing_logs(tmp_path: Path, tiny_pack: C
                                                                                handover_seconds=0.5))))
     runner.start()
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and _committed(store_path).get("city311") != ours.end():
-            time.sleep(0.2)
+        wait_until(lambda: committed_offsets(store_path).get("city311") == ours.end(), 90)
         time.sleep(2.0)  # longer than the new-source watcher's look: it must not see `mobile-app`
     finally:
         STOP.set()
@@ -74,15 +71,3 @@ def test_a_stream_reads_only_its_citys_landing_logs(tmp_path: Path, tiny_pack: C
     finally:
         store.close()
     assert counts[ledger.RECORDS_IN] == 400 and ledger.balances(counts)
-
-
-def _committed(store_path: Path) -> dict[str, int]:
-    if not store_path.exists():
-        return {}
-    store = LiveStoreReader.open(store_path)
-    try:
-        return store.offsets(WINDOWS_READER)
-    except Exception:  # noqa: BLE001  (the writer may be creating the tables right now)
-        return {}
-    finally:
-        store.close()

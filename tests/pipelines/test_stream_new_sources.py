@@ -4,10 +4,9 @@ never read: 90 s wait, 0 committed, while /health said "ok")."""
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
-from live_fixtures import land_chunks
+from live_fixtures import committed_offsets, land_chunks, wait_until
 
 from models.cities.pack import CityPack
 from pipelines.stopping import STOP
@@ -16,29 +15,7 @@ from plumbing.landing import LandingLog
 from plumbing.live_store.reader import LiveStoreReader
 from plumbing.workspace import Workspace
 from schemas import ledger
-from schemas.live import WINDOWS_READER
 from synthetic.replayer import recent_requests
-
-
-def _committed(store_path: Path) -> dict[str, int]:
-    if not store_path.exists():
-        return {}
-    store = LiveStoreReader.open(store_path)
-    try:
-        return store.offsets(WINDOWS_READER)
-    except Exception:  # noqa: BLE001  (the writer may be creating the tables right now)
-        return {}
-    finally:
-        store.close()
-
-
-def _wait(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def test_a_source_landed_after_the_start_is_followed(tmp_path: Path, tiny_pack: CityPack) -> None:
@@ -52,10 +29,10 @@ def test_a_source_landed_after_the_start_is_followed(tmp_path: Path, tiny_pack: 
                                                                                handover_seconds=0.5))))
     runner.start()
     try:
-        assert _wait(lambda: _committed(store_path).get("city311") == first.end(), 60)
+        assert wait_until(lambda: committed_offsets(store_path).get("city311") == first.end(), 60)
         later = LandingLog(workspace.landing("tiny"), "mobile-app").create("csv")
         land_chunks(later, records.slice(500), 250, tmp_path)
-        assert _wait(lambda: _committed(store_path).get("mobile-app") == later.end(), 90), _committed(store_path)
+        assert wait_until(lambda: committed_offsets(store_path).get("mobile-app") == later.end(), 90), committed_offsets(store_path)
     finally:
         STOP.set()
         runner.join(timeout=60)
