@@ -29,14 +29,19 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from models.cities.pack import CityPack
 from models.classification.request_classifier import default_model_dir
-from pipelines.sinks.dead_letters import WriteDeadLetters, dead_letter_reasons, forget, put_back, set_aside
+from pipelines.sinks.dead_letters import (
+    WriteDeadLetters,
+    dead_letter_reasons,
+    forget,
+    put_back,
+    set_aside,
+)
 from pipelines.sinks.requests.daily import WriteRequestDaily
 from pipelines.sinks.requests.dataset import (
     MONTHS,
     ROWS,
     MergeRequestsIntoDataset,
     published_requests,
-    remove_staging,
 )
 from pipelines.sources.requests import (
     load_mapping,
@@ -302,7 +307,6 @@ def run(argv: list[str] | None = None) -> IngestReport:
         except BaseException:
             put_back(previous_restricted)
             raise
-        remove_staging(transaction.dataset(ds.REQUESTS), run_id)
     forget(previous_restricted)
     _refuse_suspicious_outcome(report, ingest, workspace, list(input_ids.values()))
     return report

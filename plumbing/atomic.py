@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import time
 import uuid
 from pathlib import Path
 
@@ -46,20 +44,3 @@ def write_atomic(table: pa.Table, target: Path, dataset: Path, sync: bool = True
     os.replace(temporary, target)
     if sync:
         fsync_dir(target.parent)
-
-
-def sweep_stale_staging(dataset: Path, older_than_seconds: float = 86_400) -> int:
-    """Remove what crashed runs left in staging (readers never look there; this only frees disk).
-
-    A day's margin keeps the files of any run that may still be going.
-    """
-    staging = staging_dir(dataset)
-    if not staging.exists():
-        return 0
-    cutoff = time.time() - older_than_seconds
-    removed = 0
-    for entry in staging.iterdir():
-        if entry.stat().st_mtime < cutoff:
-            shutil.rmtree(entry) if entry.is_dir() else entry.unlink(missing_ok=True)
-            removed += 1
-    return removed

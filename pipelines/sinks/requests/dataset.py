@@ -32,6 +32,7 @@ from schemas import ledger
 from schemas import requests as rq
 
 PARTITION_SCHEMA = pa.schema([f for f in rq.ENRICHED_REQUEST if f.name != rq.REQUEST_PARTITION])
+_PARTITION_POLARS_SCHEMA = pl.Schema(pl.from_arrow(PARTITION_SCHEMA.empty_table()).schema)
 WRITERS = 2  # threads writing the date partitions of one month
 ROWS_PER_MERGE = 100_000  # incoming rows merged at once (a month of a big city: a few days at a time)
 FILES_PER_READ = 256  # partitions read together by `published_requests` (one frame per group)
@@ -61,7 +62,7 @@ def read_partitions(paths: list[Path], columns: list[str] | None = None) -> pl.D
     """Several partitions as one frame (read in parallel), date column restored."""
     wanted = [c for c in (columns or PARTITION_SCHEMA.names) if c != rq.REQUEST_PARTITION]
     frames = pl.scan_parquet(
-        [str(p) for p in paths], schema=pl.Schema(pl.from_arrow(PARTITION_SCHEMA.empty_table()).schema),
+        [str(p) for p in paths], schema=_PARTITION_POLARS_SCHEMA,
         include_file_paths="_path", hive_partitioning=False,
     ).select(*wanted, "_path").collect()
     days = {str(p): partition_day(p) for p in paths}
@@ -223,7 +224,3 @@ class MergeRequestsIntoDataset(beam.PTransform):
             | "ReconcileRequestIds" >> beam.ParDo(_ReconcileRequestIds(), beam.pvalue.AsSingleton(merged))
         )
         return {MONTHS: months, ROWS: rows}
-
-
-def remove_staging(dataset: Path, run_id: str) -> None:
-    shutil.rmtree(staging_dir(dataset) / f"requests-{run_id}", ignore_errors=True)
