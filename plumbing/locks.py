@@ -1,8 +1,9 @@
-"""Writers take turns: an exclusive lock per home for everything that publishes datasets.
+"""Writers take turns: exclusive file locks, held by a process and gone when it dies.
 
 Two batch ingests (or an ingest and the live publisher) merging into the same date partition at
 once would each read the partition, add their rows and replace it: the later replace loses the
-earlier run's rows. So publishing writers hold `Workspace.publishing_lock` while they publish;
+earlier run's rows. So a writer of a city holds `Workspace.city_lock` for its whole run, and a
+commit holds `Workspace.publishing_lock` while it switches the snapshot (`plumbing.publishing`);
 a second writer waits for the first and says so on the log (once), naming the holder.
 """
 

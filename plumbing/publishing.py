@@ -3,7 +3,7 @@
     <home>/datasets -> snapshots/000042-<run>        the symlink researchers read through
     <home>/snapshots/000042-<run>/MANIFEST.json      every file's size, SHA-256 and writing run
     <home>/snapshots/000042-<run>/requests/city=nyc/request_date=2026-11-30/part-0.parquet
-    <home>/snapshots/.work/<city>-<run>/             a run's working tree, never read by anyone
+    <home>/snapshots/.work/<city>/<run>/             a run's working tree, never read by anyone
 
 A writer holds its city's lock (`Workspace.city_lock`) for the whole run, so writers of one city
 take turns and the CLI says who it waits for; writers of different cities run side by side. The
@@ -22,7 +22,7 @@ a multi-dataset Parquet snapshot by symlink switch; what it needs is `os.link` a
 
 Readers resolve `datasets` once per file open, so a reader that lists files across a switch may
 mix two snapshots; old snapshots stay for `KEEP_SECONDS` (and the last `KEEP_SNAPSHOTS`), and a
-reader that needs a fixed view reads `snapshot_path(workspace)` instead.
+reader that needs a fixed view reads `current_snapshot(workspace)` instead.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from plumbing.atomic import fsync_dir
 from plumbing.locks import exclusive
 from plumbing.paths import city_folder, partition_value
 from plumbing.workspace import Workspace
@@ -47,10 +48,12 @@ from schemas.dictionary import data_dictionary
 
 LOG = logging.getLogger("urbanpulse")
 
-WORK = ".work"
+WORK = ".work"  # working trees of runs, one folder per city
+BUILDING = ".building"  # snapshots being linked together by a commit
 KEEP_SNAPSHOTS = 3
 KEEP_SECONDS = 300.0
 DICTIONARY_FILE = "DATA_DICTIONARY.md"
+REPAIR_RUN = "repair"  # the run named in the manifest of a snapshot `repair` published
 
 
 class CorruptDatasetError(RuntimeError):
@@ -63,11 +66,6 @@ def current_snapshot(workspace: Workspace) -> Path | None:
     if not link.is_symlink():
         return None
     return (link.parent / os.readlink(link)).resolve()
-
-
-def snapshot_path(workspace: Workspace) -> Path | None:
-    """A fixed view of the published datasets, for a reader that must not see a later commit."""
-    return current_snapshot(workspace)
 
 
 def read_manifest(snapshot: Path | None) -> dict:
@@ -118,7 +116,7 @@ class CityTransaction:
     base: dict = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.tree = self.workspace.snapshots / WORK / f"{partition_value(self.city)}-{partition_value(self.run_id)}"
+        self.tree = self.workspace.snapshots / WORK / partition_value(self.city) / partition_value(self.run_id)
 
     def dataset(self, name: str) -> Path:
         """This city's folder of dataset `name` in the working tree (where the run writes)."""
@@ -132,8 +130,9 @@ class CityTransaction:
 
     def begin(self) -> CityTransaction:
         _migrate_legacy(self.workspace)
-        for stale in (self.workspace.snapshots / WORK).glob(f"{partition_value(self.city)}-*"):
-            shutil.rmtree(stale, ignore_errors=True)  # the city lock is ours: a dead run's tree
+        if self.tree.parent.is_dir():
+            for stale in self.tree.parent.iterdir():
+                shutil.rmtree(stale, ignore_errors=True)  # the city lock is ours: a dead run's tree
         self.tree.mkdir(parents=True)
         current = current_snapshot(self.workspace)
         manifest = read_manifest(current)
@@ -147,16 +146,17 @@ class CityTransaction:
 
     def abandon(self) -> None:
         shutil.rmtree(self.tree, ignore_errors=True)
+        try:
+            self.tree.parent.rmdir()  # the city's folder, empty now (its lock is still ours)
+        except OSError:
+            pass
 
     def commit(self) -> Path:
         """Publish the working tree's city folders with every other city's current files."""
         with exclusive(self.workspace.publishing_lock, f"commit of {self.run_id} ({self.city})"):
             current = current_snapshot(self.workspace)
             manifest = read_manifest(current)
-            version = manifest[ds.MANIFEST_VERSION] + 1
-            name = f"{version:06d}-{partition_value(self.run_id)}"
-            building = self.workspace.snapshots / WORK / f"{name}.building"
-            shutil.rmtree(building, ignore_errors=True)
+            building = _building(self.workspace, _snapshot_name(manifest, self.run_id))
             building.mkdir(parents=True)
             mine = city_folder(self.city)
             if current is not None:
@@ -170,14 +170,7 @@ class CityTransaction:
             (building / DICTIONARY_FILE).write_text(data_dictionary(), encoding="utf-8")
             files = self._manifest_files(manifest, current, building)
             os.sync()  # one barrier for every file this run wrote, instead of one fsync per file
-            _write_json(building / ds.MANIFEST_FILE, {
-                ds.MANIFEST_VERSION: version, ds.MANIFEST_SNAPSHOT: name,
-                ds.MANIFEST_COMMITTED_AT: datetime.now(UTC).isoformat(), ds.MANIFEST_RUN: self.run_id,
-                ds.MANIFEST_FILES: files,
-            })
-            snapshot = self.workspace.snapshots / name
-            os.replace(building, snapshot)
-            _switch(self.workspace, snapshot)
+            snapshot = _install(self.workspace, building, manifest, self.run_id, files)
             self.abandon()
             _forget_old_snapshots(self.workspace, snapshot)
         return snapshot
@@ -198,6 +191,31 @@ class CityTransaction:
         return files
 
 
+def _snapshot_name(manifest: dict, run_id: str) -> str:
+    """The next snapshot's folder name: its version (one more than the current) and its run."""
+    return f"{manifest[ds.MANIFEST_VERSION] + 1:06d}-{partition_value(run_id)}"
+
+
+def _building(workspace: Workspace, name: str) -> Path:
+    """Where a commit links snapshot `name` together (a crashed commit's leftovers removed)."""
+    building = workspace.snapshots / BUILDING / name
+    shutil.rmtree(building, ignore_errors=True)
+    return building
+
+
+def _install(workspace: Workspace, building: Path, manifest: dict, run_id: str, files: dict) -> Path:
+    """Write the manifest of the linked-together snapshot, move it in place, switch `datasets`."""
+    _write_json(building / ds.MANIFEST_FILE, {
+        ds.MANIFEST_VERSION: manifest[ds.MANIFEST_VERSION] + 1, ds.MANIFEST_SNAPSHOT: building.name,
+        ds.MANIFEST_COMMITTED_AT: datetime.now(UTC).isoformat(), ds.MANIFEST_RUN: run_id,
+        ds.MANIFEST_FILES: files,
+    })
+    snapshot = workspace.snapshots / building.name
+    os.replace(building, snapshot)
+    _switch(workspace, snapshot)
+    return snapshot
+
+
 def _write_json(path: Path, value: dict) -> None:
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(value, handle, indent=1, sort_keys=True)
@@ -211,15 +229,11 @@ def _switch(workspace: Workspace, snapshot: Path) -> None:
     pointer.unlink(missing_ok=True)
     pointer.symlink_to(snapshot.relative_to(workspace.root))
     os.replace(pointer, workspace.datasets)
-    handle = os.open(workspace.root, os.O_RDONLY)
-    try:
-        os.fsync(handle)
-    finally:
-        os.close(handle)
+    fsync_dir(workspace.root)
 
 
 def _forget_old_snapshots(workspace: Workspace, keep: Path) -> None:
-    snapshots = sorted(p for p in workspace.snapshots.iterdir() if p.is_dir() and p.name != WORK)
+    snapshots = sorted(p for p in workspace.snapshots.iterdir() if p.is_dir() and not p.name.startswith("."))
     cutoff = time.time() - KEEP_SECONDS
     for old in snapshots[:-KEEP_SNAPSHOTS]:
         if old != keep and old.stat().st_mtime < cutoff:
@@ -280,10 +294,7 @@ def repair(workspace: Workspace) -> tuple[list[Finding], Path | None]:
     with exclusive(workspace.publishing_lock, "datasets repair"):
         snapshot = current_snapshot(workspace)
         manifest = read_manifest(snapshot)
-        version = manifest[ds.MANIFEST_VERSION] + 1
-        name = f"{version:06d}-repair"
-        building = workspace.snapshots / WORK / f"{name}.building"
-        shutil.rmtree(building, ignore_errors=True)
+        building = _building(workspace, _snapshot_name(manifest, REPAIR_RUN))
         _link_tree(snapshot, building)
         files = dict(manifest[ds.MANIFEST_FILES])
         for finding in findings:
@@ -293,14 +304,7 @@ def repair(workspace: Workspace) -> tuple[list[Finding], Path | None]:
             kept = quarantine / finding.path
             kept.parent.mkdir(parents=True, exist_ok=True)
             os.replace(building / finding.path, kept)
-        _write_json(building / ds.MANIFEST_FILE, {
-            **manifest, ds.MANIFEST_VERSION: version, ds.MANIFEST_SNAPSHOT: name,
-            ds.MANIFEST_COMMITTED_AT: datetime.now(UTC).isoformat(), ds.MANIFEST_RUN: "repair",
-            ds.MANIFEST_FILES: files,
-        })
-        target = workspace.snapshots / name
-        os.replace(building, target)
-        _switch(workspace, target)
+        _install(workspace, building, manifest, REPAIR_RUN, files)
     return findings, quarantine
 
 

@@ -121,14 +121,14 @@ def test_accounting_failure_is_loud(workspace: Workspace, tmp_path: Path, monkey
 def test_leftovers_of_a_crashed_run_are_swept(workspace: Workspace, tmp_path: Path):
     """A dead run's working tree (it never committed) goes as soon as the next writer of the city
     holds its lock, whatever its age; another city's tree stays (its run may be going)."""
-    stale = workspace.snapshots / ".work" / "tiny-crashed-run" / "requests" / "city=tiny" / ".staging"
+    stale = workspace.snapshots / ".work" / "tiny" / "crashed-run" / "requests" / "city=tiny" / ".staging"
     stale.mkdir(parents=True)
     (stale / "fragment.arrow").write_bytes(b"half a batch")
-    other = workspace.snapshots / ".work" / "nyc-running" / "requests"
+    other = workspace.snapshots / ".work" / "nyc" / "running" / "requests"
     other.mkdir(parents=True)
     report = ingest(workspace, write_messy_csv(tmp_path / "messy.csv"))
     assert report.accounting_ok
-    assert not (workspace.snapshots / ".work" / "tiny-crashed-run").exists()
+    assert not (workspace.snapshots / ".work" / "tiny").exists()
     assert other.exists()
     assert published(workspace).height == 6
 

@@ -89,12 +89,13 @@ def test_a_rewrite_in_the_working_tree_never_touches_the_published_file(tmp_path
 
 def test_a_dead_run_tree_of_the_city_goes_at_the_next_begin(tmp_path: Path) -> None:
     workspace = Workspace(tmp_path)
-    dead = workspace.snapshots / WORK / "nyc-crashed" / "requests"
-    other = workspace.snapshots / WORK / "sf-running" / "requests"
-    dead.mkdir(parents=True)
-    other.mkdir(parents=True)
+    dead = workspace.snapshots / WORK / "nyc" / "crashed" / "requests"
+    other = workspace.snapshots / WORK / "sf" / "running" / "requests"
+    prefixed = workspace.snapshots / WORK / "nyc-north" / "running" / "requests"  # a city whose name starts alike
+    for folder in (dead, other, prefixed):
+        folder.mkdir(parents=True)
     CityTransaction(workspace, "nyc", "next").begin().abandon()
-    assert not dead.parent.exists() and other.exists()
+    assert not dead.parent.exists() and other.exists() and prefixed.exists()
 
 
 @pytest.mark.parametrize("damage", ["flipped bytes", "truncated", "foreign file", "removed"])
