@@ -52,9 +52,12 @@ def publish(workspace: Workspace, city: str, timezone: str, store: LiveStore, ha
     run_id = f"live-{uuid.uuid4().hex[:12]}"
     with publishing(workspace, city, run_id, "the live dataset publisher") as transaction:
         dataset = transaction.dataset(ds.REQUESTS)
-        if requests is not None and requests.height:
+        if requests is not None and requests.height:  # nothing is visible before the commit: any order
             merge_partitions(dataset, requests, transaction.published_files(ds.REQUESTS))
             reconcile_request_ids(dataset, requests[rq.SERVICE_REQUEST_ID])
+            partials = [daily_partials(frame, timezone) for frame in published_requests(dataset, INPUT_COLUMNS)]
+            write_request_daily(transaction.dataset(ds.REQUEST_DAILY),
+                                [daily_series(pl.concat(partials))] if partials else [])
         for source, bucket in sorted(handover.dead_letter_buckets):
             first = bucket * DEAD_LETTER_BUCKET
             refs = [segment_ref(source, seq) for seq in range(first, first + DEAD_LETTER_BUCKET)]
@@ -62,10 +65,6 @@ def publish(workspace: Workspace, city: str, timezone: str, store: LiveStore, ha
             if dead.height:
                 write_dead_letter_file(transaction.dataset(ds.DEAD_LETTERS), workspace.restricted_dead_letters(city),
                                        source, f"landing-{first:012d}", dead)
-        if requests is not None and requests.height:
-            partials = [daily_partials(frame, timezone) for frame in published_requests(dataset, INPUT_COLUMNS)]
-            write_request_daily(transaction.dataset(ds.REQUEST_DAILY),
-                                [daily_series(pl.concat(partials))] if partials else [])
 
 
 class DatasetPublisher:
