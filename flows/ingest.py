@@ -8,9 +8,9 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
 from pipelines import ingest_requests as pipeline
-from plumbing.disk import disk_full
 from pipelines.ingest_requests import pipeline_argv
 from pipelines.transforms.guard import EnrichStepBroken
+from plumbing.disk import disk_full
 from schemas import ledger
 
 # What a retry cannot fix: the input, the arguments or the data are wrong, the user said stop

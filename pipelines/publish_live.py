@@ -31,7 +31,11 @@ from pyarrow import ipc
 from pipelines.sinks.dead_letters import write_dead_letter_file
 from pipelines.sinks.live_handover import DEAD_LETTER_BUCKET, Handover
 from pipelines.sinks.requests.daily import write_request_daily
-from pipelines.sinks.requests.dataset import merge_partitions, published_requests, reconcile_request_ids
+from pipelines.sinks.requests.dataset import (
+    merge_partitions,
+    published_requests,
+    reconcile_request_ids,
+)
 from pipelines.transforms.requests.aggregate import INPUT_COLUMNS, daily_partials, daily_series
 from plumbing.landing import segment_ref
 from plumbing.live_store.writer import LiveStore
