@@ -10,7 +10,7 @@ take turns and the CLI says who it waits for; writers of different cities run si
 run starts from hard links of its city's published files, rewrites what it changes (a rewrite
 replaces the link, so the published file is never touched) and commits under the short home
 lock: a new snapshot is linked together from the current one with this city's folders swapped
-for the run's, one `os.sync()` makes every new file durable, the manifest is written, and one
+for the run's, one `syncfs` of the home's file system makes every new file durable, the manifest is written, and one
 `rename` of a symlink switches `datasets` to it. A crash at any point leaves the previous
 snapshot published; the next writer of the city removes the dead run's working tree.
 
@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from plumbing.atomic import fsync_dir
+from plumbing.atomic import fsync_dir, sync_file_system
 from plumbing.locks import exclusive
 from plumbing.paths import city_folder, partition_value
 from plumbing.workspace import Workspace
@@ -169,7 +169,7 @@ class CityTransaction:
                 os.replace(self.dataset(dataset), building / dataset / mine)
             (building / DICTIONARY_FILE).write_text(data_dictionary(), encoding="utf-8")
             files = self._manifest_files(manifest, current, building)
-            os.sync()  # one barrier for every file this run wrote, instead of one fsync per file
+            sync_file_system(building)  # one barrier for every file this run wrote, not one fsync per file
             snapshot = _install(self.workspace, building, manifest, self.run_id, files)
             self.abandon()
             _forget_old_snapshots(self.workspace, snapshot)
