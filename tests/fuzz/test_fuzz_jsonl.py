@@ -1,7 +1,7 @@
 """Fuzz: JSON Lines with hostile records, deep nesting, huge fields, garbage, odd line endings.
 
 Each non-blank line is one record: one row, readable when it is a JSON object within the bounds
-of `pipelines.sources.requests.limits`, else an unreadable row. Blank lines are not records.
+of `pipelines.sources.limits`, else an unreadable row. Blank lines are not records.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from fuzzing import hostile_text, json_values, lone_surrogates, nested, read_or_
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelines.sources.requests.limits import MAX_FIELD_CHARS, MAX_NESTING_DEPTH, MAX_RECORD_CHARS
+from pipelines.sources.limits import MAX_FIELD_CHARS, MAX_NESTING_DEPTH, MAX_RECORD_CHARS
 from schemas.requests import GUESSED_ENCODING, SERVICE_REQUEST_ID, UNREADABLE_RECORD
 
 ENCODINGS = ("utf-8", "utf-8-sig", "utf-16", "cp1251")

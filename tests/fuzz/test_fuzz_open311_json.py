@@ -1,7 +1,7 @@
 """Fuzz: Open311 JSON answers (bare or wrapped arrays) with hostile, deep and odd elements.
 
 Each array element is one record: one row, readable when it is an object within the bounds of
-`pipelines.sources.requests.limits`, else an unreadable row. An answer whose every element is
+`pipelines.sources.limits`, else an unreadable row. An answer whose every element is
 `{code, description}` is the server's error and must raise `SourceFormatError`.
 """
 
@@ -15,7 +15,7 @@ from fuzzing import json_values, lone_surrogates, nested, read_or_reject
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelines.sources.requests.limits import MAX_NESTING_DEPTH
+from pipelines.sources.limits import MAX_NESTING_DEPTH
 from schemas.requests import SERVICE_REQUEST_ID, UNREADABLE_RECORD
 
 DEPTHS = st.sampled_from([MAX_NESTING_DEPTH - 1, MAX_NESTING_DEPTH, 500, 1200, 5000])

@@ -14,7 +14,7 @@ from fuzzing import hostile_text, read_or_reject
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelines.sources.requests.limits import MAX_NESTING_DEPTH
+from pipelines.sources.limits import MAX_NESTING_DEPTH
 from schemas.requests import SERVICE_REQUEST_ID, UNREADABLE_RECORD
 
 FIELDS = ("status", "description", "requested_datetime", "lat", "long", "zipcode", "service_notice")

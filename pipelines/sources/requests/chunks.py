@@ -14,7 +14,7 @@ from itertools import chain, islice
 
 import polars as pl
 
-from pipelines.sources.requests.limits import MAX_CHUNK_CHARS
+from pipelines.sources.limits import MAX_CHUNK_CHARS
 
 _NOTHING: Mapping[str, object] = {}
 MAX_OTHER_COLUMNS = 50  # names of fields no mapping reads, kept per chunk for messages

@@ -24,10 +24,10 @@ from typing import TextIO
 
 import polars as pl
 
+from pipelines.sources.encoding import text_encoding, utf8_copy
 from pipelines.sources.errors import SourceFormatError
+from pipelines.sources.limits import KEPT_TEXT_CHARS, MAX_RECORD_CHARS, kept_text
 from pipelines.sources.requests.chunks import RawChunk
-from pipelines.sources.requests.encoding import text_encoding, utf8_copy
-from pipelines.sources.requests.limits import KEPT_TEXT_CHARS, MAX_RECORD_CHARS, kept_text
 from pipelines.sources.requests.mapping import SourceMapping
 
 DEFAULT_SEPARATOR = ","

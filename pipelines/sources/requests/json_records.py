@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 import re
 
-from pipelines.sources.requests.chunks import Item, as_text
-from pipelines.sources.requests.limits import (
+from pipelines.sources.limits import (
     MAX_FIELD_CHARS,
     MAX_NESTING_DEPTH,
     breaks_bounds,
     kept_text,
 )
+from pipelines.sources.requests.chunks import Item, as_text
 
 DECODER = json.JSONDecoder(parse_float=str, parse_int=str, parse_constant=str)
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")

@@ -16,11 +16,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
+from pipelines.sources.encoding import open_text, text_encoding
 from pipelines.sources.errors import SourceFormatError
+from pipelines.sources.limits import MAX_RECORD_CHARS
 from pipelines.sources.requests.chunks import RawChunk, batched_records
-from pipelines.sources.requests.encoding import open_text, text_encoding
 from pipelines.sources.requests.json_records import decode_record
-from pipelines.sources.requests.limits import MAX_RECORD_CHARS
 from pipelines.sources.requests.mapping import SourceMapping
 
 

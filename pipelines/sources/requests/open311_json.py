@@ -22,11 +22,11 @@ from itertools import chain, islice
 from json.decoder import scanstring
 from pathlib import Path
 
+from pipelines.sources.encoding import TextEncoding, text_encoding
 from pipelines.sources.errors import SourceFormatError
+from pipelines.sources.limits import KEPT_TEXT_CHARS, MAX_RECORD_CHARS, kept_text
 from pipelines.sources.requests.chunks import Item, RawChunk, batched_records
-from pipelines.sources.requests.encoding import TextEncoding, text_encoding
 from pipelines.sources.requests.json_records import DECODER, record_of
-from pipelines.sources.requests.limits import KEPT_TEXT_CHARS, MAX_RECORD_CHARS, kept_text
 from pipelines.sources.requests.mapping import SourceMapping
 
 _ERROR_KEYS = frozenset({"code", "description"})

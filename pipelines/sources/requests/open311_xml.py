@@ -28,8 +28,8 @@ import defusedxml
 import defusedxml.ElementTree as SafeET
 
 from pipelines.sources.errors import SourceFormatError
+from pipelines.sources.limits import MAX_FIELD_CHARS, MAX_NESTING_DEPTH, kept_text
 from pipelines.sources.requests.chunks import Item, RawChunk, batched_records
-from pipelines.sources.requests.limits import MAX_FIELD_CHARS, MAX_NESTING_DEPTH, kept_text
 from pipelines.sources.requests.mapping import SourceMapping
 
 _CONTAINER = "service_requests"

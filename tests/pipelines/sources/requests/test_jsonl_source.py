@@ -12,13 +12,13 @@ import pytest
 from polars.testing import assert_frame_equal
 from raw_reading import read_raw
 
-from pipelines.sources.requests import SourceFormatError, SourceMapping, read_raw_batches
-from pipelines.sources.requests.limits import (
+from pipelines.sources.limits import (
     KEPT_TEXT_CHARS,
     MAX_FIELD_CHARS,
     MAX_NESTING_DEPTH,
     MAX_RECORD_CHARS,
 )
+from pipelines.sources.requests import SourceFormatError, SourceMapping, read_raw_batches
 from schemas.requests import (
     DESCRIPTION,
     GUESSED_ENCODING,

@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 from raw_reading import read_raw, sample_file
 
+from pipelines.sources.limits import MAX_FIELD_CHARS, MAX_NESTING_DEPTH
 from pipelines.sources.requests import SourceFormatError, read_raw_batches
-from pipelines.sources.requests.limits import MAX_FIELD_CHARS, MAX_NESTING_DEPTH
 from schemas.requests import (
     ADDRESS,
     DESCRIPTION,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.sources.requests.encoding import TextEncoding, text_encoding, utf8_copy
+from pipelines.sources.encoding import TextEncoding, text_encoding, utf8_copy
 
 
 def test_utf8_files_are_read_in_place(tmp_path: Path) -> None:
