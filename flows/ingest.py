@@ -8,6 +8,7 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
 from pipelines import ingest_requests as pipeline
+from pipelines.batch_runs import AccountingError
 from pipelines.ingest_requests import pipeline_argv
 from pipelines.transforms.guard import EnrichStepBroken
 from plumbing.disk import disk_full
@@ -15,7 +16,7 @@ from schemas import ledger
 
 # What a retry cannot fix: the input, the arguments or the data are wrong, the user said stop
 # (or the disk is full: `disk_full`).
-NOT_RETRIED = (ValueError, LookupError, FileNotFoundError, PermissionError, pipeline.AccountingError,
+NOT_RETRIED = (ValueError, LookupError, FileNotFoundError, PermissionError, AccountingError,
                EnrichStepBroken, KeyboardInterrupt)
 
 

@@ -13,22 +13,26 @@ nothing. `run()` only parses options and wires the steps; the domain logic lives
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import uuid
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import apache_beam as beam
 import polars as pl
-from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from models.cities.pack import CityPack
 from models.classification.request_classifier import default_model_dir
+from pipelines.batch_runs import (
+    IngestReport,
+    SuspiciousInputError,
+    check_accounting,
+    checked_inputs,
+    distinct_inputs,
+    new_run_id,
+    run_counters,
+)
 from pipelines.sinks.dead_letters import (
     WriteDeadLetters,
     dead_letter_reasons,
@@ -70,14 +74,6 @@ from schemas import ledger
 LOG = logging.getLogger("urbanpulse")
 
 
-class AccountingError(RuntimeError):
-    """records_in != records_out + dead_letters: some record was lost or counted twice."""
-
-
-class SuspiciousInputError(ValueError):
-    """The run balanced, but read nothing or kept nothing: the input or its mapping is wrong."""
-
-
 class IngestOptions(PipelineOptions):
     @classmethod
     def _add_argparse_args(cls, parser) -> None:
@@ -96,30 +92,6 @@ class IngestOptions(PipelineOptions):
                             help="folder the run reports its progress into (plumbing.progress)")
 
 
-@dataclass
-class IngestReport:
-    run_id: str
-    city: str
-    inputs: list[str]
-    counters: dict[str, int]
-    datasets: dict[str, str]
-    started_at: str
-    seconds: float
-    accounting_ok: bool = field(default=False)
-
-    @property
-    def records_in(self) -> int:
-        return self.counters.get(ledger.RECORDS_IN, 0)
-
-    @property
-    def records_out(self) -> int:
-        return self.counters.get(ledger.RECORDS_OUT, 0)
-
-    @property
-    def dead_letters(self) -> int:
-        return self.counters.get(ledger.DEAD_LETTERS, 0)
-
-
 def pipeline_argv(paths: list[str], city: str, fmt: str, home: str, mapping: str | None = None,
                   source: str | None = None, model: str | None = None,
                   beam_args: list[str] | None = None, encoding: str | None = None) -> list[str]:
@@ -129,15 +101,6 @@ def pipeline_argv(paths: list[str], city: str, fmt: str, home: str, mapping: str
     argv += [f"--source={source}"] if source else []
     argv += [f"--model={model}"] if model else []
     return argv + list(beam_args or [])
-
-
-def input_id(path: Path) -> str:
-    """Content fingerprint of an input file: the same bytes always map to the same dead-letter file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(chunk)
-    return digest.hexdigest()[:20]
 
 
 class _ReadRawRequests(beam.DoFn):
@@ -237,43 +200,15 @@ def build_pipeline(pipeline: beam.Pipeline, inputs: list[str], options: IngestOp
         _ = published | "ReportPartitionsAggregated" >> ReportDone(progress, AGGREGATING)
 
 
-def _checked_inputs(paths: list[str] | None) -> list[str]:
-    if not paths:
-        raise ValueError("no input files: pass at least one --input=PATH")
-    inputs = [str(Path(p).resolve()) for p in paths]
-    missing = [p for p in inputs if not Path(p).is_file()]
-    if missing:
-        raise FileNotFoundError(f"input files not found: {', '.join(missing)}")
-    return inputs
-
-
-def _distinct_inputs(inputs: list[str]) -> tuple[list[str], dict[str, str]]:
-    """Inputs with distinct content, and their content ids: the same bytes given twice in one run
-    are one input (its dead letters live in one file per content), said on the log."""
-    by_content: dict[str, str] = {}
-    for path in inputs:
-        first = by_content.setdefault(input_id(Path(path)), path)
-        if first != path:
-            LOG.warning("%s has the same content as %s: ingesting it once", path, first)
-    return list(by_content.values()), {path: content for content, path in by_content.items()}
-
-
-def _counters(result) -> dict[str, int]:
-    counters = dict.fromkeys(ledger.BATCH_COUNTERS, 0)
-    for counter in result.metrics().query(MetricsFilter().with_namespace(ledger.METRICS_NAMESPACE))["counters"]:
-        counters[counter.key.metric.name] = counters.get(counter.key.metric.name, 0) + counter.committed
-    return counters
-
-
 def run(argv: list[str] | None = None) -> IngestReport:
     options = PipelineOptions(argv)
     ingest = options.view_as(IngestOptions)
     workspace = Workspace.resolve(ingest.home)
     pack = CityPack.load(workspace.city(ingest.city))
     model_dir = Path(ingest.model) if ingest.model else default_model_dir(workspace, ingest.city)
-    inputs, input_ids = _distinct_inputs(_checked_inputs(ingest.input))
+    inputs, input_ids = distinct_inputs(checked_inputs(ingest.input))
     started = datetime.now(UTC)
-    run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"  # two runs in one second stay apart
+    run_id = new_run_id(started)
     runner = None if options.view_as(StandardOptions).runner else FnApiRunner()
     workspace.make_restricted()
     restricted = workspace.restricted_dead_letters(ingest.city)
@@ -291,19 +226,12 @@ def run(argv: list[str] | None = None) -> IngestReport:
             result = pipeline.run()
             result.wait_until_finish()
             report = IngestReport(
-                run_id=run_id, city=ingest.city, inputs=inputs, counters=_counters(result),
-                datasets=workspace.published_datasets(ingest.city), started_at=started.isoformat(),
-                seconds=(datetime.now(UTC) - started).total_seconds(),
+                run_id=run_id, city=ingest.city, inputs=inputs,
+                counters=run_counters(result, ledger.BATCH_COUNTERS),
+                datasets=workspace.published_datasets(ingest.city, ds.REQUEST_DATASETS),
+                started_at=started.isoformat(), seconds=(datetime.now(UTC) - started).total_seconds(),
             )
-            report.accounting_ok = ledger.balances(report.counters)
-            workspace.runs.mkdir(parents=True, exist_ok=True)
-            (workspace.runs / f"{report.run_id}.json").write_text(json.dumps(asdict(report), indent=2))
-            if not report.accounting_ok:
-                raise AccountingError(
-                    f"run {report.run_id}: records_in={report.records_in} but records_out="
-                    f"{report.records_out} + dead_letters={report.dead_letters}, so nothing was "
-                    f"published; see {workspace.runs / (report.run_id + '.json')}"
-                )
+            check_accounting(report, workspace.runs)
         except BaseException:
             put_back(previous_restricted)
             raise

@@ -20,7 +20,7 @@ from prefect.states import Failed
 
 from flows import ingest as ingest_flow
 from flows.cli import main
-from pipelines.ingest_requests import AccountingError
+from pipelines.batch_runs import AccountingError
 from plumbing.atomic import staging_dir
 from plumbing.workspace import Workspace
 from schemas import dead_letters as dl

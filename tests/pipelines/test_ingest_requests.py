@@ -12,7 +12,7 @@ import pytest
 from messy_requests import HEADER, MESSY_ROWS, write_messy_csv
 
 from models.cities.pack import CityPack
-from pipelines import ingest_requests
+from pipelines import batch_runs, ingest_requests
 from plumbing.workspace import Workspace
 from schemas import aggregates as ag
 from schemas import datasets as ds
@@ -25,7 +25,7 @@ def workspace(tmp_path: Path, tiny_pack: CityPack) -> Workspace:
     return Workspace(tmp_path)
 
 
-def ingest(workspace: Workspace, *paths: Path) -> ingest_requests.IngestReport:
+def ingest(workspace: Workspace, *paths: Path) -> batch_runs.IngestReport:
     argv = [f"--input={p}" for p in paths] + ["--city=tiny", "--format=csv", f"--home={workspace.root}"]
     return ingest_requests.run(argv)
 
@@ -114,7 +114,7 @@ def test_accounting_failure_is_loud(workspace: Workspace, tmp_path: Path, monkey
         return valid.head(valid.height - 1), dead
 
     monkeypatch.setattr(validate, "validate_frame", lose_one)
-    with pytest.raises(ingest_requests.AccountingError, match="records_in=10"):
+    with pytest.raises(batch_runs.AccountingError, match="records_in=10"):
         ingest(workspace, write_messy_csv(tmp_path / "messy.csv"))
 
 
