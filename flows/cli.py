@@ -28,9 +28,11 @@ from plumbing.workspace import Workspace
 from schemas import ledger
 from schemas import requests as rq
 
-# Modules that add their own commands: each has `register(commands, train)` and sets a `handler`.
+# Modules that add their own commands: each has `register(commands, groups)` (groups: the `train`,
+# `ingest` and `generate` sub-commands, to add to) and sets a `handler`.
 EXIT_DISK_FULL = 74  # EX_IOERR
-COMMAND_MODULES = ("flows.cli_classify", "flows.cli_geocode", "flows.cli_live", "flows.cli_datasets")
+COMMAND_MODULES = ("flows.cli_classify", "flows.cli_geocode", "flows.cli_live", "flows.cli_datasets",
+                   "flows.cli_votes")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,8 +76,9 @@ def _parser() -> argparse.ArgumentParser:
                                  help="progress line on stderr: auto (only on a terminal), always, never")
 
     train = commands.add_parser("train", help="train models").add_subparsers(dest="what", required=True)
+    groups = {"train": train, "ingest": ingest, "generate": generate}
     for module in COMMAND_MODULES:
-        importlib.import_module(module).register(commands, train)
+        importlib.import_module(module).register(commands, groups)
 
     demo = commands.add_parser("demo", help="the whole demo: city, model, requests, datasets")
     demo.add_argument("--count", type=int, default=200_000)

@@ -9,7 +9,8 @@ from flows.cli_steps import done, step
 from plumbing.workspace import Workspace
 
 
-def register(commands, train) -> None:
+def register(commands, groups) -> None:
+    train = groups["train"]
     classifier = train.add_parser("classifier", help="train a request classifier on labelled history")
     classifier.add_argument("--data", type=Path, required=True, help="labelled history (.parquet or .csv)")
     classifier.add_argument("--text", required=True, help="column with the request text")

@@ -11,7 +11,7 @@ from plumbing.workspace import Workspace
 EXIT_DAMAGED = 1
 
 
-def register(commands, _train) -> None:
+def register(commands, _groups) -> None:
     datasets = commands.add_parser("datasets", help="check or repair the published datasets")
     actions = datasets.add_subparsers(dest="action", required=True)
     actions.add_parser("verify", help="check every published file against its checksum").set_defaults(

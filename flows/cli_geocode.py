@@ -11,7 +11,8 @@ from plumbing.workspace import Workspace
 from schemas import requests as rq
 
 
-def register(commands, train) -> None:
+def register(commands, groups) -> None:
+    train = groups["train"]
     geocode = commands.add_parser("geocode", help="geocode the addresses of a CSV or Parquet file")
     geocode.add_argument("path", type=Path)
     geocode.add_argument("--city", default="demo")

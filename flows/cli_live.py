@@ -11,7 +11,7 @@ from plumbing.workspace import Workspace
 from schemas import ledger
 
 
-def register(commands, _train) -> None:
+def register(commands, _groups) -> None:
     land = commands.add_parser("land", help="append files to a landing log").add_subparsers(dest="what", required=True)
     land_requests = land.add_parser("requests", help="land request exports for the live path")
     land_requests.add_argument("paths", nargs="*", type=Path)

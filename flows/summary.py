@@ -14,7 +14,7 @@ from schemas import requests as rq
 
 def dataset_summary(workspace: Workspace, city: str, top: int = 5) -> dict:
     """One city's published requests and dead letters, summed up."""
-    datasets = workspace.published_datasets(city)
+    datasets = workspace.published_datasets(city, ds.REQUEST_DATASETS)
     requests = pl.scan_parquet(f"{datasets[ds.REQUESTS]}/**/*.parquet", hive_partitioning=True)
     totals = requests.select(
         pl.len().alias("requests"),

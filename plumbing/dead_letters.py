@@ -15,10 +15,12 @@ from schemas import requests as rq
 
 
 def dead_letter_rows(
-    raw: pl.DataFrame, reason: pl.Expr, detail: pl.Expr, stage: str | pl.Expr, failed_at: datetime
+    raw: pl.DataFrame, reason: pl.Expr, detail: pl.Expr, stage: str | pl.Expr, failed_at: datetime,
+    payload: tuple[str, ...] = rq.OPEN311_FIELDS,
 ) -> pl.DataFrame:
-    """Dead letters for `raw` rows: the raw record as JSON text plus reason and detail."""
-    payload_columns = [c for c in (*rq.OPEN311_FIELDS, rq.UNREADABLE_RECORD) if c in raw.columns]
+    """Dead letters for `raw` rows: the raw record (its `payload` columns and any unreadable
+    text) as JSON text, plus reason and detail."""
+    payload_columns = [c for c in (*payload, rq.UNREADABLE_RECORD) if c in raw.columns]
     frame = raw.select(
         pl.col(rq.SOURCE),
         pl.col(rq.SOURCE_FILE),

@@ -65,10 +65,11 @@ class Workspace:
         """One city's folder of a published dataset (`datasets/<name>/city=<city>`)."""
         return self.datasets / name / city_folder(city)
 
-    def published_datasets(self, city: str | None = None) -> dict[str, str]:
+    def published_datasets(self, city: str | None = None,
+                           names: tuple[str, ...] = ds.PUBLISHED) -> dict[str, str]:
         """The datasets researchers read (one city's folders of them), by name, as printed."""
         return {name: str(self.city_dataset(name, city) if city else self.datasets / name)
-                for name in ds.PUBLISHED}
+                for name in names}
 
     @property
     def restricted(self) -> Path:
@@ -81,6 +82,15 @@ class Workspace:
     def restricted_dead_letters(self, city: str) -> Path:
         """A city's dead letters with their raw payloads (the published ones have none)."""
         return self.restricted / ds.DEAD_LETTERS / city_folder(city)
+
+    def restricted_ballots(self, city: str) -> Path:
+        """A city's counted ballots, pseudonymised, one folder per election (never published)."""
+        return self.restricted / ds.BALLOTS / city_folder(city)
+
+    @property
+    def voter_key_file(self) -> Path:
+        """The secret that turns voter and respondent ids into pseudonyms (`plumbing.pseudonyms`)."""
+        return self.restricted / "keys" / "voters.key"
 
     def make_restricted(self) -> Path:
         """The restricted store, created (or kept) readable by its owner only."""

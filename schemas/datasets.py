@@ -9,7 +9,18 @@ from __future__ import annotations
 REQUESTS = "requests"
 REQUEST_DAILY = "request_daily"
 DEAD_LETTERS = "dead_letters"
-PUBLISHED = (REQUESTS, REQUEST_DAILY, DEAD_LETTERS)
+REQUEST_DATASETS = (REQUESTS, REQUEST_DAILY, DEAD_LETTERS)
+# Participation (`schemas.participation`): one folder per election under the city's folder.
+PB_ELECTIONS = "pb_elections"
+PB_PROJECTS = "pb_projects"
+PB_PROJECT_GROUPS = "pb_project_groups"
+PB_TURNOUT = "pb_turnout"
+SURVEY_RESULTS = "survey_results"
+PARTICIPATION_DATASETS = (PB_ELECTIONS, PB_PROJECTS, PB_PROJECT_GROUPS, PB_TURNOUT, SURVEY_RESULTS)
+ELECTION_PARTITION = "election"
+BALLOTS = "ballots"  # restricted, never published: `Workspace.restricted_ballots`
+# Every published dataset; a city's run (`plumbing.publishing.CityTransaction`) covers all of them.
+PUBLISHED = (*REQUEST_DATASETS, *PARTICIPATION_DATASETS)
 
 CITY_PARTITION = "city"
 

@@ -20,9 +20,9 @@ import polars as pl
 from models.classification.calibration import PRECISION_TARGET, fit_calibration, review_threshold
 from models.classification.metrics import classification_metrics, coverage_at, measure_throughput
 from models.classification.predictions import prediction_frame
-from models.text.language import detect_language
 from models.classification.spacy_textcat import SpacyTextcat
 from models.classification.text_classifier import TextClassifier
+from models.text.language import detect_language
 from schemas.requests import CATEGORY, CATEGORY_CONFIDENCE
 
 SELECTION_TOLERANCE = 0.002

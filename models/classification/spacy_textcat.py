@@ -25,8 +25,12 @@ import numpy as np
 import polars as pl
 
 from models.classification.predictions import prediction_frame
+from models.classification.text_classifier import (
+    ModelArtifactError,
+    TrainingDataError,
+    labelled_rows,
+)
 from models.text.language import detect_language
-from models.classification.text_classifier import ModelArtifactError, TrainingDataError, labelled_rows
 from models.text.normalise import normalise
 
 ARTIFACT_FORMAT = "urbanpulse-spacy-textcat/1"

@@ -27,9 +27,6 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from models.classification.predictions import prediction_frame
-from models.text.language import detect_language
-from models.classification.model_card import library_versions
 from models.classification.features import BLOCK_ROWS as FEATURE_BLOCK_ROWS
 from models.classification.features import (
     FeatureRecipe,
@@ -38,6 +35,9 @@ from models.classification.features import (
     probe_buckets,
     tokenize,
 )
+from models.classification.model_card import library_versions
+from models.classification.predictions import prediction_frame
+from models.text.language import detect_language
 
 DEFAULT_NAME = "request-text"
 ARTIFACT_FORMAT = "urbanpulse-text-classifier/2"

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from models.geocoding import address_parser as ap
 from models.cities.pack import CityPack
+from models.geocoding import address_parser as ap
 from models.geocoding.reverse import ReverseGeocoder
 from plumbing.atomic import write_atomic
 from schemas import citypack as cp

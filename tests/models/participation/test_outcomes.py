@@ -97,16 +97,19 @@ def random_election(seed: int, kind: str, max_voters: int = 500, tie_heavy: bool
 
     kind: "approval", "scoring" (0-5 points, 0 = not a supporter), "cumulative" (10 points spread
     over the chosen projects) or "ordinal" (rankings as points max_length - rank + 1).
-    tie_heavy: two costs only, so that which tied project wins often changes the outcome.
+    tie_heavy: two costs and four distinct ballots, so that which tied project wins often
+    changes the outcome.
     """
     rng = np.random.default_rng(seed)
     n_projects, n_voters = int(rng.integers(5, 41)), int(rng.integers(20, max_voters + 1))
-    costs = (np.full(n_projects, 100) if tie_heavy
+    costs = (rng.choice([100, 200], n_projects) if tie_heavy
              else rng.choice(COSTS, n_projects) * rng.integers(1, 4, n_projects))
     budget = int(costs.sum() * rng.uniform(0.15, 0.7))
     names = [str(name) for name in rng.choice(1000, n_projects, replace=False)]
     popularity = rng.beta(1.2, 4.0, n_projects)
-    ballots = [choose(rng, kind, popularity) for _ in range(n_voters)]
+    templates = [choose(rng, kind, popularity) for _ in range(4 if tie_heavy else n_voters)]
+    ballots = [templates[int(rng.integers(len(templates)))] if tie_heavy else templates[voter]
+               for voter in range(n_voters)]
     entries = [(voter, project, points) for voter, ballot in enumerate(ballots)
                for project, points in ballot.items()]
     voters, projects, points = (np.array(column) for column in zip(*entries))
@@ -148,36 +151,44 @@ def reference_equal_shares(reference, profile, **options) -> set[str]:
     return {project.name for project in outcome}
 
 
+def assert_rules_equal_reference(kind: str, ours: Instance, names: list[str], reference,
+                                 profile) -> None:
+    """Greedy (by votes and by votes per cost, or by points per cost) and MES, both sides."""
+    weights = None if kind == "approval" else ours.utilities
+    scores = np.bincount(ours.projects, weights=weights, minlength=len(names))
+    greedy_cases = [(scores / ours.costs,
+                     Cardinality_Sat if kind == "approval" else Additive_Cardinal_Sat)]
+    if kind == "approval":  # cost satisfaction: total utility / cost = the number of votes
+        greedy_cases.append((scores, Cost_Sat))
+    for our_scores, sat_class in greedy_cases:
+        selected = greedy_selection(ours.costs, our_scores, ours.budget, tie_order=ours.tie_order)
+        expected = greedy_utilitarian_welfare(reference, profile, sat_class=sat_class)
+        assert selected_names(selected, names) == {p.name for p in expected}, sat_class
+    assert selected_names(equal_shares(ours), names) == reference_equal_shares(reference, profile)
+
+
 @pytest.mark.parametrize("seed", range(30))
 def test_approval_rules_equal_reference(seed: int) -> None:
-    ours, names, reference, profile = random_election(seed, "approval")
-    votes = np.bincount(ours.projects, minlength=len(names))
-    by_votes = greedy_selection(ours.costs, votes, ours.budget, tie_order=ours.tie_order)
-    expected = greedy_utilitarian_welfare(reference, profile, sat_class=Cost_Sat)
-    assert selected_names(by_votes, names) == {p.name for p in expected}
-    per_cost = greedy_selection(ours.costs, votes / ours.costs, ours.budget,
-                                tie_order=ours.tie_order)
-    expected = greedy_utilitarian_welfare(reference, profile, sat_class=Cardinality_Sat)
-    assert selected_names(per_cost, names) == {p.name for p in expected}
-    assert selected_names(equal_shares(ours), names) == reference_equal_shares(reference, profile)
+    assert_rules_equal_reference("approval", *random_election(seed, "approval"))
 
 
 @pytest.mark.parametrize("kind", ["scoring", "cumulative", "ordinal"])
 @pytest.mark.parametrize("seed", range(100, 110))
 def test_cardinal_rules_equal_reference(seed: int, kind: str) -> None:
-    ours, names, reference, profile = random_election(seed, kind)
-    points = np.bincount(ours.projects, weights=ours.utilities, minlength=len(names))
-    per_cost = greedy_selection(ours.costs, points / ours.costs, ours.budget,
-                                tie_order=ours.tie_order)
-    expected = greedy_utilitarian_welfare(reference, profile, sat_class=Additive_Cardinal_Sat)
-    assert selected_names(per_cost, names) == {p.name for p in expected}
-    assert selected_names(equal_shares(ours), names) == reference_equal_shares(reference, profile)
+    assert_rules_equal_reference(kind, *random_election(seed, kind))
 
 
-@pytest.mark.parametrize("kind", ["approval", "cumulative"])
-@pytest.mark.parametrize("seed", range(200, 208))
-def test_add1_completion_equals_reference(seed: int, kind: str) -> None:
-    ours, names, reference, profile = random_election(seed, kind, max_voters=150)
+@pytest.mark.parametrize("kind", ["approval", "scoring", "cumulative", "ordinal"])
+@pytest.mark.parametrize("seed", range(400, 410))
+def test_tie_heavy_rules_equal_reference(seed: int, kind: str) -> None:
+    assert_rules_equal_reference(kind, *random_election(seed, kind, tie_heavy=True))
+
+
+@pytest.mark.parametrize("tie_heavy", [False, True])
+@pytest.mark.parametrize("kind", ["approval", "scoring", "cumulative", "ordinal"])
+@pytest.mark.parametrize("seed", range(200, 206))
+def test_add1_completion_equals_reference(seed: int, kind: str, tie_heavy: bool) -> None:
+    ours, names, reference, profile = random_election(seed, kind, 150, tie_heavy)
     expected = reference_equal_shares(reference, profile, voter_budget_increment=1)
     assert selected_names(equal_shares(ours, completion="add1"), names) == expected
 

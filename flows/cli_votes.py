@@ -1,0 +1,91 @@
+"""`urbanpulse ingest votes` and `urbanpulse generate votes`: participatory budgets and e-votes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flows.cli_steps import done, step
+from plumbing.workspace import Workspace
+
+FORMATS_HELP = "pabulib (.pb files of pabulib.org)"
+
+
+def register(_commands, groups) -> None:
+    ingest = groups["ingest"].add_parser("votes", help="ingest vote files: tallies, greedy and MES outcomes, turnout")
+    ingest.add_argument("paths", nargs="+", type=Path)
+    ingest.add_argument("--city", help="city pack name (districts, population); default: the file's META unit")
+    ingest.add_argument("--format", default="pabulib", help=FORMATS_HELP)
+    ingest.add_argument("--election", help="election id (default: each file's name without its extension)")
+    ingest.add_argument("--repeated-voter", choices=("latest", "refuse"),
+                        help="a voter's second ballot replaces the first (latest) or is refused (default: "
+                             "the file's META repeated_voter, else latest)")
+    ingest.add_argument("--encoding", help="text encoding of the files (default: UTF-8, else guessed)")
+    ingest.add_argument("--no-prefect", action="store_true", help="run the pipeline without a flow")
+    ingest.set_defaults(handler=ingest_votes)
+
+    generate = groups["generate"].add_parser("votes", help="a generated vote of the demo city (.pb or survey CSV)")
+    generate.add_argument("--city", default="demo")
+    generate.add_argument("--ballots", type=int, default=200_000)
+    generate.add_argument("--kind", default="approval", choices=("approval", "ordinal", "cumulative", "survey"))
+    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--out", type=Path, required=True)
+    generate.set_defaults(handler=generate_votes)
+
+
+def default_city(paths: list[Path]) -> str:
+    """The first file's META `unit` (lower case), else `default`."""
+    from pipelines.sources.participation.pabulib import read_meta
+
+    unit = read_meta(paths[0]).get("unit")
+    return (unit or "default").strip().lower() or "default"
+
+
+def ingest_votes(args, extra, workspace: Workspace) -> int:
+    from flows.vote_summary import election_summaries, print_election
+
+    missing = [str(p) for p in args.paths if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"vote files not found: {', '.join(missing)}")
+    city = args.city or default_city(args.paths)
+    paths = [str(p.resolve()) for p in args.paths]
+    started = step(f"ingesting {len(paths)} vote file(s) into city {city!r}")
+    inputs = (paths, city, str(workspace.root), args.format, args.election, args.repeated_voter, args.encoding, extra)
+    if args.no_prefect:
+        from dataclasses import asdict
+
+        from pipelines.ingest_votes import run, vote_argv
+
+        report = asdict(run(vote_argv(*inputs)))
+        report["summaries"] = election_summaries(workspace, city, report["elections"])
+    else:
+        from flows.votes import ingest_votes as flow
+
+        report = flow(*inputs)
+    done(started)
+    print_vote_report(report)
+    for summary in report["summaries"]:
+        print_election(summary)
+    return 0
+
+
+def print_vote_report(report: dict) -> None:
+    from schemas import ledger
+
+    c = report["counters"]
+    print(f"ballots in {c[ledger.RECORDS_IN]:,} = counted {c[ledger.RECORDS_OUT]:,} + dead letters "
+          f"{c[ledger.DEAD_LETTERS]:,}  (accounting ok: {report[ledger.ACCOUNTING_OK]}), {report['seconds']:.1f} s")
+
+
+def generate_votes(args, _extra, workspace: Workspace) -> int:
+    from models.cities.pack import CityPack
+    from synthetic.participation.generator import generate_votes as generate
+    from synthetic.participation.generator import write_pabulib, write_survey_csv
+
+    started = step(f"generating a {args.kind} vote of {args.ballots:,} ballots for {args.city!r} (seed {args.seed})")
+    vote = generate(CityPack.load(workspace.city(args.city)), args.ballots, args.seed, args.kind,
+                    election=args.out.stem)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    (write_survey_csv if args.kind == "survey" else write_pabulib)(vote, args.out)
+    done(started)
+    print(f"wrote {args.ballots:,} {'answers' if args.kind == 'survey' else 'ballots'} to {args.out}")
+    return 0

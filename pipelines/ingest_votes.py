@@ -1,0 +1,241 @@
+"""Batch pipeline: participatory-budget vote files -> tallies, both outcomes, turnout, dead letters.
+
+    read (.pb) -> elections (rules, projects)            side input of the steps below
+              -> ballot batches -> ValidateBallots -> dead letters (reason per ballot)
+    ballots per election -> CountRepeatedVoters -> PseudonymiseVoters -> PlaceVoters
+                         -> DecideElection (tallies, greedy, MES, turnout, suppression)
+                         -> pb_elections, pb_projects, pb_project_groups, pb_turnout
+                            + restricted ballots
+    dead letters -> WriteDeadLetters (published without payload, restricted with it)
+
+Everything is written into the city's publishing transaction and becomes visible in one step
+when the pipeline has finished, like the request ingest (`pipelines.ingest_requests`). An
+election is decided from all its ballots at once: the rules (MES above all) need every voter.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import apache_beam as beam
+import polars as pl
+from apache_beam.metrics import Metrics
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+from models.cities.errors import CityPackError
+from models.cities.pack import CityPack
+from models.participation.election import Election, election_from_pabulib
+from pipelines.batch_runs import (
+    IngestReport,
+    SuspiciousInputError,
+    check_accounting,
+    checked_inputs,
+    distinct_inputs,
+    new_run_id,
+    run_counters,
+)
+from pipelines.sinks.dead_letters import WriteDeadLetters, forget, put_back, set_aside
+from pipelines.sinks.participation import install_ballots, write_election
+from pipelines.sources.errors import SourceFormatError
+from pipelines.sources.participation.pabulib import read_pabulib
+from pipelines.transforms.participation.decide import decide
+from pipelines.transforms.participation.places import place_by_name, place_projects, populations
+from pipelines.transforms.participation.tally import with_groups
+from pipelines.transforms.participation.validate import count_repeated_voters, validate_ballots
+from plumbing.atomic import staging_dir
+from plumbing.paths import partition_value
+from plumbing.pseudonyms import pseudonyms, voter_secret
+from plumbing.publishing import publishing
+from plumbing.workspace import Workspace
+from schemas import datasets as ds
+from schemas import ledger
+from schemas import participation as pb
+
+LOG = logging.getLogger("urbanpulse")
+FORMATS = ("pabulib",)
+ELECTIONS, BALLOTS, DEAD, WRITTEN = "elections", "ballots", "dead_letters", "written"
+KeyedFrame = tuple[str, pl.DataFrame]  # (election id, a batch of its ballots)
+VOTE_COUNTERS = (ledger.RECORDS_IN, ledger.RECORDS_OUT, ledger.DEAD_LETTERS)
+VOTE_DATASETS = (ds.PB_ELECTIONS, ds.PB_PROJECTS, ds.PB_PROJECT_GROUPS, ds.PB_TURNOUT, ds.DEAD_LETTERS)
+
+
+class VoteOptions(PipelineOptions):
+    @classmethod
+    def _add_argparse_args(cls, parser) -> None:
+        parser.add_argument("--vote_input", action="append", default=None, help="vote file (repeatable)")
+        parser.add_argument("--vote_format", default="pabulib", help="pabulib")
+        parser.add_argument("--election", default=None, help="election id (default: each file's name stem)")
+        parser.add_argument("--repeated_voter", default=None, help="latest | refuse (default: the file's META, else latest)")
+        parser.add_argument("--vote_encoding", default=None)
+        parser.add_argument("--vote_city", default=None)
+        parser.add_argument("--vote_home", default=None)
+        parser.add_argument("--ballot_rows", type=int, default=250_000)
+
+
+@dataclass
+class VoteReport(IngestReport):
+    elections: list[str] = field(default_factory=list)
+
+
+def election_id_of(path: str, given: str | None) -> str:
+    return given or Path(path).stem
+
+
+class _ReadVoteFile(beam.DoFn):
+    def __init__(self, options: VoteOptions) -> None:
+        self.election, self.repeated = options.election, options.repeated_voter
+        self.encoding, self.rows = options.vote_encoding, options.ballot_rows
+        self.records_in = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.RECORDS_IN)
+
+    def process(self, path: str):
+        parsed = read_pabulib(Path(path), self.encoding)
+        election_id = election_id_of(path, self.election)
+        election = election_from_pabulib(election_id, parsed.meta, parsed.projects, path, self.repeated)
+        yield beam.pvalue.TaggedOutput(ELECTIONS, (election_id, election))
+        for batch in parsed.ballot_batches(self.rows):
+            self.records_in.inc(batch.height)
+            yield election_id, batch
+
+
+def _the_election(definitions: list[Election], election_id: str) -> Election:
+    """Files of one election (`--election` over several files) must agree on its projects."""
+    first = definitions[0]
+    for other in definitions[1:]:
+        if other.project_ids != first.project_ids or other.budget != first.budget:
+            raise SourceFormatError(f"the files of election {election_id!r} differ in their projects or budget: "
+                                    "give each its own --election, or ingest files of one vote together")
+    return first
+
+
+class _ValidateBallots(beam.DoFn):
+    def __init__(self, source: str, failed_at: datetime) -> None:
+        self.source, self.failed_at = source, failed_at
+
+    def process(self, keyed, elections):
+        election_id, batch = keyed
+        valid, dead = validate_ballots(batch, _the_election(elections[election_id], election_id), self.source,
+                                       self.failed_at)
+        if dead.height:
+            yield beam.pvalue.TaggedOutput(DEAD, dead)
+        if valid.height:
+            yield election_id, valid
+
+
+class _DecideElection(beam.DoFn):
+    """All of one election's ballots: one per voter, pseudonymised, placed, tallied, decided, written."""
+
+    def __init__(self, workspace: Workspace, transaction, city: str, staged: Path, file_order: dict[str, int],
+                 failed_at: datetime) -> None:
+        self.workspace, self.transaction, self.city = workspace, transaction, city
+        self.staged, self.file_order, self.failed_at = str(staged), file_order, failed_at
+        self.records_out = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.RECORDS_OUT)
+
+    def setup(self) -> None:
+        self.secret = voter_secret(self.workspace)
+        try:
+            self.pack = CityPack.load(self.workspace.city(self.city))
+        except CityPackError:
+            self.pack = None  # groups by the file's own area names only
+
+    def process(self, keyed, elections):
+        election_id, frames = keyed
+        election = _the_election(elections[election_id], election_id)
+        ballots, repeated = count_repeated_voters(pl.concat(list(frames)), election.repeated_voter,
+                                                  self.file_order, self.failed_at)
+        if repeated.height:
+            yield beam.pvalue.TaggedOutput(DEAD, repeated)
+        ballots = ballots.with_columns(
+            pseudonyms(ballots["voter_id"], self.secret, f"{self.city}\x00{election_id}").alias(pb.VOTER_KEY)
+        ).drop("voter_id")
+        ballots = with_groups(place_by_name(ballots, pb.NEIGHBORHOOD, self.pack))
+        tables = decide(election, ballots, populations(self.pack), place_projects(election.projects, self.pack))
+        written = write_election(self.transaction, Path(self.staged), election_id, tables, ballots)
+        self.records_out.inc(ballots.height)
+        yield from written
+
+
+def build_pipeline(pipeline: beam.Pipeline, inputs: list[str], options: VoteOptions, workspace: Workspace,
+                   transaction, input_ids: dict[str, str], staged: Path, started: datetime) -> None:
+    read = (
+        pipeline
+        | "ListVoteFiles" >> beam.Create(inputs)
+        | "ReadVoteFiles" >> beam.ParDo(_ReadVoteFile(options)).with_output_types(KeyedFrame)
+        .with_outputs(ELECTIONS, main=BALLOTS)
+    )
+    elections = beam.pvalue.AsMultiMap(read[ELECTIONS])
+    validated = read[BALLOTS] | "ValidateBallots" >> beam.ParDo(
+        _ValidateBallots(options.vote_format, started), elections
+    ).with_output_types(KeyedFrame).with_outputs(DEAD, main=BALLOTS)
+    file_order = {path: number for number, path in enumerate(inputs)}
+    decided = (
+        validated[BALLOTS]
+        | "BallotsPerElection" >> beam.GroupByKey()
+        | "DecideElection" >> beam.ParDo(
+            _DecideElection(workspace, transaction, options.vote_city, staged, file_order, started), elections
+        ).with_outputs(DEAD, main=WRITTEN)
+    )
+    _ = (
+        (validated[DEAD], decided[DEAD])
+        | "AllDeadLetters" >> beam.Flatten()
+        | "WriteDeadLetters" >> WriteDeadLetters(
+            transaction.dataset(ds.DEAD_LETTERS), workspace.restricted_dead_letters(options.vote_city), input_ids
+        )
+    )
+
+
+def vote_argv(paths: list[str], city: str, home: str, fmt: str = "pabulib", election: str | None = None,
+              repeated_voter: str | None = None, encoding: str | None = None,
+              beam_args: list[str] | None = None) -> list[str]:
+    argv = [f"--vote_input={p}" for p in paths] + [f"--vote_city={city}", f"--vote_home={home}",
+                                                   f"--vote_format={fmt}"]
+    argv += [f"--election={election}"] if election else []
+    argv += [f"--repeated_voter={repeated_voter}"] if repeated_voter else []
+    argv += [f"--vote_encoding={encoding}"] if encoding else []
+    return argv + list(beam_args or [])
+
+
+def run(argv: list[str] | None = None) -> VoteReport:
+    options = PipelineOptions(argv)
+    votes = options.view_as(VoteOptions)
+    if votes.vote_format not in FORMATS:
+        raise SourceFormatError(f"--format {votes.vote_format!r} is not a vote format; use one of {', '.join(FORMATS)}")
+    workspace = Workspace.resolve(votes.vote_home)
+    inputs, input_ids = distinct_inputs(checked_inputs(votes.vote_input))
+    started = datetime.now(UTC)
+    run_id = new_run_id(started)
+    runner = None if options.view_as(StandardOptions).runner else FnApiRunner()
+    workspace.make_restricted()
+    restricted_dead = workspace.restricted_dead_letters(votes.vote_city)
+    restricted_ballots = workspace.restricted_ballots(votes.vote_city)
+    staged = staging_dir(restricted_ballots) / f"ballots-{partition_value(run_id)}"
+    with publishing(workspace, votes.vote_city, run_id, f"vote ingest {run_id}") as transaction:
+        ids = list(input_ids.values())
+        set_aside(transaction.dataset(ds.DEAD_LETTERS), ids, transaction.tree / "dead-letters-set-aside")
+        previous_restricted = set_aside(restricted_dead, ids, staging_dir(restricted_dead) / f"set-aside-{run_id}")
+        try:
+            pipeline = beam.Pipeline(runner=runner, options=options)
+            build_pipeline(pipeline, inputs, votes, workspace, transaction, input_ids, staged, started)
+            result = pipeline.run()
+            result.wait_until_finish()
+            report = VoteReport(
+                run_id=run_id, city=votes.vote_city, inputs=inputs, counters=run_counters(result, VOTE_COUNTERS),
+                datasets=workspace.published_datasets(votes.vote_city, VOTE_DATASETS),
+                started_at=started.isoformat(), seconds=(datetime.now(UTC) - started).total_seconds(),
+                elections=sorted({election_id_of(p, votes.election) for p in inputs}),
+            )
+            check_accounting(report, workspace.runs)
+        except BaseException:
+            put_back(previous_restricted)
+            shutil.rmtree(staged, ignore_errors=True)
+            raise
+    forget(previous_restricted)
+    install_ballots(staged, restricted_ballots)
+    if report.records_in == 0:
+        raise SuspiciousInputError(f"read 0 ballots from {', '.join(Path(p).name for p in inputs)}: "
+                                   "is the VOTES section empty?")
+    return report

@@ -1,0 +1,1 @@
+"""Participation sources: Pabulib files, CONSUL exports, survey answers -> frames of text."""

@@ -1,0 +1,1 @@
+"""Participation composites: ballots validated, pseudonymised, tallied and decided."""

@@ -1,0 +1,1 @@
+"""Synthetic participation: participatory-budget elections (Pabulib files) and resident surveys."""
