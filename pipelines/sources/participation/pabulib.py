@@ -44,8 +44,9 @@ _LINE_BREAKS = re.compile(r"\r\n?")
 
 
 @dataclass(frozen=True)
-class PabulibFile:
-    """One `.pb` file as text: META as a dict, projects and ballots as frames of strings."""
+class VoteFile:
+    """One election's file as text: its rules (Pabulib META keys) as a dict, projects and
+    ballots as frames of strings (every vote source delivers this)."""
 
     path: Path
     meta: dict[str, str]
@@ -58,7 +59,7 @@ class PabulibFile:
             yield self.ballots.slice(start, rows)
 
 
-def read_pabulib(path: Path, encoding: str | None = None) -> PabulibFile:
+def read_pabulib(path: Path, encoding: str | None = None) -> VoteFile:
     """Read `path`; raise `SourceFormatError` saying what to do when it is not a `.pb` file."""
     detected = text_encoding(path, encoding)
     codec = "utf-8-sig" if detected.is_utf8 else detected.codec
@@ -72,7 +73,7 @@ def read_pabulib(path: Path, encoding: str | None = None) -> PabulibFile:
         pl.lit(str(path)).alias(SOURCE_FILE),
         pl.lit(detected.guess, pl.String).alias(GUESSED_ENCODING),
     )
-    return PabulibFile(path, meta, projects, ballots, detected)
+    return VoteFile(path, meta, projects, ballots, detected)
 
 
 def read_meta(path: Path, encoding: str | None = None) -> dict[str, str]:
@@ -112,6 +113,11 @@ def _section_starts(lines: list[str], path: Path) -> dict[str, int]:
 
 
 def _rows(lines: list[str], first_line: int, path: Path, section: str, limit: int) -> list[list[str]]:
+    for offset, line in enumerate(lines):
+        if len(line) > MAX_FIELD_CHARS:
+            raise SourceFormatError(f"{path} line {first_line + offset}: a {section} line is longer than "
+                                    f"{MAX_FIELD_CHARS:,} characters; is it a .pb file?")
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD_CHARS))
     rows = []
     for offset, fields in enumerate(csv.reader(lines, delimiter=SEPARATOR, quotechar='"', strict=True)):
         if not any(f.strip() for f in fields):
