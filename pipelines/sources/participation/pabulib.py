@@ -22,15 +22,14 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
-from pipelines.sources.encoding import TextEncoding, text_encoding
+from pipelines.sources.encoding import text_encoding
 from pipelines.sources.errors import SourceFormatError
 from pipelines.sources.limits import KEPT_TEXT_CHARS, MAX_FIELD_CHARS, MAX_RECORD_CHARS, kept_text
+from pipelines.sources.participation.vote_file import VoteFile
 from schemas import participation as pb
 from schemas.requests import GUESSED_ENCODING, SOURCE_FILE, SOURCE_POSITION, UNREADABLE_RECORD
 
@@ -41,22 +40,6 @@ MAX_PROJECTS = 100_000
 VOTER_ID = "voter_id"
 VOTE = "vote"
 _LINE_BREAKS = re.compile(r"\r\n?")
-
-
-@dataclass(frozen=True)
-class VoteFile:
-    """One election's file as text: its rules (Pabulib META keys) as a dict, projects and
-    ballots as frames of strings (every vote source delivers this)."""
-
-    path: Path
-    meta: dict[str, str]
-    projects: pl.DataFrame
-    ballots: pl.DataFrame  # VOTES columns + source_file, source_position, unreadable_record
-    encoding: TextEncoding
-
-    def ballot_batches(self, rows: int) -> Iterator[pl.DataFrame]:
-        for start in range(0, self.ballots.height, rows):
-            yield self.ballots.slice(start, rows)
 
 
 def read_pabulib(path: Path, encoding: str | None = None) -> VoteFile:
