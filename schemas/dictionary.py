@@ -6,6 +6,7 @@ import pyarrow as pa
 
 from schemas import aggregates as ag
 from schemas import dead_letters as dl
+from schemas import participation as pb
 from schemas import requests as rq
 
 DESCRIPTIONS: dict[str, str] = {
@@ -68,17 +69,68 @@ DESCRIPTIONS: dict[str, str] = {
     dl.FAILED_AT: "When the record was rejected (UTC).",
 }
 
+# Participation columns (a name shared with the requests, such as district_id, keeps its meaning).
+PARTICIPATION_DESCRIPTIONS: dict[str, str] = {
+    pb.ELECTION_ID: "Election id: the vote file's name without its extension, unless given (`--election`).",
+    pb.DESCRIPTION: "The file's description of the election (Pabulib META).",
+    pb.UNIT: "The area the election covers, as the file names it.",
+    pb.VOTE_TYPE: "approval, ordinal (ranked), cumulative (points to spread) or scoring.",
+    pb.RULE: "The rule the file says the city used (greedy, greedy-threshold, equalshares, ...).",
+    pb.BUDGET: "Money to spend, in the election's currency.",
+    pb.MIN_LENGTH: "Fewest projects a ballot must name (null: one).",
+    pb.MAX_LENGTH: "Most projects a ballot may name (null: no limit).",
+    pb.MIN_PROJECT_SCORE_THRESHOLD: "Score a project needs before greedy may fund it.",
+    pb.DATE_BEGIN: "First day of voting.",
+    pb.DATE_END: "Last day of voting.",
+    pb.CURRENCY: "Currency of budget and costs.",
+    pb.BALLOTS: "Ballots counted (one per voter; null when fewer than 10, see suppressed).",
+    pb.SPENT_GREEDY: "Money the greedy outcome spends.",
+    pb.SPENT_MES: "Money the Method of Equal Shares outcome spends.",
+    pb.PROJECT_ID: "Project id as the file gives it.",
+    pb.NAME: "Project name.",
+    pb.COST: "Project cost in the election's currency.",
+    pb.CATEGORY: "Project category (comma-separated when several), as the file gives it.",
+    pb.VOTES: "Ballots naming the project (recounted from the ballots; null when fewer than 10).",
+    pb.SCORE: "Points: one per approval; ordinal points (the file's, else max_length - rank + 1); cumulative or "
+    "scoring sums (null when suppressed).",
+    pb.SUPPRESSED: "True when the row's count is under 10 ballots: its counts are null so no small group of "
+    "voters can be singled out.",
+    pb.SELECTED_SOURCE: "Whether the file says the project was funded (null when it does not say).",
+    pb.SELECTED_GREEDY: "Funded by greedy: projects by score, each funded if it still fits the budget, none under the "
+    "score threshold.",
+    pb.SELECTED_MES: "Funded by the Method of Equal Shares (cost utilities for approval ballots, points otherwise): the "
+    "budget is split equally among the voters, and a project is bought by its supporters' shares.",
+    pb.GROUP_KIND: "Which grouping of voters the row is: city, district, parent, neighborhood (the file's own area "
+    "names), age_band, sex, voting_method.",
+    pb.GROUP_VALUE: "The group: a district or parent id of the city pack, an area name, an age band (0-17, 18-24, "
+    "..., 75+), M or F, internet or paper.",
+    pb.GROUP_NAME: "The group's name, for districts and parent areas.",
+    pb.SHARE_OF_BALLOTS: "The group's share of all ballots of the election.",
+    pb.POPULATION: "Residents of the group's area, from the city pack (null when unknown).",
+    pb.BALLOTS_PER_1000: "Ballots per 1,000 residents of the area.",
+}
+
 PUBLISHED: dict[str, tuple[pa.Schema, str]] = {
-    "requests": (rq.ENRICHED_REQUEST, "datasets/requests/date=YYYY-MM-DD/part-0.parquet"),
-    "request_daily": (ag.REQUEST_DAILY, "datasets/request_daily/part-0.parquet"),
-    "dead_letters": (dl.DEAD_LETTER, "datasets/dead_letters/source=NAME/<input hash>.parquet"),
+    "requests": (rq.ENRICHED_REQUEST, "datasets/requests/city=NAME/date=YYYY-MM-DD/part-0.parquet"),
+    "request_daily": (ag.REQUEST_DAILY, "datasets/request_daily/city=NAME/part-0.parquet"),
+    "dead_letters": (dl.DEAD_LETTER, "datasets/dead_letters/city=NAME/source=NAME/<input hash>.parquet"),
+    "pb_elections": (pb.PB_ELECTION, "datasets/pb_elections/city=NAME/election=ID/part-0.parquet"),
+    "pb_projects": (pb.PB_PROJECT, "datasets/pb_projects/city=NAME/election=ID/part-0.parquet"),
+    "pb_project_groups": (pb.PB_PROJECT_GROUP, "datasets/pb_project_groups/city=NAME/election=ID/part-0.parquet"),
+    "pb_turnout": (pb.PB_TURNOUT, "datasets/pb_turnout/city=NAME/election=ID/part-0.parquet"),
 }
 
 
+def meanings(dataset: str) -> dict[str, str]:
+    """Column -> meaning for one published dataset (participation names shadow the requests')."""
+    return {**DESCRIPTIONS, **PARTICIPATION_DESCRIPTIONS} if dataset.startswith("pb_") else DESCRIPTIONS
+
+
 def data_dictionary() -> str:
-    lines = [f"# UrbanPulse datasets (schema {rq.SCHEMA_VERSION})", ""]
+    lines = [f"# UrbanPulse datasets (request schema {rq.SCHEMA_VERSION}, participation schema "
+             f"{pb.PARTICIPATION_SCHEMA_VERSION})", ""]
     for name, (schema, layout) in PUBLISHED.items():
         lines += [f"## {name}", "", f"`{layout}`", "", "| column | type | meaning |", "|---|---|---|"]
-        lines += [f"| `{f.name}` | {f.type} | {DESCRIPTIONS.get(f.name, '')} |" for f in schema]
+        lines += [f"| `{f.name}` | {f.type} | {meanings(name).get(f.name, '')} |" for f in schema]
         lines.append("")
     return "\n".join(lines)
