@@ -83,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="the whole demo: city, model, requests, datasets")
     demo.add_argument("--count", type=int, default=200_000)
     demo.add_argument("--seed", type=int, default=2026)
+    demo.add_argument("--ballots", type=int, default=200_000, help="ballots of the demo's vote (0 skips it)")
     demo.add_argument("--live-seconds", type=float, default=None,
                       help="how long the live part runs (default: until Ctrl-C in a terminal, else 60 s; 0 skips it)")
     demo.add_argument("--live-rate", type=float, default=200.0, help="requests landed per second in the live part")
@@ -203,10 +204,18 @@ def _demo(args, _extra, workspace: Workspace) -> int:
     from flows.demo import demo
 
     started = step(f"UrbanPulse demo in {workspace.root} ({args.count:,} requests)")
-    result = demo(str(workspace.root), args.count, args.seed)
+    result = demo(str(workspace.root), args.count, args.seed, args.ballots)
     done(started)
     _print_report(result["report"])
     _print_summary(result["summary"])
+    if result["votes"]:
+        from flows.cli_votes import print_vote_report
+        from flows.vote_summary import print_election
+
+        print(f"\nparticipatory budget of city 'demo' ({args.ballots:,} generated ballots):")
+        print_vote_report(result["votes"])
+        for election in result["votes"]["summaries"]:
+            print_election(election)
     seconds = args.live_seconds if args.live_seconds is not None else (None if sys.stdin.isatty() else 60.0)
     if seconds != 0:
         from flows.live_demo import run_live_demo

@@ -1,7 +1,9 @@
 """Prefect flow `demo`: the synthetic demo city end to end, offline, on the embedded defaults.
 
 build the demo city -> train its classifier on generated labelled history -> generate this
-month's requests -> ingest them with the Beam pipeline -> summarise the published datasets.
+month's requests -> ingest them with the Beam pipeline -> summarise the published datasets;
+then a generated city-wide participatory-budget vote (200,000 approval ballots) -> its tallies,
+the greedy and equal-shares outcomes and the turnout by okrug.
 """
 
 from __future__ import annotations
@@ -14,16 +16,20 @@ from prefect import flow, task
 
 from flows.ingest import ingest_requests
 from flows.summary import dataset_summary
+from flows.votes import ingest_votes
 from models.cities.pack import CityPack
 from models.classification.training import train_classifier as train_text_classifier
 from plumbing.workspace import Workspace
 from schemas.requests import CATEGORY, DESCRIPTION, REQUESTED_DATETIME, SOURCE_POSITION
 from synthetic.demo_city import build_demo_city
+from synthetic.participation.generator import generate_votes, write_pabulib
 from synthetic.requests.generator import generate_requests, truth_path, write_requests
 
 DEMO_CITY = "demo"
 HISTORY_SEED_OFFSET = 1_000
-DEMO_NOW = datetime(2026, 11, 1, tzinfo=UTC)  # fixed, so the demo gives the same numbers every run
+DEMO_NOW = datetime(2026, 11, 1, tzinfo=UTC)
+DEMO_BALLOTS = 200_000
+DEMO_ELECTION = "demo-pb-2026"  # fixed, so the demo gives the same numbers every run
 
 
 @task(retries=1)
@@ -59,16 +65,26 @@ def train_classifier(home: str, history_path: str) -> dict:
     )
 
 
+@task(retries=1)
+def generate_vote(home: str, ballots: int, seed: int) -> str:
+    """A city-wide approval vote of the demo city as a Pabulib file in the feeds folder."""
+    workspace = Workspace.resolve(home)
+    vote = generate_votes(CityPack.load(workspace.city(DEMO_CITY)), ballots, seed, "approval")
+    return str(write_pabulib(vote, workspace.feeds / f"{DEMO_ELECTION}.pb"))
+
+
 @flow(name="demo", log_prints=True)
-def demo(home: str, count: int = 200_000, seed: int = 2026) -> dict:
-    """Everything `make demo` shows: a city, a model, a month of requests, published datasets."""
+def demo(home: str, count: int = 200_000, seed: int = 2026, ballots: int = DEMO_BALLOTS) -> dict:
+    """Everything `make demo` shows: a city, a model, a month of requests, published datasets,
+    and a participatory-budget vote decided under two rules."""
     build_city(home)
     history = generate_feed(home, max(count // 4, 20_000), seed + HISTORY_SEED_OFFSET, "history", 120)
     train_classifier(home, history)
     feed = generate_feed(home, count, seed, "requests", 60)
     report = ingest_requests([feed], DEMO_CITY, "csv", home)
-    return {"report": report, "summary": dataset_summary(Workspace.resolve(home), DEMO_CITY),
-            "next_request_id": next_request_id(count)}
+    summary = dataset_summary(Workspace.resolve(home), DEMO_CITY)
+    votes = ingest_votes([generate_vote(home, ballots, seed)], DEMO_CITY, home) if ballots else None
+    return {"report": report, "summary": summary, "votes": votes, "next_request_id": next_request_id(count)}
 
 
 def next_request_id(count: int) -> int:
