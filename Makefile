@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export URBANPULSE_HOME ?= $(CURDIR)/urbanpulse-home
 
-.PHONY: demo test fuzz bench bench-batch bench-models bench-live install clean
+.PHONY: demo test fuzz bench bench-batch bench-models bench-participation bench-live install clean
 
 install: $(STAMP)
 
@@ -28,7 +28,7 @@ fuzz: $(STAMP)
 	URBANPULSE_FUZZ=full $(PY) -m pytest -q tests/fuzz --hypothesis-show-statistics $(FUZZ_ARGS)
 
 # everything but the live benchmark (which takes over the machine for about ten minutes)
-bench: bench-batch bench-models
+bench: bench-batch bench-models bench-participation
 
 bench-batch: $(STAMP)
 	$(PY) -m bench.batch $(BENCH_ARGS)
@@ -37,6 +37,9 @@ bench-models: $(STAMP)
 	$(PY) -m bench.classifier
 	$(PY) -m bench.geocode
 	$(PY) -m bench.pii
+
+bench-participation: $(STAMP)
+	$(PY) -m bench.participation $(BENCH_ARGS)
 
 bench-live: $(STAMP)
 	$(PY) -m bench.live $(BENCH_ARGS)

@@ -110,42 +110,58 @@ def _support_of(instance: Instance) -> _Support:
     return _Support(project[order], voter[order], utility[order], supported)
 
 
-def _exclusive_segment_cumsum(values: np.ndarray, starts: np.ndarray,
-                              segment: np.ndarray) -> np.ndarray:
-    """For each entry, the sum of the entries before it in its segment."""
-    before = np.cumsum(values) - values
-    return before - before[starts][segment]
+def _segments(support: _Support, n_projects: int) -> np.ndarray:
+    """Offsets of each project's entries in `support` (sorted by project): entries of project p
+    are `[offsets[p], offsets[p + 1])`."""
+    return np.r_[0, np.cumsum(np.bincount(support.project, minlength=n_projects))]
 
 
-def _effective_prices(support: _Support, budgets: np.ndarray, costs: np.ndarray) -> np.ndarray:
-    """Each project's rho: the smallest price per unit of utility its supporters can pay.
+def _price(voters: np.ndarray, utility: np.ndarray, budgets: np.ndarray, cost: float) -> float:
+    """A project's rho: the smallest price per unit of utility its supporters can pay.
 
     Supporters are sorted by budget / utility; the k-th candidate price is
     (cost - budgets of the k poorer) / (utilities of the others), and rho is the first candidate
-    that the k-th supporter can pay in full (the poorer ones pay all they have). All projects at
-    once: one lexsort, segmented cumulative sums. Projects without entries get +inf.
+    the k-th supporter can pay in full (the poorer ones pay all they have).
     """
-    project, utility = support.project, support.utility
-    budget = budgets[support.voter]
-    order = np.lexsort((budget / utility, project))
-    project, utility, budget = project[order], utility[order], budget[order]
-    starts = np.flatnonzero(np.r_[True, project[1:] != project[:-1]])
-    ends = np.r_[starts[1:], len(project)]
-    segment = np.repeat(np.arange(len(starts)), ends - starts)
-    paid_by_poorer = _exclusive_segment_cumsum(budget, starts, segment)
-    utility_of_rest = (np.add.reduceat(utility, starts)[segment]
-                       - _exclusive_segment_cumsum(utility, starts, segment))
-    candidate = (costs[project] - paid_by_poorer) / utility_of_rest
-    payable = np.where(candidate * utility <= budget, np.arange(len(project)), len(project))
-    first_payable = np.minimum(np.minimum.reduceat(payable, starts), ends - 1)
-    prices = np.full(len(costs), np.inf)
-    prices[project[starts]] = candidate[first_payable]
-    return prices
+    budget = budgets[voters]
+    order = np.argsort(budget / utility, kind="stable")
+    budget, utility = budget[order], utility[order]
+    paid_by_poorer = np.cumsum(budget) - budget
+    utility_of_rest = utility.sum() - (np.cumsum(utility) - utility)
+    candidate = (cost - paid_by_poorer) / utility_of_rest
+    payable = candidate * utility <= budget
+    return float(candidate[int(np.argmax(payable)) if payable.any() else len(candidate) - 1])
 
 
 def _first_in_tie_order(prices: np.ndarray, tie_order: np.ndarray) -> int:
     tied = np.flatnonzero(prices <= prices.min() * (1 + REL_TOL))
     return int(tied[np.argmin(tie_order[tied])])
+
+
+def _cheapest(support: _Support, offsets: np.ndarray, budgets: np.ndarray, costs: np.ndarray,
+              bounds: np.ndarray, still_open: np.ndarray, tie_order: np.ndarray) -> int:
+    """The open project with the smallest rho (ties by `tie_order`), computing few prices.
+
+    A project's rho never falls from one round to the next (budgets only shrink), so last
+    round's prices are lower bounds (`bounds`, updated in place). Only the projects whose bound
+    is within the tie band of the smallest exact price found so far are priced again; every
+    other project is dearer for sure. On a city-wide vote that is a handful of projects a round
+    instead of all of them.
+    """
+    fresh = np.zeros(len(costs), dtype=bool)
+    while True:
+        known = np.where(fresh & still_open, bounds, np.inf)
+        stale = still_open & ~fresh
+        if np.isfinite(known.min()):
+            band = np.flatnonzero(stale & (bounds <= known.min() * (1 + REL_TOL)))
+            if not band.size:
+                return _first_in_tie_order(known, tie_order)
+        else:  # nothing priced this round yet: the project with the lowest bound first
+            band = [_first_in_tie_order(np.where(stale, bounds, np.inf), tie_order)]
+        for project in band:
+            entries = slice(offsets[project], offsets[project + 1])
+            bounds[project] = _price(support.voter[entries], support.utility[entries], budgets, costs[project])
+            fresh[project] = True
 
 
 def _equal_shares_run(instance: Instance, support: _Support, voter_budget: float) -> np.ndarray:
@@ -158,22 +174,20 @@ def _equal_shares_run(instance: Instance, support: _Support, voter_budget: float
     costs = np.asarray(instance.costs, dtype=np.float64) * instance.n_voters
     tie_order = np.asarray(instance.tie_order)
     budgets = np.full(instance.n_voters, float(voter_budget))
+    offsets = _segments(support, len(costs))
+    bounds = np.zeros(len(costs))
     still_open = support.supported.copy()
     selected = np.zeros(len(costs), dtype=bool)
     while True:
-        available = np.bincount(support.project, weights=budgets[support.voter],
-                                minlength=len(costs))
+        available = np.bincount(support.project, weights=budgets[support.voter], minlength=len(costs))
         still_open &= available >= costs * (1 - REL_TOL)
         if not still_open.any():
             return selected
-        support = _Support(*(column[still_open[support.project]] for column in support[:3]),
-                           support.supported)
-        prices = _effective_prices(support, budgets, costs)
-        winner = _first_in_tie_order(prices, tie_order)
+        winner = _cheapest(support, offsets, budgets, costs, bounds, still_open, tie_order)
         selected[winner], still_open[winner] = True, False
-        entries = support.project == winner
+        entries = slice(offsets[winner], offsets[winner + 1])
         payers = support.voter[entries]
-        left = budgets[payers] - prices[winner] * support.utility[entries]
+        left = budgets[payers] - bounds[winner] * support.utility[entries]
         budgets[payers] = np.where(left > REL_TOL * voter_budget, left, 0.0)
 
 

@@ -62,12 +62,17 @@ def project_tallies(projects: pl.DataFrame, entries: pl.DataFrame) -> pl.DataFra
 
 
 def group_tallies(ballots: pl.DataFrame, entries: pl.DataFrame) -> pl.DataFrame:
-    """Votes and score of every project within every group of voters (one group kind at a time)."""
+    """Votes and score of every project within every group of voters (one group kind at a time).
+
+    `VOTER_INDEX` is the ballots' row number, so each entry's groups are gathered by position
+    (no join)."""
+    voters = entries[VOTER_INDEX]
     frames = []
     for kind, (column, _name) in GROUP_COLUMNS.items():
-        joined = entries.join(ballots.select(VOTER_INDEX, pl.col(column).alias(pb.GROUP_VALUE)), on=VOTER_INDEX)
+        grouped = entries.select(pb.PROJECT_ID, pb.SCORE).with_columns(
+            ballots[column].gather(voters).alias(pb.GROUP_VALUE))
         frames.append(
-            joined.drop_nulls(pb.GROUP_VALUE).group_by(pb.PROJECT_ID, pb.GROUP_VALUE)
+            grouped.drop_nulls(pb.GROUP_VALUE).group_by(pb.PROJECT_ID, pb.GROUP_VALUE)
             .agg(pl.len().cast(pl.Int64).alias(pb.VOTES), pl.col(pb.SCORE).sum())
             .with_columns(pl.lit(kind).alias(pb.GROUP_KIND))
         )
