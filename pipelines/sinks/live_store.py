@@ -42,6 +42,7 @@ class _SegmentCommitter(beam.DoFn):
     """One reader of validated segments: commit each segment it has not committed yet."""
 
     reader = ""
+    log_class = LandingLog  # the kind of landing log the segments come from
 
     def __init__(self, landing_root: str, store_path: str, timezone: str, lateness: timedelta) -> None:
         self.landing_root, self.store_path, self.timezone, self.lateness = landing_root, store_path, timezone, lateness
@@ -57,7 +58,7 @@ class _SegmentCommitter(beam.DoFn):
         if refs.len() != 1:
             raise ValueError(f"a frame of the live path must hold one landing segment, got {refs.to_list()}")
         source, seq = parse_segment_ref(refs[0])
-        log = self.logs.setdefault(source, LandingLog(Path(self.landing_root), source))
+        log = self.logs.setdefault(source, self.log_class(Path(self.landing_root), source))
         segment = SegmentLedger(source, seq, *log.info(seq))
         if seq >= self.offsets.get(source, 0):
             kept = self.commit(segment, frame)

@@ -35,10 +35,11 @@ class _ReadSegments(beam.DoFn, RestrictionProvider):
     """The DoFn is its own restriction provider: ranges start at the offsets it was built with."""
 
     def __init__(self, landing_root: str, start_offsets: dict[str, int],
-                 end_offsets: dict[str, int] | None) -> None:
+                 end_offsets: dict[str, int] | None, log_class: type[LandingLog] = LandingLog) -> None:
         self.landing_root = landing_root
         self.start_offsets = start_offsets
         self.end_offsets = end_offsets
+        self.log_class = log_class
 
     def initial_restriction(self, source: str) -> OffsetRange:
         end = self.end_offsets.get(source, 0) if self.end_offsets is not None else UNBOUNDED
@@ -59,7 +60,7 @@ class _ReadSegments(beam.DoFn, RestrictionProvider):
     @beam.DoFn.unbounded_per_element()
     def process(self, source: str, tracker=beam.DoFn.RestrictionParam()):
         bounded = self.end_offsets is not None
-        log = LandingLog(Path(self.landing_root), source)
+        log = self.log_class(Path(self.landing_root), source)
         seq = tracker.current_restriction().start
         idle_since = time.monotonic()
         while True:
@@ -83,12 +84,13 @@ class _ReadSegments(beam.DoFn, RestrictionProvider):
 
 
 class ReadLandingSegments(beam.PTransform):
-    """Source names in; one raw-record frame per landing segment out, in sequence order."""
+    """Source names in; one raw-record frame per landing segment out, in sequence order
+    (`log_class`: a kind of landing log other than the request logs, e.g. ballots)."""
 
     def __init__(self, landing_root: Path, start_offsets: dict[str, int],
-                 end_offsets: dict[str, int] | None = None) -> None:
+                 end_offsets: dict[str, int] | None = None, log_class: type[LandingLog] = LandingLog) -> None:
         super().__init__()
-        self.reader = _ReadSegments(str(landing_root), start_offsets, end_offsets)
+        self.reader = _ReadSegments(str(landing_root), start_offsets, end_offsets, log_class)
 
     def expand(self, sources):
         return sources | "ReadSegments" >> beam.ParDo(self.reader).with_output_types(pl.DataFrame)

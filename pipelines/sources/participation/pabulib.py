@@ -155,8 +155,11 @@ def _read_votes(lines: list[str], path: Path) -> pl.DataFrame:
     body = body.filter(pl.col("line").str.strip_chars() != "")
     if body["line"].str.contains('"', literal=True).any():
         return _split_quoted(body, header)
-    fields = pl.col("line").str.split(SEPARATOR)
-    readable = (fields.list.len() == len(header)) & (pl.col("line").str.len_chars() <= MAX_RECORD_CHARS)
+    body = body.with_columns(pl.col("line").str.split(SEPARATOR).alias("_fields"))  # split once
+    body = body.with_columns(
+        ((pl.col("_fields").list.len() == len(header)) & (pl.col("line").str.len_bytes() <= MAX_RECORD_CHARS))
+        .alias("_readable"))
+    readable, fields = pl.col("_readable"), pl.col("_fields")
     return body.select(
         pl.col(SOURCE_POSITION).cast(pl.Int64),
         *[pl.when(readable).then(fields.list.get(i, null_on_oob=True).str.strip_chars()).replace("", None).alias(name)

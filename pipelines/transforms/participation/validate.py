@@ -135,6 +135,9 @@ def count_repeated_voters(ballots: pl.DataFrame, rule: str, file_order: dict[str
                           failed_at: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
     """One ballot per voter of an election: the latest (rule `latest`: in file order, then line
     order) or the first (rule `refuse`); every other ballot of the voter is a dead letter."""
+    if not ballots["voter_id"].is_duplicated().any():  # the usual case: nothing to sort out
+        return ballots, dead_letter_rows(ballots.clear(), pl.lit(R.REPEATED_VOTER), pl.lit(None, pl.String),
+                                         STAGE_REPEATED, failed_at, payload=("voter_id",))
     order = pl.col(SOURCE_FILE).replace_strict(file_order, default=len(file_order), return_dtype=pl.Int64)
     ranked = ballots.with_columns(order.alias("_file_order")).sort("_file_order", SOURCE_POSITION)
     keep = pl.int_range(pl.len()).over("voter_id") == (pl.len().over("voter_id") - 1 if rule == "latest" else 0)
