@@ -3,6 +3,7 @@
     GET /api/v1/requests/windows?window=15m|1d&district=&category=&since=&limit=
     GET /api/v1/requests/kpis[?date=YYYY-MM-DD]
     GET /api/v1/districts
+    GET /api/v1/participation/...  (live votes: `dashboard.participation`)
     GET /api/v1/stream            (text/event-stream; one `change` event per committed change)
     GET /health                   (200 while the live path keeps up, else 503: `dashboard.health`)
     GET /docs, /openapi.json
@@ -25,6 +26,7 @@ from dashboard.events import stream_router
 from dashboard.figures import figures_router
 from dashboard.health import health_router
 from dashboard.limits import FeedLimits, RequestSizeLimit
+from dashboard.participation import participation_router
 from plumbing.workspace import Workspace
 
 API = "/api/v1"
@@ -50,6 +52,7 @@ def create_app(workspace: Workspace, city: str, limits: FeedLimits | None = None
         return HTMLResponse(docs_html(app.openapi()))
 
     app.include_router(figures_router(workspace.live_store(city), workspace.city(city), city), prefix=API)
+    app.include_router(participation_router(workspace.live_store(city), city), prefix=API)
     app.include_router(stream_router(hub), prefix=API)
     app.include_router(health_router(workspace, city, hub))
     return app

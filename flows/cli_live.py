@@ -11,7 +11,7 @@ from plumbing.workspace import Workspace
 from schemas import ledger
 
 
-def register(commands, _groups) -> None:
+def register(commands, groups) -> None:
     land = commands.add_parser("land", help="append files to a landing log").add_subparsers(dest="what", required=True)
     land_requests = land.add_parser("requests", help="land request exports for the live path")
     land_requests.add_argument("paths", nargs="*", type=Path)
@@ -29,6 +29,7 @@ def register(commands, _groups) -> None:
     stream_requests.add_argument("--handover-seconds", type=float, default=30.0,
                                  help="how often enriched rows are merged into the Parquet datasets")
     stream_requests.set_defaults(handler=run_stream)
+    groups.update(land=land, stream=stream)  # for `land votes`, `stream votes` (flows.cli_live_votes)
 
     replay = commands.add_parser("replay", help="rebuild live results from the landing log").add_subparsers(
         dest="what", required=True)

@@ -7,14 +7,16 @@ from pathlib import Path
 from flows.cli_steps import done, step
 from plumbing.workspace import Workspace
 
-FORMATS_HELP = "pabulib (.pb files of pabulib.org)"
+FORMATS_HELP = ("pabulib (.pb files of pabulib.org, one election each) or consul (a CONSUL/Decidim proposals or "
+                "investments export and its supports export, given together: one election)")
 
 
 def register(_commands, groups) -> None:
     ingest = groups["ingest"].add_parser("votes", help="ingest vote files: tallies, greedy and MES outcomes, turnout")
     ingest.add_argument("paths", nargs="+", type=Path)
     ingest.add_argument("--city", help="city pack name (districts, population); default: the file's META unit")
-    ingest.add_argument("--format", default="pabulib", help=FORMATS_HELP)
+    ingest.add_argument("--format", default="pabulib", choices=("pabulib", "consul"), help=FORMATS_HELP)
+    ingest.add_argument("--budget", help="the election's budget where the file gives none (CONSUL exports)")
     ingest.add_argument("--election", help="election id (default: each file's name without its extension)")
     ingest.add_argument("--repeated-voter", choices=("latest", "refuse"),
                         help="a voter's second ballot replaces the first (latest) or is refused (default: "
@@ -32,11 +34,11 @@ def register(_commands, groups) -> None:
     generate.set_defaults(handler=generate_votes)
 
 
-def default_city(paths: list[Path]) -> str:
-    """The first file's META `unit` (lower case), else `default`."""
+def default_city(paths: list[Path], fmt: str) -> str:
+    """The first Pabulib file's META `unit` (lower case), else `default`."""
     from pipelines.sources.participation.pabulib import read_meta
 
-    unit = read_meta(paths[0]).get("unit")
+    unit = read_meta(paths[0]).get("unit") if fmt == "pabulib" else None
     return (unit or "default").strip().lower() or "default"
 
 
@@ -46,10 +48,11 @@ def ingest_votes(args, extra, workspace: Workspace) -> int:
     missing = [str(p) for p in args.paths if not p.is_file()]
     if missing:
         raise FileNotFoundError(f"vote files not found: {', '.join(missing)}")
-    city = args.city or default_city(args.paths)
+    city = args.city or default_city(args.paths, args.format)
     paths = [str(p.resolve()) for p in args.paths]
     started = step(f"ingesting {len(paths)} vote file(s) into city {city!r}")
-    inputs = (paths, city, str(workspace.root), args.format, args.election, args.repeated_voter, args.encoding, extra)
+    inputs = (paths, city, str(workspace.root), args.format, args.election, args.repeated_voter, args.encoding, extra,
+              args.budget)
     if args.no_prefect:
         from dataclasses import asdict
 

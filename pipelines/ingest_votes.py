@@ -1,8 +1,8 @@
 """Batch pipeline: participatory-budget vote files -> tallies, both outcomes, turnout, dead letters.
 
-    read (.pb) -> elections (rules, projects)            side input of the steps below
+    read (.pb, CONSUL) -> elections (rules, projects)    side input of validation
               -> ballot batches -> ValidateBallots -> dead letters (reason per ballot)
-    ballots per election -> CountRepeatedVoters -> PseudonymiseVoters -> PlaceVoters
+    elections + their ballots (CoGroupByKey) -> CountRepeatedVoters -> PseudonymiseVoters -> PlaceVoters
                          -> DecideElection (tallies, greedy, MES, turnout, suppression)
                          -> pb_elections, pb_projects, pb_project_groups, pb_turnout
                             + restricted ballots
@@ -42,6 +42,7 @@ from pipelines.batch_runs import (
 from pipelines.sinks.dead_letters import WriteDeadLetters, forget, put_back, set_aside
 from pipelines.sinks.participation import install_ballots, write_election
 from pipelines.sources.errors import SourceFormatError
+from pipelines.sources.participation.consul import read_consul
 from pipelines.sources.participation.pabulib import read_pabulib
 from pipelines.transforms.participation.decide import decide
 from pipelines.transforms.participation.places import place_by_name, place_projects, populations
@@ -57,7 +58,7 @@ from schemas import ledger
 from schemas import participation as pb
 
 LOG = logging.getLogger("urbanpulse")
-FORMATS = ("pabulib",)
+FORMATS = ("pabulib", "consul")  # consul: one election per run (its export and supports together)
 ELECTIONS, BALLOTS, DEAD, WRITTEN = "elections", "ballots", "dead_letters", "written"
 KeyedFrame = tuple[str, pl.DataFrame]  # (election id, a batch of its ballots)
 VOTE_COUNTERS = (ledger.RECORDS_IN, ledger.RECORDS_OUT, ledger.DEAD_LETTERS)
@@ -68,7 +69,8 @@ class VoteOptions(PipelineOptions):
     @classmethod
     def _add_argparse_args(cls, parser) -> None:
         parser.add_argument("--vote_input", action="append", default=None, help="vote file (repeatable)")
-        parser.add_argument("--vote_format", default="pabulib", help="pabulib")
+        parser.add_argument("--vote_format", default="pabulib", help="pabulib | consul")
+        parser.add_argument("--vote_budget", default=None, help="the election's budget, where the file has none")
         parser.add_argument("--election", default=None, help="election id (default: each file's name stem)")
         parser.add_argument("--repeated_voter", default=None, help="latest | refuse (default: the file's META, else latest)")
         parser.add_argument("--vote_encoding", default=None)
@@ -83,19 +85,31 @@ class VoteReport(IngestReport):
 
 
 def election_id_of(path: str, given: str | None) -> str:
+    """`--election`, else the name of the election's (first) file without its extension."""
     return given or Path(path).stem
+
+
+def vote_file_groups(inputs: list[str], fmt: str) -> list[list[str]]:
+    """The files that make one election: each Pabulib file alone; CONSUL's export and its
+    supports together."""
+    return [inputs] if fmt == "consul" else [[path] for path in inputs]
 
 
 class _ReadVoteFile(beam.DoFn):
     def __init__(self, options: VoteOptions) -> None:
-        self.election, self.repeated = options.election, options.repeated_voter
-        self.encoding, self.rows = options.vote_encoding, options.ballot_rows
+        self.election, self.repeated, self.fmt = options.election, options.repeated_voter, options.vote_format
+        self.encoding, self.rows, self.budget = options.vote_encoding, options.ballot_rows, options.vote_budget
         self.records_in = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.RECORDS_IN)
 
-    def process(self, path: str):
-        parsed = read_pabulib(Path(path), self.encoding)
-        election_id = election_id_of(path, self.election)
-        election = election_from_pabulib(election_id, parsed.meta, parsed.projects, path, self.repeated)
+    def process(self, paths: list[str]):
+        overrides = {pb.BUDGET: self.budget} if self.budget else {}
+        if self.fmt == "consul":
+            parsed = read_consul([Path(p) for p in paths], self.encoding, overrides)
+        else:
+            parsed = read_pabulib(Path(paths[0]), self.encoding)
+            parsed.meta.update(overrides)
+        election_id = election_id_of(paths[0], self.election)
+        election = election_from_pabulib(election_id, parsed.meta, parsed.projects, str(parsed.path), self.repeated)
         yield beam.pvalue.TaggedOutput(ELECTIONS, (election_id, election))
         for batch in parsed.ballot_batches(self.rows):
             self.records_in.inc(batch.height)
@@ -142,11 +156,12 @@ class _DecideElection(beam.DoFn):
         except CityPackError:
             self.pack = None  # groups by the file's own area names only
 
-    def process(self, keyed, elections):
-        election_id, frames = keyed
-        election = _the_election(elections[election_id], election_id)
-        ballots, repeated = count_repeated_voters(pl.concat(list(frames)), election.repeated_voter,
-                                                  self.file_order, self.failed_at)
+    def process(self, keyed):
+        election_id, grouped = keyed
+        election = _the_election(list(grouped[ELECTIONS]), election_id)
+        frames = list(grouped[BALLOTS])
+        ballots = pl.concat(frames) if frames else _no_ballots()
+        ballots, repeated = count_repeated_voters(ballots, election.repeated_voter, self.file_order, self.failed_at)
         if repeated.height:
             yield beam.pvalue.TaggedOutput(DEAD, repeated)
         ballots = ballots.with_columns(
@@ -159,11 +174,19 @@ class _DecideElection(beam.DoFn):
         yield from written
 
 
+def _no_ballots() -> pl.DataFrame:
+    """The counted-ballot columns of an election whose export has no ballots."""
+    return pl.DataFrame(schema={"election_id": pl.String, "voter_id": pl.String, pb.CHOICES: pl.List(pl.String),
+                                pb.POINTS: pl.List(pl.Float64), pb.AGE: pl.Int16, pb.SEX: pl.String,
+                                pb.VOTING_METHOD: pl.String, pb.NEIGHBORHOOD: pl.String, "source": pl.String,
+                                "source_file": pl.String, "source_position": pl.Int64})
+
+
 def build_pipeline(pipeline: beam.Pipeline, inputs: list[str], options: VoteOptions, workspace: Workspace,
                    transaction, input_ids: dict[str, str], staged: Path, started: datetime) -> None:
     read = (
         pipeline
-        | "ListVoteFiles" >> beam.Create(inputs)
+        | "ListVoteFiles" >> beam.Create(vote_file_groups(inputs, options.vote_format))
         | "ReadVoteFiles" >> beam.ParDo(_ReadVoteFile(options)).with_output_types(KeyedFrame)
         .with_outputs(ELECTIONS, main=BALLOTS)
     )
@@ -173,10 +196,10 @@ def build_pipeline(pipeline: beam.Pipeline, inputs: list[str], options: VoteOpti
     ).with_output_types(KeyedFrame).with_outputs(DEAD, main=BALLOTS)
     file_order = {path: number for number, path in enumerate(inputs)}
     decided = (
-        validated[BALLOTS]
-        | "BallotsPerElection" >> beam.GroupByKey()
+        {ELECTIONS: read[ELECTIONS], BALLOTS: validated[BALLOTS]}
+        | "BallotsPerElection" >> beam.CoGroupByKey()  # an election without ballots is decided too
         | "DecideElection" >> beam.ParDo(
-            _DecideElection(workspace, transaction, options.vote_city, staged, file_order, started), elections
+            _DecideElection(workspace, transaction, options.vote_city, staged, file_order, started)
         ).with_outputs(DEAD, main=WRITTEN)
     )
     _ = (
@@ -190,12 +213,13 @@ def build_pipeline(pipeline: beam.Pipeline, inputs: list[str], options: VoteOpti
 
 def vote_argv(paths: list[str], city: str, home: str, fmt: str = "pabulib", election: str | None = None,
               repeated_voter: str | None = None, encoding: str | None = None,
-              beam_args: list[str] | None = None) -> list[str]:
+              beam_args: list[str] | None = None, budget: str | None = None) -> list[str]:
     argv = [f"--vote_input={p}" for p in paths] + [f"--vote_city={city}", f"--vote_home={home}",
                                                    f"--vote_format={fmt}"]
     argv += [f"--election={election}"] if election else []
     argv += [f"--repeated_voter={repeated_voter}"] if repeated_voter else []
     argv += [f"--vote_encoding={encoding}"] if encoding else []
+    argv += [f"--vote_budget={budget}"] if budget else []
     return argv + list(beam_args or [])
 
 
@@ -226,7 +250,8 @@ def run(argv: list[str] | None = None) -> VoteReport:
                 run_id=run_id, city=votes.vote_city, inputs=inputs, counters=run_counters(result, VOTE_COUNTERS),
                 datasets=workspace.published_datasets(votes.vote_city, VOTE_DATASETS),
                 started_at=started.isoformat(), seconds=(datetime.now(UTC) - started).total_seconds(),
-                elections=sorted({election_id_of(p, votes.election) for p in inputs}),
+                elections=sorted({election_id_of(group[0], votes.election)
+                                  for group in vote_file_groups(inputs, votes.vote_format)}),
             )
             check_accounting(report, workspace.runs)
         except BaseException:
@@ -235,7 +260,7 @@ def run(argv: list[str] | None = None) -> VoteReport:
             raise
     forget(previous_restricted)
     install_ballots(staged, restricted_ballots)
-    if report.records_in == 0:
+    if report.records_in == 0 and votes.vote_format != "consul":  # a CONSUL export alone has no ballots
         raise SuspiciousInputError(f"read 0 ballots from {', '.join(Path(p).name for p in inputs)}: "
                                    "is the VOTES section empty?")
     return report

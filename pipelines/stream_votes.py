@@ -39,26 +39,36 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from models.cities.errors import CityPackError
 from models.cities.pack import CityPack
+from pipelines.live_elections import election_of, outcomes_of
 from pipelines.sinks.live_store import _SegmentCommitter
 from pipelines.sources.landing import ReadLandingSegments
-from pipelines.stopping import RESTART, STOP
+from pipelines.stopping import RESTART, STOP, drain_and_restart
 from pipelines.stream_requests import NewSourceWatcher
-from pipelines.transforms.participation.live import ballot_rows, stored_ballots, tally_deltas, with_age_band
+from pipelines.transforms.participation.live import (
+    ballot_rows,
+    stored_ballots,
+    tally_deltas,
+    with_age_band,
+)
 from pipelines.transforms.participation.places import place_by_name
 from pipelines.transforms.participation.validate import count_repeated_voters, validate_ballots
-from pipelines.vote_rules import election_of, outcomes_of
 from plumbing.ballot_landing import BallotLog
 from plumbing.landing import segment_ref
 from plumbing.live_store import votes as vt
 from plumbing.live_store.reader import LiveStoreReader
 from plumbing.live_store.writer import LiveStore, SegmentLedger
-from plumbing.live_store.writer_votes import BallotCommit, ballots_of, commit_ballots, create_vote_tables
+from plumbing.live_store.writer_votes import (
+    BallotCommit,
+    ballots_of,
+    commit_ballots,
+    create_vote_tables,
+)
 from plumbing.pseudonyms import pseudonyms, voter_secret
 from plumbing.workspace import Workspace
 from schemas import dead_letters as dl
 from schemas import ledger
 from schemas import participation as pb
-from schemas.requests import SOURCE, SOURCE_FILE
+from schemas.requests import SOURCE
 
 COUNTERS = (ledger.RECORDS_IN, ledger.RECORDS_OUT, ledger.DEAD_LETTERS)
 
@@ -237,16 +247,15 @@ def _run(settings: VoteSettings, sources: list[str], start: dict[str, int], end:
 class NewVoteWatcher(NewSourceWatcher):
     """Drains and restarts the stream when a vote is opened that it does not follow yet."""
 
-    def _watch(self) -> None:
-        while not self.done.wait(self.every_seconds) and not STOP.is_set():
-            if set(self.settings.source_names(required=False)) - self.followed:
-                RESTART.set()
-                STOP.set()
-                return
-
     def __init__(self, settings: VoteSettings, followed: list[str], every_seconds: float = 1.0) -> None:
         super().__init__(settings, followed, every_seconds)
         self.settings = settings
+
+    def _watch(self) -> None:
+        while not self.done.wait(self.every_seconds) and not STOP.is_set():
+            if set(self.settings.source_names(required=False)) - self.followed:
+                drain_and_restart()
+                return
 
 
 def stream(settings: VoteSettings) -> VoteReport:
@@ -285,5 +294,3 @@ def catch_up(settings: VoteSettings, from_seq: int | None = None) -> VoteReport:
         end = {s: BallotLog(settings.landing, s).end() for s in sources}
         return _run(settings, sources, start, {s: max(end[s], start[s]) for s in sources})
 
-
-__all__ = ["VoteSettings", "VoteReport", "stream", "catch_up", "build_vote_pipeline", SOURCE_FILE]

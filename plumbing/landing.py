@@ -85,20 +85,26 @@ class SegmentLog(Protocol):
 
 
 class LandingLog:
-    """One source's log in the workspace (see the module docstring for the layout)."""
+    """One source's log in the workspace (see the module docstring for the layout).
+
+    Subclasses keep other kinds of records in logs of their own: `FOLDER` under the landing
+    root, segments of `SCHEMA` (which has `source_file` and `source_position`)."""
+
+    FOLDER = "requests"
+    SCHEMA = rq.RAW_REQUEST
 
     def __init__(self, landing_root: Path, source: str) -> None:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", source):
             raise ValueError(f"source name {source!r}: use letters, digits, '.', '_' or '-'")
         self.source = source
-        self.root = Path(landing_root) / "requests" / source
+        self.root = Path(landing_root) / self.FOLDER / source
         self.segments = self.root / "segments"
         self.inbox = self.root / "inbox"
         self.received = self.root / "received"
 
     @classmethod
     def sources(cls, landing_root: Path) -> list[str]:
-        folder = Path(landing_root) / "requests"
+        folder = Path(landing_root) / cls.FOLDER
         return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.exists() else []
 
     def create(self, fmt: str | None = None, mapping: Path | None = None,
@@ -130,7 +136,7 @@ class LandingLog:
     def append(self, records: pa.Table | pa.RecordBatch, origin: str) -> list[int]:
         """Publish `records` (RAW_REQUEST) as one or more segments; returns their sequence numbers."""
         table = pa.Table.from_batches([records]) if isinstance(records, pa.RecordBatch) else records
-        table = table.select(rq.RAW_REQUEST.names).cast(rq.RAW_REQUEST)
+        table = table.select(self.SCHEMA.names).cast(self.SCHEMA)
         self.create()
         published = []
         with self._lock():
@@ -190,7 +196,7 @@ class LandingLog:
     def _publish(self, seq: int, table: pa.Table, origin: str) -> None:
         landed_at = datetime.now(UTC).isoformat()
         table = table.replace_schema_metadata(
-            {**(rq.RAW_REQUEST.metadata or {}), META_LANDED_AT: landed_at.encode(), META_ORIGIN: origin.encode()}
+            {**(self.SCHEMA.metadata or {}), META_LANDED_AT: landed_at.encode(), META_ORIGIN: origin.encode()}
         )
         temporary = self.segments / f".{uuid.uuid4().hex}.tmp"
         with open(temporary, "wb") as handle:

@@ -215,3 +215,24 @@ BALLOT = pa.schema(
     ],
     metadata=_meta("ballot"),
 )
+
+# --- live votes: ballots landed while a vote is open (`urbanpulse land votes`) --------------
+from schemas.requests import UNREADABLE_RECORD as _UNREADABLE_RECORD  # noqa: E402
+
+VOTER_ID = "voter_id"  # a landed ballot's voter id, in clear until the stream pseudonymises it
+VOTE = "vote"  # the chosen project ids, comma-separated (Pabulib VOTES)
+VOTE_CLOSED = "vote_closed"  # dead-letter reason: the ballot landed after its vote was closed
+VOTE_SOURCE_PREFIX = "votes-"  # landing source of an election's ballots: votes-<election id>
+STATUS_OPEN, STATUS_CLOSED = "open", "closed"
+BALLOT_TEXT_FIELDS = (VOTER_ID, VOTE, POINTS, AGE, SEX, VOTING_METHOD, NEIGHBORHOOD)
+
+# One landed ballot, as text like a VOTES line (validation types it); restricted, like BALLOT.
+BALLOT_SEGMENT = pa.schema(
+    [pa.field(name, pa.large_string()) for name in BALLOT_TEXT_FIELDS]
+    + [
+        pa.field(_UNREADABLE_RECORD, pa.large_string()),
+        pa.field(SOURCE_FILE, pa.large_string(), nullable=False),
+        pa.field(SOURCE_POSITION, pa.int64(), nullable=False),
+    ],
+    metadata=_meta("ballot_segment"),
+)

@@ -16,6 +16,8 @@ from schemas.requests import LAT, LONG
 
 MAX_CHOICES = 1_000  # a ballot naming more projects is a dead letter, whatever max_length says
 REPEATED_VOTER_RULES = ("latest", "refuse")  # count the voter's latest ballot, or only the first
+RETIRED, FEASIBILITY = "retired", "feasibility"  # CONSUL's (`pipelines.sources.participation.consul`)
+ELIGIBLE = "eligible"  # may be funded
 PROJECT_COLUMNS = {"latitude": LAT, "longitude": LONG, "district": pb.NEIGHBORHOOD}
 
 
@@ -28,7 +30,7 @@ class Election:
     election_id: str
     vote_type: str
     budget: float
-    projects: pl.DataFrame  # project_id, name, cost, category, votes_source, selected_source, lat, long
+    projects: pl.DataFrame  # project_id, name, cost, category, votes_source, selected_source, lat, long, eligible
     min_length: int | None = None
     max_length: int | None = None
     threshold: float | None = None  # min_project_score_threshold
@@ -80,7 +82,7 @@ def election_from_pabulib(election_id: str, meta: dict[str, str], projects: pl.D
 
 def _typed_projects(projects: pl.DataFrame, where: str) -> pl.DataFrame:
     frame = projects.rename({k: v for k, v in PROJECT_COLUMNS.items() if k in projects.columns})
-    for name in (pb.NAME, pb.CATEGORY, pb.VOTES, "selected", LAT, LONG, pb.NEIGHBORHOOD):
+    for name in (pb.NAME, pb.CATEGORY, pb.VOTES, "selected", LAT, LONG, pb.NEIGHBORHOOD, RETIRED, FEASIBILITY):
         if name not in frame.columns:
             frame = frame.with_columns(pl.lit(None, pl.String).alias(name))
     typed = frame.select(
@@ -92,6 +94,10 @@ def _typed_projects(projects: pl.DataFrame, where: str) -> pl.DataFrame:
                                                           return_dtype=pl.Boolean).alias(pb.SELECTED_SOURCE),
         pl.col(LAT).cast(pl.Float64, strict=False), pl.col(LONG).cast(pl.Float64, strict=False),
         pl.col(pb.NEIGHBORHOOD),
+        # a retired proposal or an investment found unfeasible keeps its supports but is never funded
+        ~((pl.col(RETIRED).str.strip_chars() == "1").fill_null(False)
+          | (pl.col(FEASIBILITY).str.strip_chars().str.to_lowercase() == "unfeasible").fill_null(False))
+        .alias(ELIGIBLE),
     )
     bad_cost = typed.filter(pl.col(pb.COST).is_null() | (pl.col(pb.COST) <= 0) | pl.col(pb.COST).is_infinite())
     if bad_cost.height:

@@ -204,3 +204,22 @@ def test_nothing_small_or_identifying_is_published(demo_votes) -> None:
                 assert not set(frame[column].drop_nulls().to_list()) & voter_ids, (file, column)
         assert pb.VOTER_KEY not in frame.columns and pb.AGE not in frame.columns
         assert secret not in file.read_bytes()
+
+
+def test_consul_investments_with_supports(tmp_path: Path) -> None:
+    investments = tmp_path / "budget-2026.csv"
+    investments.write_text("id;title;price;feasibility;heading_name;cached_votes_up\n"
+                           "10;Parque;300;feasible;North One;12\n11;Fuente;100;feasible;North One;11\n"
+                           "12;Pista;50;unfeasible;South One;12\n", encoding="utf-8")
+    rows = [f"u{i};10;05/01/2026 10:0{i % 10}" for i in range(12)] + [f"u{i};12;06/01/2026" for i in range(12)]
+    rows += [f"w{i};11;07/01/2026" for i in range(11)] + ["x1;11;07/01/2026", "x1;11;07/01/2026 10:00"]
+    supports = tmp_path / "supports.csv"
+    supports.write_text("user_id;investment_id;created_at\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    report = ingest(tmp_path, investments, supports, fmt="consul", budget="400")
+    assert report.records_in == 24 and report.records_out == 23 and report.dead_letters == 1
+    assert dead_reasons(tmp_path) == [R.DUPLICATE_CHOICE]
+    projects = {r[pb.PROJECT_ID]: r for r in table(tmp_path, ds.PB_PROJECTS).iter_rows(named=True)}
+    assert projects["10"][pb.VOTES] == 12 and projects["12"][pb.VOTES] == 12 and projects["11"][pb.VOTES] == 11
+    assert not projects["12"][pb.SELECTED_GREEDY] and not projects["12"][pb.SELECTED_MES]  # unfeasible
+    assert projects["10"][pb.SELECTED_GREEDY] and projects["11"][pb.SELECTED_GREEDY]
+    assert report.elections == ["budget-2026"]

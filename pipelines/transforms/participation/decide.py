@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from models.participation.election import Election
+from models.participation.election import ELIGIBLE, Election
 from models.participation.outcomes import (
     Instance,
     equal_shares,
@@ -44,10 +44,23 @@ def outcome_instance(election: Election, projects: pl.DataFrame, entries: pl.Dat
                            on=pb.PROJECT_ID)
     utilities = None if election.vote_type == pb.VoteType.APPROVAL else indexed[pb.SCORE].to_numpy()
     return Instance(
-        costs=projects[pb.COST].to_numpy(), budget=election.budget,
+        costs=fundable_costs(projects), budget=election.budget,
         voters=indexed[VOTER_INDEX].cast(pl.Int64).to_numpy(), projects=indexed[PROJECT_INDEX].cast(pl.Int64).to_numpy(),
         utilities=utilities, n_voters=n_voters, tie_order=lexicographic_tie_order(projects[pb.PROJECT_ID].to_list()),
     )
+
+
+def fundable_costs(projects: pl.DataFrame):
+    """Costs as the rules see them: a project that may not be funded costs more than any budget."""
+    return projects.select(pl.when(ELIGIBLE).then(pb.COST).otherwise(float("inf")))[pb.COST].to_numpy()
+
+
+def with_source_counts(tallied: pl.DataFrame, ballots: int) -> pl.DataFrame:
+    """An export without ballots (CONSUL proposals alone) is tallied by its own support counts."""
+    if ballots or tallied["votes_source"].is_null().all():
+        return tallied
+    return tallied.with_columns(pl.col("votes_source").fill_null(0).alias(pb.VOTES),
+                                pl.col("votes_source").fill_null(0).cast(pl.Float64).alias(pb.SCORE))
 
 
 def decide(election: Election, ballots: pl.DataFrame, populations: dict[tuple[str, str], float],
@@ -55,9 +68,9 @@ def decide(election: Election, ballots: pl.DataFrame, populations: dict[tuple[st
     """The election's tables by dataset name. `ballots`: counted, placed, with group columns and
     `VOTER_INDEX` (`tally.with_groups`)."""
     entries = support_entries(ballots)
-    tallied = project_tallies(projects, entries)
+    tallied = with_source_counts(project_tallies(projects, entries), ballots.height)
     instance = outcome_instance(election, tallied, entries, ballots.height)
-    greedy = greedy_selection(tallied[pb.COST].to_numpy(), tallied[pb.SCORE].to_numpy(), election.budget,
+    greedy = greedy_selection(instance.costs, tallied[pb.SCORE].to_numpy(), election.budget,
                               election.threshold, instance.tie_order)
     mes = equal_shares(instance)
     tallied = tallied.with_columns(pl.Series(pb.SELECTED_GREEDY, greedy), pl.Series(pb.SELECTED_MES, mes))

@@ -17,7 +17,12 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.transforms.participation.tally import GROUP_COLUMNS, VOTER_INDEX, age_band, support_entries
+from pipelines.transforms.participation.tally import (
+    GROUP_COLUMNS,
+    VOTER_INDEX,
+    age_band,
+    support_entries,
+)
 from plumbing.live_store import votes as vt
 from schemas import participation as pb
 from schemas.requests import DISTRICT_ID, PARENT_ID, SOURCE_FILE, SOURCE_POSITION
