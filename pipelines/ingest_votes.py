@@ -1,11 +1,11 @@
 """Batch pipeline: participatory-budget vote files -> tallies, both outcomes, turnout, dead letters.
 
     read (.pb, CONSUL) -> elections (rules, projects)    side input of validation
-              -> ballot batches -> ValidateBallots -> dead letters (reason per ballot)
-    elections + their ballots (CoGroupByKey) -> CountRepeatedVoters -> PseudonymiseVoters -> PlaceVoters
-                         -> DecideElection (tallies, greedy, MES, turnout, suppression)
-                         -> pb_elections, pb_projects, pb_project_groups, pb_turnout
-                            + restricted ballots
+                       -> ballot batches -> ValidateBallots -> dead letters (reason per ballot)
+    elections + their valid ballots -> DecideElections (one ballot per voter, pseudonymised, placed,
+                                       tallied; greedy, equal shares, turnout, suppression)
+                                    -> WriteElections: pb_elections, pb_projects, pb_project_groups,
+                                       pb_turnout + restricted ballots
     dead letters -> WriteDeadLetters (published without payload, restricted with it)
 
 Everything is written into the city's publishing transaction and becomes visible in one step
@@ -22,14 +22,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import apache_beam as beam
-import polars as pl
 from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
-from models.cities.errors import CityPackError
-from models.cities.pack import CityPack
-from models.participation.election import Election, election_from_pabulib
+from models.participation.election import election_from_pabulib
 from pipelines.batch_runs import (
     IngestReport,
     SuspiciousInputError,
@@ -40,17 +37,21 @@ from pipelines.batch_runs import (
     run_counters,
 )
 from pipelines.sinks.dead_letters import WriteDeadLetters, forget, put_back, set_aside
-from pipelines.sinks.participation import install_ballots, write_election
+from pipelines.sinks.participation import WriteElections, install_ballots
 from pipelines.sources.errors import SourceFormatError
 from pipelines.sources.participation.consul import read_consul
 from pipelines.sources.participation.pabulib import read_pabulib
-from pipelines.transforms.participation.decide import decide
-from pipelines.transforms.participation.places import place_by_name, place_projects, populations
-from pipelines.transforms.participation.tally import with_groups
-from pipelines.transforms.participation.validate import count_repeated_voters, validate_ballots
+from pipelines.transforms.participation.composites import (
+    BALLOTS,
+    DEAD,
+    DECIDED,
+    ELECTIONS,
+    DecideElections,
+    KeyedFrame,
+    ValidateBallots,
+)
 from plumbing.atomic import staging_dir
 from plumbing.paths import partition_value
-from plumbing.pseudonyms import pseudonyms, voter_secret
 from plumbing.publishing import publishing
 from plumbing.workspace import Workspace
 from schemas import datasets as ds
@@ -59,8 +60,6 @@ from schemas import participation as pb
 
 LOG = logging.getLogger("urbanpulse")
 FORMATS = ("pabulib", "consul")  # consul: one election per run (its export and supports together)
-ELECTIONS, BALLOTS, DEAD, WRITTEN = "elections", "ballots", "dead_letters", "written"
-KeyedFrame = tuple[str, pl.DataFrame]  # (election id, a batch of its ballots)
 VOTE_COUNTERS = (ledger.RECORDS_IN, ledger.RECORDS_OUT, ledger.DEAD_LETTERS)
 VOTE_DATASETS = (ds.PB_ELECTIONS, ds.PB_PROJECTS, ds.PB_PROJECT_GROUPS, ds.PB_TURNOUT, ds.DEAD_LETTERS)
 
@@ -116,72 +115,6 @@ class _ReadVoteFile(beam.DoFn):
             yield election_id, batch
 
 
-def _the_election(definitions: list[Election], election_id: str) -> Election:
-    """Files of one election (`--election` over several files) must agree on its projects."""
-    first = definitions[0]
-    for other in definitions[1:]:
-        if other.project_ids != first.project_ids or other.budget != first.budget:
-            raise SourceFormatError(f"the files of election {election_id!r} differ in their projects or budget: "
-                                    "give each its own --election, or ingest files of one vote together")
-    return first
-
-
-class _ValidateBallots(beam.DoFn):
-    def __init__(self, source: str, failed_at: datetime) -> None:
-        self.source, self.failed_at = source, failed_at
-
-    def process(self, keyed, elections):
-        election_id, batch = keyed
-        valid, dead = validate_ballots(batch, _the_election(elections[election_id], election_id), self.source,
-                                       self.failed_at)
-        if dead.height:
-            yield beam.pvalue.TaggedOutput(DEAD, dead)
-        if valid.height:
-            yield election_id, valid
-
-
-class _DecideElection(beam.DoFn):
-    """All of one election's ballots: one per voter, pseudonymised, placed, tallied, decided, written."""
-
-    def __init__(self, workspace: Workspace, transaction, city: str, staged: Path, file_order: dict[str, int],
-                 failed_at: datetime) -> None:
-        self.workspace, self.transaction, self.city = workspace, transaction, city
-        self.staged, self.file_order, self.failed_at = str(staged), file_order, failed_at
-        self.records_out = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.RECORDS_OUT)
-
-    def setup(self) -> None:
-        self.secret = voter_secret(self.workspace)
-        try:
-            self.pack = CityPack.load(self.workspace.city(self.city))
-        except CityPackError:
-            self.pack = None  # groups by the file's own area names only
-
-    def process(self, keyed):
-        election_id, grouped = keyed
-        election = _the_election(list(grouped[ELECTIONS]), election_id)
-        frames = list(grouped[BALLOTS])
-        ballots = pl.concat(frames) if frames else _no_ballots()
-        ballots, repeated = count_repeated_voters(ballots, election.repeated_voter, self.file_order, self.failed_at)
-        if repeated.height:
-            yield beam.pvalue.TaggedOutput(DEAD, repeated)
-        ballots = ballots.with_columns(
-            pseudonyms(ballots["voter_id"], self.secret, f"{self.city}\x00{election_id}").alias(pb.VOTER_KEY)
-        ).drop("voter_id")
-        ballots = with_groups(place_by_name(ballots, pb.NEIGHBORHOOD, self.pack))
-        tables = decide(election, ballots, populations(self.pack), place_projects(election.projects, self.pack))
-        written = write_election(self.transaction, Path(self.staged), election_id, tables, ballots)
-        self.records_out.inc(ballots.height)
-        yield from written
-
-
-def _no_ballots() -> pl.DataFrame:
-    """The counted-ballot columns of an election whose export has no ballots."""
-    return pl.DataFrame(schema={"election_id": pl.String, "voter_id": pl.String, pb.CHOICES: pl.List(pl.String),
-                                pb.POINTS: pl.List(pl.Float64), pb.AGE: pl.Int16, pb.SEX: pl.String,
-                                pb.VOTING_METHOD: pl.String, pb.NEIGHBORHOOD: pl.String, "source": pl.String,
-                                "source_file": pl.String, "source_position": pl.Int64})
-
-
 def build_pipeline(pipeline: beam.Pipeline, inputs: list[str], options: VoteOptions, workspace: Workspace,
                    transaction, input_ids: dict[str, str], staged: Path, started: datetime) -> None:
     read = (
@@ -191,17 +124,11 @@ def build_pipeline(pipeline: beam.Pipeline, inputs: list[str], options: VoteOpti
         .with_outputs(ELECTIONS, main=BALLOTS)
     )
     elections = beam.pvalue.AsMultiMap(read[ELECTIONS])
-    validated = read[BALLOTS] | "ValidateBallots" >> beam.ParDo(
-        _ValidateBallots(options.vote_format, started), elections
-    ).with_output_types(KeyedFrame).with_outputs(DEAD, main=BALLOTS)
+    validated = read[BALLOTS] | "ValidateBallots" >> ValidateBallots(elections, options.vote_format, started)
     file_order = {path: number for number, path in enumerate(inputs)}
-    decided = (
-        {ELECTIONS: read[ELECTIONS], BALLOTS: validated[BALLOTS]}
-        | "BallotsPerElection" >> beam.CoGroupByKey()  # an election without ballots is decided too
-        | "DecideElection" >> beam.ParDo(
-            _DecideElection(workspace, transaction, options.vote_city, staged, file_order, started)
-        ).with_outputs(DEAD, main=WRITTEN)
-    )
+    decided = ({ELECTIONS: read[ELECTIONS], BALLOTS: validated[BALLOTS]}
+               | "DecideElections" >> DecideElections(workspace, options.vote_city, file_order, started))
+    _ = decided[DECIDED] | "WriteElections" >> WriteElections(transaction, staged)
     _ = (
         (validated[DEAD], decided[DEAD])
         | "AllDeadLetters" >> beam.Flatten()

@@ -18,12 +18,15 @@ import os
 import shutil
 from pathlib import Path
 
+import apache_beam as beam
 import polars as pl
+from apache_beam.metrics import Metrics
 
 from plumbing.atomic import PART_FILE, write_atomic
 from plumbing.paths import partition_value
 from plumbing.publishing import CityTransaction
 from schemas import datasets as ds
+from schemas import ledger
 from schemas import participation as pb
 
 
@@ -44,6 +47,28 @@ def write_election(transaction: CityTransaction, staged_ballots: Path, election_
     rows = ballots.select([f.name for f in pb.BALLOT]).to_arrow().cast(pb.BALLOT)
     write_atomic(rows, election_folder(staged_ballots, election_id) / PART_FILE, staged_ballots)
     return written
+
+
+class _Write(beam.DoFn):
+    def __init__(self, transaction: CityTransaction, staged: Path) -> None:
+        self.transaction, self.staged = transaction, str(staged)
+        self.records_out = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.RECORDS_OUT)
+
+    def process(self, decided):
+        election_id, tables, ballots = decided
+        yield from write_election(self.transaction, Path(self.staged), election_id, tables, ballots)
+        self.records_out.inc(ballots.height)  # counted once its ballots are written
+
+
+class WriteElections(beam.PTransform):
+    """(election id, tables, ballots) in; the published file paths out."""
+
+    def __init__(self, transaction: CityTransaction, staged: Path) -> None:
+        super().__init__()
+        self.transaction, self.staged = transaction, staged
+
+    def expand(self, decided):
+        return decided | "WriteElection" >> beam.ParDo(_Write(self.transaction, self.staged))
 
 
 def install_ballots(staged_ballots: Path, restricted_ballots: Path) -> None:
