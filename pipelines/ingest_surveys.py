@@ -1,17 +1,20 @@
 """Batch pipeline: survey and single-question e-vote answer files -> survey results, dead letters.
 
     read (CSV / JSONL / Parquet, TOML mapping) -> answer batches -> ValidateAnswers -> dead letters
-    answers per survey -> CountAnswers (types, rankings, one answer per respondent and question)
-                       -> pseudonyms, places, scrubbed free text, post-stratification weights
-                       -> TallySurvey (shares, Wilson intervals, weighted shares, instant runoff,
-                          suppression) -> survey_results + restricted survey answers
+    valid answers -> TallySurveys, per survey: question types, one answer per respondent and
+                     question, pseudonyms, places, scrubbed free text, post-stratification
+                     weights; shares, Wilson intervals, weighted shares, instant runoff,
+                     suppression
+                  -> WriteSurveys: survey_results + restricted survey answers
     dead letters -> WriteDeadLetters (published without payload, restricted with it)
 
 Everything is written into the city's publishing transaction and becomes visible in one step
 when the pipeline has finished, like the vote ingest (`pipelines.ingest_votes`); records in =
 records out + dead letters, or nothing is published. A survey is tallied from all its answers
-at once: a respondent's latest answer and the weights need every answer. Beam's options are
-global to a process, so every option here is named `--survey_...`.
+at once: a respondent's latest answer and the weights need every answer. Respondents'
+pseudonyms are keyed by city and survey (`plumbing.pseudonyms`), so one resident's answers
+to two surveys, or their ballot, cannot be linked through them. Beam's options are global to
+a process, so every option here is named `--survey_...`.
 """
 
 from __future__ import annotations
@@ -39,23 +42,27 @@ from pipelines.batch_runs import (
     run_counters,
 )
 from pipelines.sinks.dead_letters import WriteDeadLetters, forget, put_back, set_aside
-from pipelines.sinks.survey import install_answers, restricted_answers, survey_folder, write_survey
+from pipelines.sinks.survey import WriteSurveys, install_answers, restricted_answers, survey_folder
 from pipelines.sources.participation.survey import DEFAULT_ROWS, read_population, read_survey
 from pipelines.sources.participation.survey_mapping import SurveyMapping, load_survey_mapping
-from pipelines.transforms.participation import survey as answers_step
-from pipelines.transforms.participation.survey_tally import tally_survey
-from pipelines.transforms.participation.survey_weights import population_cells, respondent_weights
+from pipelines.transforms.participation.survey_composites import (
+    ANSWERS,
+    DEAD,
+    TALLIED,
+    KeyedFrame,
+    SurveySettings,
+    TallySurveys,
+    ValidateAnswers,
+)
+from pipelines.transforms.participation.survey_weights import population_cells
 from plumbing.atomic import PART_FILE, staging_dir
 from plumbing.paths import partition_value
-from plumbing.pseudonyms import voter_secret
 from plumbing.publishing import publishing
 from plumbing.workspace import Workspace
 from schemas import datasets as ds
 from schemas import ledger
 from schemas import surveys as sv
 
-ANSWERS, DEAD, WRITTEN = "answers", "dead_letters", "written"
-KeyedFrame = tuple[str, pl.DataFrame]  # (survey id, a batch of its answers)
 SURVEY_COUNTERS = (ledger.RECORDS_IN, ledger.RECORDS_OUT, ledger.DEAD_LETTERS)
 SURVEY_DATASETS = (ds.SURVEY_RESULTS, ds.DEAD_LETTERS)
 
@@ -96,77 +103,19 @@ class _ReadSurveyFile(beam.DoFn):
             yield survey_id_of(path, self.survey), batch
 
 
-class _ValidateAnswers(beam.DoFn):
-    def __init__(self, failed_at: datetime) -> None:
-        self.failed_at = failed_at
-
-    def process(self, keyed):
-        survey_id, batch = keyed
-        valid, dead = answers_step.validate_answers(batch, self.failed_at)
-        if dead.height:
-            yield beam.pvalue.TaggedOutput(DEAD, dead)
-        if valid.height:
-            yield survey_id, valid
-
-
-class _TallySurvey(beam.DoFn):
-    """All of one survey's answers: one per respondent and question, pseudonymised, placed,
-    scrubbed, weighted, tallied, written."""
-
-    def __init__(self, workspace: Workspace, transaction, city: str, staged: Path, mapping: SurveyMapping,
-                 population: pl.DataFrame | None, file_order: dict[str, int], failed_at: datetime) -> None:
-        self.workspace, self.transaction, self.city, self.staged = workspace, transaction, city, str(staged)
-        self.mapping, self.population, self.file_order, self.failed_at = mapping, population, file_order, failed_at
-        self.records_out = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.RECORDS_OUT)
-        self.scrubbed = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.PERSONAL_DATA_SPANS_SCRUBBED)
-
-    def setup(self) -> None:
-        self.secret = voter_secret(self.workspace)
-        self.pack = _pack(self.workspace, self.city)
-
-    def process(self, keyed):
-        survey_id, frames = keyed
-        answers = pl.concat(list(frames))
-        separator = self.mapping.ranked_separator
-        types = answers_step.question_types(answers, dict(self.mapping.question_types), separator)
-        counted, dead = answers_step.count_answers(answers, types, separator, self.file_order, self.failed_at)
-        if dead.height:
-            yield beam.pvalue.TaggedOutput(DEAD, dead)
-        counted = answers_step.pseudonymise(counted, self.secret, f"{self.city}\x00survey\x00{survey_id}")
-        counted, replaced = answers_step.scrub_answers(answers_step.place_answers(counted, self.pack))
-        counted, weighting = respondent_weights(counted, self.population)
-        results = tally_survey(survey_id, counted, weighting)
-        written = write_survey(self.transaction, Path(self.staged), survey_id, results, counted)
-        self.records_out.inc(counted.height)
-        self.scrubbed.inc(replaced)
-        yield written
-
-
-def _pack(workspace: Workspace, city: str) -> CityPack | None:
-    try:
-        return CityPack.load(workspace.city(city))
-    except CityPackError:
-        return None  # no districts: groups by age band and sex only
-
-
 def build_pipeline(pipeline: beam.Pipeline, inputs: list[str], options: SurveyOptions, mapping: SurveyMapping,
                    workspace: Workspace, transaction, input_ids: dict[str, str], staged: Path,
-                   population: pl.DataFrame | None, timezone: str, started: datetime):
-    """The pipeline's steps; the PCollection of the published files' paths."""
+                   population: pl.DataFrame | None, timezone: str, started: datetime) -> None:
     validated = (
         pipeline
         | "ListSurveyFiles" >> beam.Create(inputs)
         | "ReadSurveyFiles" >> beam.ParDo(_ReadSurveyFile(mapping, options, timezone)).with_output_types(KeyedFrame)
-        | "ValidateAnswers" >> beam.ParDo(_ValidateAnswers(started)).with_output_types(KeyedFrame)
-        .with_outputs(DEAD, main=ANSWERS)
+        | "ValidateAnswers" >> ValidateAnswers(started)
     )
-    file_order = {path: number for number, path in enumerate(inputs)}
-    tallied = (
-        validated[ANSWERS]
-        | "AnswersPerSurvey" >> beam.GroupByKey()
-        | "TallySurvey" >> beam.ParDo(_TallySurvey(workspace, transaction, options.survey_city, staged, mapping,
-                                                   population, file_order, started)).with_outputs(DEAD, main=WRITTEN)
-    )
+    settings = SurveySettings(mapping.question_types, mapping.ranked_separator, population,
+                              {path: number for number, path in enumerate(inputs)}, started)
+    tallied = validated[ANSWERS] | "TallySurveys" >> TallySurveys(workspace, options.survey_city, settings)
+    _ = tallied[TALLIED] | "WriteSurveys" >> WriteSurveys(transaction, staged)
     _ = (
         (validated[DEAD], tallied[DEAD])
         | "AllDeadLetters" >> beam.Flatten()
@@ -174,7 +123,13 @@ def build_pipeline(pipeline: beam.Pipeline, inputs: list[str], options: SurveyOp
             transaction.dataset(ds.DEAD_LETTERS), workspace.restricted_dead_letters(options.survey_city), input_ids
         )
     )
-    return tallied[WRITTEN]
+
+
+def _pack(workspace: Workspace, city: str) -> CityPack | None:
+    try:
+        return CityPack.load(workspace.city(city))
+    except CityPackError:
+        return None  # no districts: groups by age band and sex only
 
 
 def survey_argv(paths: list[str], city: str, home: str, fmt: str = "auto", mapping: str | None = None,

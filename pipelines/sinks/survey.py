@@ -7,7 +7,8 @@ A survey is recomputed from all of its answers in every run that ingests it, so 
 replaced as a whole (a re-run of the same files gives the same results). The restricted answers
 are written into the run's staging folder and moved in place only after the commit
 (`install_answers`), so a failed run leaves the answers of the published results, as the
-vote sink does with ballots (`pipelines.sinks.participation`).
+vote sink does with ballots (`pipelines.sinks.participation`). `WriteSurveys` is the Beam step:
+it counts a survey's answers as records out once they are written.
 """
 
 from __future__ import annotations
@@ -16,13 +17,16 @@ import os
 import shutil
 from pathlib import Path
 
+import apache_beam as beam
 import polars as pl
+from apache_beam.metrics import Metrics
 
 from plumbing.atomic import PART_FILE, write_atomic
 from plumbing.paths import city_folder, partition_value
 from plumbing.publishing import CityTransaction
 from plumbing.workspace import Workspace
 from schemas import datasets as ds
+from schemas import ledger
 from schemas import surveys as sv
 
 
@@ -46,6 +50,28 @@ def write_survey(transaction: CityTransaction, staged_answers: Path, survey_id: 
     write_atomic(rows.to_arrow().cast(sv.SURVEY_ANSWER), survey_folder(staged_answers, survey_id) / PART_FILE,
                  staged_answers)
     return str(target)
+
+
+class _Write(beam.DoFn):
+    def __init__(self, transaction: CityTransaction, staged: Path) -> None:
+        self.transaction, self.staged = transaction, str(staged)
+        self.records_out = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.RECORDS_OUT)
+
+    def process(self, tallied):
+        survey_id, results, answers = tallied
+        yield write_survey(self.transaction, Path(self.staged), survey_id, results, answers)
+        self.records_out.inc(answers.height)  # counted once its answers are written
+
+
+class WriteSurveys(beam.PTransform):
+    """(survey id, results, counted answers) in; the published file paths out."""
+
+    def __init__(self, transaction: CityTransaction, staged: Path) -> None:
+        super().__init__()
+        self.transaction, self.staged = transaction, staged
+
+    def expand(self, tallied):
+        return tallied | "WriteSurvey" >> beam.ParDo(_Write(self.transaction, self.staged))
 
 
 def install_answers(staged_answers: Path, restricted: Path) -> None:

@@ -154,6 +154,7 @@ def test_free_text_is_scrubbed_counted_and_never_an_option(demo) -> None:
     assert not table[sv.ANSWER].drop_nulls().str.contains("скамеек").any()
     text = table.filter(pl.col(sv.MEASURE) == sv.Measure.TEXT_ANSWERS)
     assert text[sv.QUESTION_ID].to_list() == ["q1"] and text[pb.SUPPRESSED].to_list() == [True]
+    assert text[sv.RESPONDENTS].to_list() == [None]  # else respondents minus option answers would tell the 1
     stored = pl.read_parquet(Workspace(home).restricted / sv.SURVEY_ANSWERS / "city=demo" / "survey=raw" / "part-0.parquet")
     comment = stored.filter(pl.col(sv.FREE_TEXT))
     assert comment.height == 1 and "[PHONE]" in comment[sv.ANSWER][0] and "[EMAIL]" in comment[sv.ANSWER][0]
@@ -248,3 +249,45 @@ def test_jsonl_and_parquet_through_a_mapping_equal_the_csv(tmp_path: Path) -> No
     stored = pl.read_parquet(Workspace(tmp_path).restricted / sv.SURVEY_ANSWERS / "city=tiny" / "survey=csv")
     assert stored[sv.SUBMITTED_DATETIME].dt.hour().unique().to_list() == [10]  # 13:00 Moscow is 10:00 UTC
     assert set(stored[pb.PARENT_ID]) == {"N", "S"}
+
+
+def test_single_question_e_vote_with_ranked_columns(tmp_path: Path) -> None:
+    """A ranked e-vote (one question, a column per preference): the runoff elects the option the
+    plurality count would not."""
+    build_tiny_pack(tmp_path)
+    ballots = ([("Memphis", "Nashville", "Chattanooga")] * 42 + [("Nashville", "Chattanooga", "Knoxville")] * 26
+               + [("Chattanooga", "Knoxville", "Nashville")] * 15 + [("Knoxville", "Chattanooga", "")] * 17)
+    lines = ["voter;first;second;third", *[f"v{i};{';'.join(b)}" for i, b in enumerate(ballots)]]
+    (tmp_path / "capital.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    mapping = tmp_path / "vote.toml"
+    mapping.write_text('separator = ";"\nquestion = "capital"\n[columns]\nrespondent = "voter"\n'
+                       'ranked = ["first", "second", "third"]\n', encoding="utf-8")
+    report = ingest(tmp_path, tmp_path / "capital.csv", city="tiny", mapping=str(mapping))
+    assert report.records_out == 100 and report.surveys == ["capital"]
+    table = results(tmp_path, "capital", city="tiny")
+    rounds = table.filter(pl.col(sv.MEASURE) == sv.Measure.IRV_ROUND)
+    assert rounds.filter(pl.col(sv.IRV_STATUS) == "elected")[sv.ANSWER].to_list() == ["Knoxville"]
+    first = table.filter(SHARE & (pl.col(pb.GROUP_KIND) == pb.GroupKind.CITY)).sort(sv.RESPONSES, descending=True)
+    assert first[sv.ANSWER][0] == "Memphis" and first[sv.QUESTION_TYPE][0] == sv.QuestionType.RANKED
+
+
+def test_mapping_mistakes_name_the_fix(tmp_path: Path) -> None:
+    from pipelines.sources.errors import SourceFormatError
+
+    build_tiny_pack(tmp_path)
+    path = write_rows(tmp_path / "s.csv", ["r1,q1,yes,,North One,30,F"])
+    for text, message in [('[columns]\nfavourite = "x"\n', "unknown field"),
+                          ('[columns]\nage = "Alter"\n', "no column 'Alter'"),
+                          ('[questions]\nq1 = "essay"\n', "question type"),
+                          ('format = "xlsx"\n', "not one of")]:
+        (tmp_path / "m.toml").write_text(text, encoding="utf-8")
+        with pytest.raises(SourceFormatError, match=message):
+            ingest(tmp_path, path, city="tiny", mapping=str(tmp_path / "m.toml"))
+    (tmp_path / "v.csv").write_text("voter,vote\n1,a\n", encoding="utf-8")
+    (tmp_path / "m.toml").write_text('[columns]\nrespondent = "voter"\nanswer = "vote"\n', encoding="utf-8")
+    with pytest.raises(SourceFormatError, match="set `question`"):
+        ingest(tmp_path, tmp_path / "v.csv", city="tiny", mapping=str(tmp_path / "m.toml"))
+    bad_population = tmp_path / "p.csv"
+    bad_population.write_text("age_band,sex,population\n18-30,M,100\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="not UrbanPulse's"):
+        ingest(tmp_path, path, city="tiny", population=str(bad_population))

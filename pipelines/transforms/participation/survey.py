@@ -46,7 +46,7 @@ from schemas.surveys import SurveyReason as R
 STAGE_VALIDATE = "validate_answers"
 STAGE_COUNT = "count_answers"
 ISO_UTC = "%Y-%m-%dT%H:%M:%S%.fZ"  # what the survey reader writes where a format parsed
-_REASON, _DETAIL = "_reason", "_detail"
+_REASON = "_reason"
 
 
 def _missing(name: str) -> pl.Expr:
@@ -54,10 +54,15 @@ def _missing(name: str) -> pl.Expr:
     return value.is_null() | value.str.to_lowercase().is_in(MISSING)
 
 
+_AGE_TEXT = pl.col(pb.AGE).str.strip_chars()
+_AGE = pl.when(~_missing(pb.AGE)).then(_AGE_TEXT.str.replace(r"\.0+$", "")).cast(pl.Int64, strict=False)
+_TIME = pl.col(sv.SUBMITTED_AT).str.strptime(pl.Datetime("us"), ISO_UTC, strict=False)
+
+
 def _rules() -> list[tuple[pl.Expr, str, pl.Expr]]:
-    age_text = pl.col(pb.AGE).str.strip_chars()
-    age = age_text.str.replace(r"\.0+$", "").cast(pl.Int64, strict=False)
-    time = pl.col(sv.SUBMITTED_AT)
+    """(broken, reason, detail) in the order they are judged; `detail` is only computed for
+    the rows that break the rule (on `_age` and `_time`, parsed once)."""
+    age, time = pl.col("_age"), pl.col("_time")
     return [
         (pl.col(UNREADABLE_RECORD).is_not_null(), R.UNREADABLE_ROW,
          pl.lit("the row could not be read (broken quoting, more fields than the header, not a JSON object)")),
@@ -65,29 +70,31 @@ def _rules() -> list[tuple[pl.Expr, str, pl.Expr]]:
         (_missing(sv.QUESTION_ID), R.MISSING_QUESTION, pl.lit("the answer has no question id")),
         (pl.col(sv.ANSWER).is_null(), R.MISSING_ANSWER, pl.lit("the answer is empty")),
         (~_missing(pb.AGE) & (age.is_null() | (age < 0) | (age > pb.MAX_AGE)), R.IMPOSSIBLE_AGE,
-         pl.format("age {} is not a whole number from 0 to {}", age_text, pl.lit(pb.MAX_AGE))),
-        (time.is_not_null() & time.str.strptime(pl.Datetime("us"), ISO_UTC, strict=False).is_null(), R.BAD_TIME,
-         pl.format("submission time {} matches none of the mapping's formats", time.str.slice(0, 60))),
+         pl.format("age {} is not a whole number from 0 to {}", _AGE_TEXT.str.slice(0, 40), pl.lit(pb.MAX_AGE))),
+        (pl.col(sv.SUBMITTED_AT).is_not_null() & time.is_null(), R.BAD_TIME,
+         pl.format("submission time {} matches none of the mapping's formats", pl.col(sv.SUBMITTED_AT).str.slice(0, 60))),
     ]
 
 
 def validate_answers(raw: pl.DataFrame, failed_at: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(valid answers, respondent ids still in clear; dead letters) of one batch of raw answers."""
-    reason, detail = pl.lit(None, pl.String), pl.lit(None, pl.String)
-    for broken, name, why in reversed(_rules()):
+    rules = _rules()
+    frame = raw.with_columns(_AGE.alias("_age"), _TIME.alias("_time"))
+    reason = pl.lit(None, pl.String)
+    for broken, name, _why in reversed(rules):
         reason = pl.when(broken).then(pl.lit(name)).otherwise(reason)
-        detail = pl.when(broken).then(why).otherwise(detail)
-    frame = raw.with_columns(reason.alias(_REASON), detail.alias(_DETAIL))
-    dead = dead_letter_rows(frame.filter(pl.col(_REASON).is_not_null()), pl.col(_REASON), pl.col(_DETAIL),
-                            STAGE_VALIDATE, failed_at, payload=sv.RAW_ANSWER_FIELDS)
+    frame = frame.with_columns(reason.alias(_REASON))
+    broken = frame.filter(pl.col(_REASON).is_not_null())
+    detail = pl.lit(None, pl.String)
+    for _broken, name, why in rules:
+        detail = pl.when(pl.col(_REASON) == name).then(why).otherwise(detail)
+    dead = dead_letter_rows(broken, pl.col(_REASON), detail, STAGE_VALIDATE, failed_at, payload=sv.RAW_ANSWER_FIELDS)
     valid = frame.filter(pl.col(_REASON).is_null()).select(
         pl.col(sv.RESPONDENT_ID).str.strip_chars(),
         pl.col(sv.QUESTION_ID).str.strip_chars(),
         pl.col(sv.ANSWER),
-        pl.col(sv.SUBMITTED_AT).str.strptime(pl.Datetime("us"), ISO_UTC, strict=False)
-        .dt.replace_time_zone("UTC").alias(sv.SUBMITTED_DATETIME),
-        pl.when(~_missing(pb.AGE)).then(pl.col(pb.AGE).str.strip_chars().str.replace(r"\.0+$", ""))
-        .cast(pl.Int16, strict=False).alias(pb.AGE),
+        pl.col("_time").dt.replace_time_zone("UTC").alias(sv.SUBMITTED_DATETIME),
+        pl.col("_age").cast(pl.Int16).alias(pb.AGE),
         pl.col(pb.SEX).str.strip_chars().str.to_lowercase().replace_strict(SEXES, default=None,
                                                                             return_dtype=pl.String).alias(pb.SEX),
         pl.when(~_missing(sv.DISTRICT)).then(pl.col(sv.DISTRICT)).alias(pb.NEIGHBORHOOD),
@@ -163,9 +170,7 @@ def count_answers(answers: pl.DataFrame, types: dict[str, str], separator: str, 
     order = pl.col(SOURCE_FILE).replace_strict(file_order, default=len(file_order), return_dtype=pl.Int64)
     ranked = framed.with_columns(order.alias("_file_order")).sort(
         sv.SUBMITTED_DATETIME, "_file_order", SOURCE_POSITION, nulls_last=False)
-    key = [sv.RESPONDENT_ID, sv.QUESTION_ID]
-    keep = pl.int_range(pl.len()).over(key) == pl.len().over(key) - 1
-    ranked = ranked.with_columns(keep.alias("_keep"))
+    ranked = ranked.with_columns(pl.struct(sv.RESPONDENT_ID, sv.QUESTION_ID).is_last_distinct().alias("_keep"))
     dead.append(dead_letter_rows(
         ranked.filter(~pl.col("_keep")), pl.lit(R.REPEATED_ANSWER),
         pl.lit("the respondent answered the question again; the latest answer counts"), STAGE_COUNT, failed_at,

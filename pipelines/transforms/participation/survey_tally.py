@@ -103,7 +103,9 @@ def suppress_cells(rows: pl.DataFrame) -> pl.DataFrame:
     A cell is small when its responses, or its group's respondents, are under `MIN_CELL`.
     Since a group's respondents are published, one small answer would follow from the others
     (respondents minus the rest): when a group's small cells add up to fewer than `MIN_CELL`,
-    its smallest other cell is suppressed too (so the hidden total is at least `MIN_CELL`)."""
+    its smallest other cell is suppressed too (so the hidden total is at least `MIN_CELL`). A
+    `text_answers` row keeps its respondents only when neither its free-text count nor the
+    rest (the option answers) is a small number."""
     block = [sv.QUESTION_ID, sv.MEASURE, pb.GROUP_KIND, pb.GROUP_VALUE, sv.ROUND]
     small = (pl.col(sv.RESPONSES) < pb.MIN_CELL) | (pl.col(sv.RESPONDENTS) < pb.MIN_CELL)
     rows = rows.with_columns(small.alias(pb.SUPPRESSED))
@@ -114,9 +116,12 @@ def suppress_cells(rows: pl.DataFrame) -> pl.DataFrame:
     rows = rows.sort(*block, sv.ANSWER, nulls_last=False).with_columns(
         (pl.col(pb.SUPPRESSED) | secondary.fill_null(False)).alias(pb.SUPPRESSED))
     derived = (sv.RESPONSES, sv.SHARE, sv.CI_LOW, sv.CI_HIGH, sv.WEIGHTED_SHARE)
+    rest = pl.col(sv.RESPONDENTS) - pl.col(sv.RESPONSES)
+    untold = (pl.col(sv.RESPONDENTS) < pb.MIN_CELL) | ((pl.col(sv.MEASURE) == Measure.TEXT_ANSWERS) & (
+        pl.col(pb.SUPPRESSED) | ((rest > 0) & (rest < pb.MIN_CELL))))
     return rows.with_columns(
         *[pl.when(pl.col(pb.SUPPRESSED)).then(None).otherwise(pl.col(c)).alias(c) for c in derived],
-        pl.when(pl.col(sv.RESPONDENTS) < pb.MIN_CELL).then(None).otherwise(pl.col(sv.RESPONDENTS)).alias(sv.RESPONDENTS),
+        pl.when(untold).then(None).otherwise(pl.col(sv.RESPONDENTS)).alias(sv.RESPONDENTS),
     )
 
 
