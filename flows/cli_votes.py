@@ -7,17 +7,24 @@ from pathlib import Path
 from flows.cli_steps import done, step
 from plumbing.workspace import Workspace
 
-FORMATS_HELP = ("pabulib (.pb files of pabulib.org, one election each) or consul (a CONSUL/Decidim proposals or "
-                "investments export and its supports export, given together: one election)")
+VOTE_FORMATS = ("pabulib", "consul")
+SURVEY_FORMATS = ("csv", "jsonl", "parquet")
+FORMATS_HELP = ("pabulib (.pb files of pabulib.org, one election each), consul (a CONSUL/Decidim proposals or "
+                "investments export and its supports export, given together: one election), or csv | jsonl | "
+                "parquet (survey and single-question e-vote answers, one row per respondent x question, "
+                "columns as --mapping says)")
 
 
 def register(_commands, groups) -> None:
     ingest = groups["ingest"].add_parser("votes", help="ingest vote files: tallies, greedy and MES outcomes, turnout")
     ingest.add_argument("paths", nargs="+", type=Path)
     ingest.add_argument("--city", help="city pack name (districts, population); default: the file's META unit")
-    ingest.add_argument("--format", default="pabulib", choices=("pabulib", "consul"), help=FORMATS_HELP)
+    ingest.add_argument("--format", default="pabulib", choices=(*VOTE_FORMATS, *SURVEY_FORMATS), help=FORMATS_HELP)
+    ingest.add_argument("--mapping", type=Path, help="TOML column mapping of survey answers (csv, jsonl, parquet)")
+    ingest.add_argument("--population", type=Path,
+                        help="CSV district?,age_band,sex,population: survey shares weighted to the population")
     ingest.add_argument("--budget", help="the election's budget where the file gives none (CONSUL exports)")
-    ingest.add_argument("--election", help="election id (default: each file's name without its extension)")
+    ingest.add_argument("--election", help="election or survey id (default: each file's name without its extension)")
     ingest.add_argument("--repeated-voter", choices=("latest", "refuse"),
                         help="a voter's second ballot replaces the first (latest) or is refused (default: "
                              "the file's META repeated_voter, else latest)")
@@ -48,6 +55,8 @@ def ingest_votes(args, extra, workspace: Workspace) -> int:
     missing = [str(p) for p in args.paths if not p.is_file()]
     if missing:
         raise FileNotFoundError(f"vote files not found: {', '.join(missing)}")
+    if args.format in SURVEY_FORMATS:
+        return ingest_survey_answers(args, extra, workspace)
     city = args.city or default_city(args.paths, args.format)
     paths = [str(p.resolve()) for p in args.paths]
     started = step(f"ingesting {len(paths)} vote file(s) into city {city!r}")
@@ -71,11 +80,37 @@ def ingest_votes(args, extra, workspace: Workspace) -> int:
     return 0
 
 
-def print_vote_report(report: dict) -> None:
+def ingest_survey_answers(args, extra, workspace: Workspace) -> int:
+    from flows.vote_summary import print_survey, survey_summaries
+
+    city = args.city or "default"
+    paths = [str(p.resolve()) for p in args.paths]
+    started = step(f"ingesting {len(paths)} survey file(s) into city {city!r}")
+    inputs = (paths, city, str(workspace.root), args.format, str(args.mapping) if args.mapping else None,
+              args.election, str(args.population) if args.population else None, args.encoding, extra)
+    if args.no_prefect:
+        from dataclasses import asdict
+
+        from pipelines.ingest_surveys import run, survey_argv
+
+        report = asdict(run(survey_argv(*inputs)))
+        report["summaries"] = survey_summaries(workspace, city, report["surveys"])
+    else:
+        from flows.votes import ingest_surveys as flow
+
+        report = flow(*inputs)
+    done(started)
+    print_vote_report(report, "answers")
+    for summary in report["summaries"]:
+        print_survey(summary)
+    return 0
+
+
+def print_vote_report(report: dict, what: str = "ballots") -> None:
     from schemas import ledger
 
     c = report["counters"]
-    print(f"ballots in {c[ledger.RECORDS_IN]:,} = counted {c[ledger.RECORDS_OUT]:,} + dead letters "
+    print(f"{what} in {c[ledger.RECORDS_IN]:,} = counted {c[ledger.RECORDS_OUT]:,} + dead letters "
           f"{c[ledger.DEAD_LETTERS]:,}  (accounting ok: {report[ledger.ACCOUNTING_OK]}), {report['seconds']:.1f} s")
 
 
@@ -90,5 +125,5 @@ def generate_votes(args, _extra, workspace: Workspace) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     (write_survey_csv if args.kind == "survey" else write_pabulib)(vote, args.out)
     done(started)
-    print(f"wrote {args.ballots:,} {'answers' if args.kind == 'survey' else 'ballots'} to {args.out}")
+    print(f"wrote {args.ballots:,} {'respondents' if args.kind == 'survey' else 'ballots'} to {args.out}")
     return 0

@@ -5,10 +5,12 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.sinks.participation import election_folder
+from pipelines.sinks.survey import survey_folder
 from plumbing.atomic import PART_FILE
 from plumbing.workspace import Workspace
 from schemas import datasets as ds
 from schemas import participation as pb
+from schemas import surveys as sv
 
 
 def election_summaries(workspace: Workspace, city: str, election_ids: list[str]) -> list[dict]:
@@ -61,3 +63,27 @@ def print_election(summary: dict, shown: int = 5) -> None:
 def _short(name: str, width: int = 40) -> str:
     return name if len(name) <= width else name[: width - 1] + "…"
 
+
+
+def survey_summaries(workspace: Workspace, city: str, survey_ids: list[str]) -> list[dict]:
+    return [survey_summary(workspace, city, survey_id) for survey_id in survey_ids]
+
+
+def survey_summary(workspace: Workspace, city: str, survey_id: str) -> dict:
+    """The leading answer of every question, city-wide: raw and weighted shares."""
+    folder = survey_folder(workspace.city_dataset(ds.SURVEY_RESULTS, city), survey_id)
+    results = pl.read_parquet(folder / PART_FILE)
+    city_wide = results.filter((pl.col(sv.MEASURE) == sv.Measure.SHARE) & (pl.col(sv.GROUP_KIND) == pb.GroupKind.CITY)
+                               & pl.col(sv.SHARE).is_not_null())
+    leaders = (city_wide.sort(sv.SHARE, descending=True).group_by(sv.QUESTION_ID, maintain_order=True).first()
+               .sort(sv.QUESTION_ID))
+    return {"survey_id": survey_id, "weighting": results[sv.WEIGHTING][0] if results.height else "none",
+            "leaders": leaders.select(sv.QUESTION_ID, sv.ANSWER, sv.SHARE, sv.WEIGHTED_SHARE).rows(),
+            "dataset": str(folder)}
+
+
+def print_survey(summary: dict) -> None:
+    print(f"\nsurvey {summary['survey_id']!r} (shares weighted by: {summary['weighting']}):")
+    for question, answer, share, weighted in summary["leaders"]:
+        print(f"  {question:<10} {_short(answer or ''):<40} {share:6.1%} (weighted {weighted:.1%})")
+    print(f"  results: {summary['dataset']}")

@@ -8,6 +8,7 @@ from schemas import aggregates as ag
 from schemas import dead_letters as dl
 from schemas import participation as pb
 from schemas import requests as rq
+from schemas import surveys as sv
 
 DESCRIPTIONS: dict[str, str] = {
     rq.SERVICE_REQUEST_ID: "Request id as the source issued it (Open311 service_request_id).",
@@ -118,17 +119,22 @@ PUBLISHED: dict[str, tuple[pa.Schema, str]] = {
     "pb_projects": (pb.PB_PROJECT, "datasets/pb_projects/city=NAME/election=ID/part-0.parquet"),
     "pb_project_groups": (pb.PB_PROJECT_GROUP, "datasets/pb_project_groups/city=NAME/election=ID/part-0.parquet"),
     "pb_turnout": (pb.PB_TURNOUT, "datasets/pb_turnout/city=NAME/election=ID/part-0.parquet"),
+    "survey_results": (sv.SURVEY_RESULT, "datasets/survey_results/city=NAME/survey=ID/part-0.parquet"),
 }
 
 
 def meanings(dataset: str) -> dict[str, str]:
     """Column -> meaning for one published dataset (participation names shadow the requests')."""
-    return {**DESCRIPTIONS, **PARTICIPATION_DESCRIPTIONS} if dataset.startswith("pb_") else DESCRIPTIONS
+    if dataset.startswith("pb_"):
+        return {**DESCRIPTIONS, **PARTICIPATION_DESCRIPTIONS}
+    if dataset.startswith("survey_"):
+        return {**DESCRIPTIONS, **PARTICIPATION_DESCRIPTIONS, **sv.SURVEY_DESCRIPTIONS}
+    return DESCRIPTIONS
 
 
 def data_dictionary() -> str:
     lines = [f"# UrbanPulse datasets (request schema {rq.SCHEMA_VERSION}, participation schema "
-             f"{pb.PARTICIPATION_SCHEMA_VERSION})", ""]
+             f"{pb.PARTICIPATION_SCHEMA_VERSION}, survey schema {sv.SURVEY_SCHEMA_VERSION})", ""]
     for name, (schema, layout) in PUBLISHED.items():
         lines += [f"## {name}", "", f"`{layout}`", "", "| column | type | meaning |", "|---|---|---|"]
         lines += [f"| `{f.name}` | {f.type} | {meanings(name).get(f.name, '')} |" for f in schema]
