@@ -131,3 +131,29 @@ def published_rows(workspace: Workspace) -> pl.DataFrame:
 
     rows = pl.concat(list(published_requests(workspace.city_dataset("requests", "tiny"))))
     return rows.drop(rq.INGESTED_AT).sort(rq.SERVICE_REQUEST_ID)
+
+
+def test_vote_flow_publishes_outcomes_and_an_artifact(prefect_harness, tmp_path: Path):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from flows.votes import ingest_votes
+
+    votes = [f"v{i};p1{',p2' if i % 2 else ''};40;F;x" for i in range(30)]
+    path = tmp_path / "spring-vote.pb"
+    path.write_text("\n".join(["META", "key;value", "budget;300", "vote_type;approval", "PROJECTS",
+                               "project_id;cost;name", "p1;100;Park", "p2;250;Road", "VOTES",
+                               "voter_id;vote;age;sex;neighborhood", *votes]) + "\n", encoding="utf-8")
+    report = ingest_votes([str(path)], "tiny", str(tmp_path))
+    assert report["accounting_ok"] and report["counters"]["records_out"] == 30
+    [summary] = report["summaries"]
+    assert summary["greedy"] == ["Park"] and summary["ballots"] == 30  # Road no longer fits
+
+    async def artifacts():
+        async with get_client() as client:
+            return await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["votes-tiny"]))
+            )
+
+    found = asyncio.run(artifacts())
+    assert found and "| greedy | 1 |" in found[0].data
