@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export URBANPULSE_HOME ?= $(CURDIR)/urbanpulse-home
 
-.PHONY: demo test fuzz bench bench-batch bench-models bench-participation bench-live install clean
+.PHONY: demo test fuzz bench bench-batch bench-models bench-participation bench-live bench-live-votes install clean
 
 install: $(STAMP)
 
@@ -43,6 +43,10 @@ bench-participation: $(STAMP)
 
 bench-live: $(STAMP)
 	$(PY) -m bench.live $(BENCH_ARGS)
+
+# ballots landed at 2,000/s for 60 s into an open vote: landed -> feed latency (about two minutes)
+bench-live-votes: $(STAMP)
+	$(PY) -m bench.live_votes $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) urbanpulse-home bench/out

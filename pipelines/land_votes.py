@@ -46,6 +46,7 @@ class BallotLander:
         return self.log.append(segment_table(frame, origin), origin=origin)
 
     def land_file(self, path: Path, fmt: str | None = None, encoding: str | None = None) -> list[int]:
+        """Append a ballot file's ballots (`read_ballot_file`); returns the new segments."""
         frame = read_ballot_file(Path(path), fmt, encoding)
         published: list[int] = []
         for start in range(0, max(frame.height, 1), SEGMENT_ROWS):

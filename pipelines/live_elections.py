@@ -61,6 +61,7 @@ def outcomes_of(election: Election) -> Outcomes:
     extra = [pb.PROJECT_ID, *(c for c in election.projects.columns if c not in vt.PROJECTS_TABLE.columns)]
 
     def decide(row: dict, projects: pl.DataFrame, load) -> tuple[list[bool], list[bool] | None]:
+        """(greedy, MES or None) for the vote's `row` and full project tallies; `load()` reads the ballots."""
         projects = projects.join(election.projects.select(extra), on=pb.PROJECT_ID, how="left", maintain_order="left")
         decided = row[vt.CLOSED_AT] is not None or row[pb.BALLOTS] <= MES_LIVE_BALLOTS
         ballots = stored_ballots(load() if decided else _NO_BALLOTS).with_row_index(VOTER_INDEX)

@@ -84,6 +84,7 @@ def has_vote_tables(db: sqlite3.Connection) -> bool:
 
 
 def status_of(row: dict) -> str:
+    """`open` or `closed` (ballots landed after `closed_at` are not counted)."""
     return pb.STATUS_CLOSED if row.get(CLOSED_AT) is not None else pb.STATUS_OPEN
 
 
@@ -105,6 +106,7 @@ def election(db: sqlite3.Connection, election_id: str, with_rules: bool = False)
 
 
 def election_of_source(db: sqlite3.Connection, source: str) -> dict | None:
+    """The election (with its rules) whose ballots land in landing source `source`."""
     if not has_vote_tables(db):
         return None
     found = db.execute(select(ELECTIONS_TABLE, (pb.ELECTION_ID,), f"{SOURCE} = ?"), (source,)).fetchone()

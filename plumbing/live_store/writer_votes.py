@@ -48,6 +48,7 @@ _IN_JSON = "IN (SELECT value FROM json_each(?))"
 
 
 def create_vote_tables(db: sqlite3.Connection) -> None:
+    """The vote tables, where the store does not have them yet."""
     db.executescript("\n".join(create_table(table) for table in vt.VOTE_TABLES))
 
 

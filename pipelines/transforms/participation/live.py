@@ -52,6 +52,7 @@ def stored_ballots(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def with_age_band(ballots: pl.DataFrame) -> pl.DataFrame:
+    """Ballots with the age band of their age (null without one), as the batch groups them."""
     return ballots.with_columns(age_band(pl.col(pb.AGE)).alias(pb.AGE_BAND))
 
 
@@ -88,3 +89,12 @@ def tally_deltas(added: pl.DataFrame, removed: pl.DataFrame) -> tuple[pl.DataFra
     turnout_frame = pl.concat(turnout).filter(pl.col(pb.BALLOTS) != 0).select(
         pb.GROUP_KIND, pb.GROUP_VALUE, pb.GROUP_NAME, pb.BALLOTS)
     return projects, groups_frame, turnout_frame
+
+
+def no_deltas() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(projects, groups, turnout) changes of a segment that counts nothing."""
+    projects = pl.DataFrame(schema={pb.PROJECT_ID: pl.String, pb.VOTES: pl.Int64, pb.SCORE: pl.Float64})
+    groups = pl.DataFrame(schema={pb.GROUP_KIND: pl.String, pb.GROUP_VALUE: pl.String, **projects.schema})
+    turnout = pl.DataFrame(schema={pb.GROUP_KIND: pl.String, pb.GROUP_VALUE: pl.String, pb.GROUP_NAME: pl.String,
+                                   pb.BALLOTS: pl.Int64})
+    return projects, groups, turnout
