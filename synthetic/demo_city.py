@@ -19,10 +19,10 @@ import polars as pl
 import pyarrow as pa
 import shapely
 
-from synthetic import demo_city_names as names
 from models.cities.pack import CityPack
 from schemas import citypack as cp
 from schemas.taxonomy import DEMO_TAXONOMY
+from synthetic import demo_city_names as names
 
 DEMO_CITY_NAME = "demo"
 DEMO_TIMEZONE = "Europe/Moscow"
