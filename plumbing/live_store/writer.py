@@ -65,12 +65,17 @@ class Commit:
     hours: list[tuple] | None = None  # (window, start, district, category, hours to close, +1 | -1)
 
 
+OWNER_ONLY = 0o600  # SQLite gives its -wal and -shm files the database's permissions
+
+
 class LiveStore(LiveStoreReader):
     """The store opened for writing (one writer per city: the stream holds a lock beside it)."""
 
     def __init__(self, path: Path) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=OWNER_ONLY, exist_ok=True)
+        path.chmod(OWNER_ONLY)  # it holds live votes' pseudonymised ballots: the owner's, like `restricted/`
         db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a killed process loses nothing committed
