@@ -20,7 +20,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, datetime
@@ -33,7 +32,6 @@ import polars as pl
 from bench.live import MemorySampler, _percentiles, _start, _wait_for
 from bench.report import code_state, machine_info
 from bench.workload import build_city
-from flows.cli import COMMAND_MODULES
 from flows.cli_steps import urbanpulse_command
 from pipelines.land_votes import BallotLander, segment_table
 from pipelines.live_elections import open_vote
@@ -123,18 +121,12 @@ class Watchers:
         return found
 
 
-def _stream_command(home: Path) -> list[str]:
-    if "flows.cli_live_votes" in COMMAND_MODULES:
-        return urbanpulse_command(home, "stream", "votes", "--city", CITY)
-    return [sys.executable, "-m", "bench.live_votes", "--stream-driver", str(home)]
-
-
 def measure(workspace: Workspace, ballots: pl.DataFrame, rate: float, seconds: float, tick: float) -> dict:
     """Serve, stream, warm up with one segment, land `rate` ballots/s for `seconds`, then stop
     both and compute the latencies (see the module docstring)."""
     home, lander = workspace.root, BallotLander(workspace, CITY, ELECTION)
     server = _start(urbanpulse_command(home, "serve", "--city", CITY, "--port", str(PORT)), OUT / "logs" / "votes-serve.log")
-    stream = _start(_stream_command(home), OUT / "logs" / "votes-stream.log")
+    stream = _start(urbanpulse_command(home, "stream", "votes", "--city", CITY), OUT / "logs" / "votes-stream.log")
     watchers = None
     try:
         url = f"http://127.0.0.1:{PORT}"
@@ -229,13 +221,6 @@ def render(report: dict) -> str:
     ])
 
 
-def stream_driver(home: Path) -> None:
-    """The stream of votes in this process (until SIGTERM), when `urbanpulse stream votes` is not there."""
-    from pipelines.stream_votes import VoteSettings, stream
-
-    stream(VoteSettings(Workspace(home), CITY))
-
-
 def main(argv: list[str] | None = None) -> int:
     """Prepare, measure, and write bench/out/live_votes_report.{json,md}."""
     parser = argparse.ArgumentParser(prog="python -m bench.live_votes", description=__doc__)
@@ -244,16 +229,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tick", type=float, default=0.1)
     parser.add_argument("--revote-share", type=float, default=0.05)
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--stream-driver", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.stream_driver:
-        stream_driver(args.stream_driver)
-        return 0
     count = round(args.rate * (args.seconds + args.tick))
     _say(f"preparing the demo city and a vote of {count:,} ballots")
     workspace, ballots = prepare(OUT / "live-votes-home", count, args.seed, args.revote_share)
     _say(f"landing {args.rate:,.0f} ballots/s for {args.seconds:.0f} s")
-    report = {"machine": machine_info(), "code": code_state(), "settings": vars(args) | {"stream_driver": None},
+    report = {"machine": machine_info(), "code": code_state(), "settings": vars(args),
               "run": measure(workspace, ballots, args.rate, args.seconds, args.tick)}
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "live_votes_report.json").write_text(json.dumps(report, indent=2, default=str))

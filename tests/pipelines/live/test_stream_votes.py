@@ -270,14 +270,12 @@ def test_a_vote_opened_while_the_stream_runs_is_followed(spring) -> None:
 
 
 def test_the_commands_open_land_every_format_stream_and_close(tmp_path, monkeypatch, capsys) -> None:
-    """As a user types them (the module registered as `flows.cli` will have it): one unreadable
-    line per file becomes a dead letter, the rest is counted."""
+    """As a user types them: one unreadable line per file becomes a dead letter, the rest is counted."""
     from conftest import forget_prefect_settings
 
     from flows import cli
 
     forget_prefect_settings(monkeypatch)
-    monkeypatch.setattr(cli, "COMMAND_MODULES", (*cli.COMMAND_MODULES, "flows.cli_live_votes"))
     build_tiny_pack(tmp_path)
     files = {"a.csv": "voter_id;vote;age\na1;p1;30\na2;p1,p2;40\nbroken;line;with;too;many\n",
              "b.csv": 'voter_id,vote,sex\nb1,"p2,p3",F\nb2,p3,M\n"unclosed,p1\n',
