@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from apache_beam.metrics.metric import MetricsFilter
 
+from pipelines.sinks.dead_letters import forget, put_back, set_aside
+from plumbing.atomic import staging_dir
+from plumbing.publishing import CityTransaction, publishing
+from plumbing.workspace import Workspace
+from schemas import datasets as ds
 from schemas import ledger
 
 LOG = logging.getLogger("urbanpulse")
@@ -111,3 +119,25 @@ def check_accounting(report: IngestReport, runs: Path) -> None:
             f"{report.records_out} + dead_letters={report.dead_letters}, so nothing was "
             f"published; see {runs / (report.run_id + '.json')}"
         )
+
+
+@contextmanager
+def publishing_run(workspace: Workspace, city: str, run_id: str, holder: str, input_ids: dict[str, str],
+                   staged: Path | None = None) -> Iterator[CityTransaction]:
+    """The city's publishing transaction for one batch run (`plumbing.publishing`), with the
+    dead letters of its inputs set aside first: a re-run replaces them (a fixed mapping leaves
+    none behind), a failed run puts them back. `staged`: where the run stages restricted rows
+    (ballots, answers) that it moves in place after the commit; removed when the run fails."""
+    restricted_dead = workspace.restricted_dead_letters(city)
+    ids = list(input_ids.values())
+    with publishing(workspace, city, run_id, holder) as transaction:
+        set_aside(transaction.dataset(ds.DEAD_LETTERS), ids, transaction.tree / "dead-letters-set-aside")
+        previous_restricted = set_aside(restricted_dead, ids, staging_dir(restricted_dead) / f"set-aside-{run_id}")
+        try:
+            yield transaction
+        except BaseException:
+            put_back(previous_restricted)
+            if staged is not None:
+                shutil.rmtree(staged, ignore_errors=True)
+            raise
+    forget(previous_restricted)

@@ -31,14 +31,12 @@ from pipelines.batch_runs import (
     checked_inputs,
     distinct_inputs,
     new_run_id,
+    publishing_run,
     run_counters,
 )
 from pipelines.sinks.dead_letters import (
     WriteDeadLetters,
     dead_letter_reasons,
-    forget,
-    put_back,
-    set_aside,
 )
 from pipelines.sinks.requests.daily import WriteRequestDaily
 from pipelines.sinks.requests.dataset import (
@@ -63,10 +61,9 @@ from pipelines.transforms.requests.normalise import NormaliseRequests
 from pipelines.transforms.requests.scrub import ScrubPersonalData
 from pipelines.transforms.requests.sla import ComputeSla
 from pipelines.transforms.requests.validate import DEAD, ValidateRequests
-from plumbing.atomic import staging_dir
 from plumbing.paths import city_folder
 from plumbing.progress import AGGREGATING, PUBLISHING, READING, RunProgress
-from plumbing.publishing import CityTransaction, publishing
+from plumbing.publishing import CityTransaction
 from plumbing.workspace import Workspace
 from schemas import datasets as ds
 from schemas import ledger
@@ -211,31 +208,21 @@ def run(argv: list[str] | None = None) -> IngestReport:
     run_id = new_run_id(started)
     runner = None if options.view_as(StandardOptions).runner else FnApiRunner()
     workspace.make_restricted()
-    restricted = workspace.restricted_dead_letters(ingest.city)
     # one writer per city at a time (concurrent merges of a partition would lose rows); the run
     # publishes in one commit at the end of the block, or not at all
-    with publishing(workspace, ingest.city, run_id, f"ingest run {run_id}") as transaction:
-        # a re-run replaces the dead letters of its inputs: a fixed mapping leaves none behind
-        ids = list(input_ids.values())
-        set_aside(transaction.dataset(ds.DEAD_LETTERS), ids, transaction.tree / "dead-letters-set-aside")
-        previous_restricted = set_aside(restricted, ids, staging_dir(restricted) / f"set-aside-{run_id}")
-        try:
-            pipeline = beam.Pipeline(runner=runner, options=options)
-            build_pipeline(pipeline, inputs, ingest, workspace, transaction, pack, model_dir, input_ids,
-                           run_id, started)
-            result = pipeline.run()
-            result.wait_until_finish()
-            report = IngestReport(
-                run_id=run_id, city=ingest.city, inputs=inputs,
-                counters=run_counters(result, ledger.BATCH_COUNTERS),
-                datasets=workspace.published_datasets(ingest.city, ds.REQUEST_DATASETS),
-                started_at=started.isoformat(), seconds=(datetime.now(UTC) - started).total_seconds(),
-            )
-            check_accounting(report, workspace.runs)
-        except BaseException:
-            put_back(previous_restricted)
-            raise
-    forget(previous_restricted)
+    with publishing_run(workspace, ingest.city, run_id, f"ingest run {run_id}", input_ids) as transaction:
+        pipeline = beam.Pipeline(runner=runner, options=options)
+        build_pipeline(pipeline, inputs, ingest, workspace, transaction, pack, model_dir, input_ids,
+                       run_id, started)
+        result = pipeline.run()
+        result.wait_until_finish()
+        report = IngestReport(
+            run_id=run_id, city=ingest.city, inputs=inputs,
+            counters=run_counters(result, ledger.BATCH_COUNTERS),
+            datasets=workspace.published_datasets(ingest.city, ds.REQUEST_DATASETS),
+            started_at=started.isoformat(), seconds=(datetime.now(UTC) - started).total_seconds(),
+        )
+        check_accounting(report, workspace.runs)
     _refuse_suspicious_outcome(report, ingest, workspace, list(input_ids.values()))
     return report
 

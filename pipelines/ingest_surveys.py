@@ -19,7 +19,6 @@ a process, so every option here is named `--survey_...`.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,9 +38,10 @@ from pipelines.batch_runs import (
     checked_inputs,
     distinct_inputs,
     new_run_id,
+    publishing_run,
     run_counters,
 )
-from pipelines.sinks.dead_letters import WriteDeadLetters, forget, put_back, set_aside
+from pipelines.sinks.dead_letters import WriteDeadLetters
 from pipelines.sinks.survey import WriteSurveys, install_answers, restricted_answers, survey_folder
 from pipelines.sources.participation.survey import DEFAULT_ROWS, read_population, read_survey
 from pipelines.sources.participation.survey_mapping import SurveyMapping, load_survey_mapping
@@ -57,7 +57,6 @@ from pipelines.transforms.participation.survey_composites import (
 from pipelines.transforms.participation.survey_weights import population_cells
 from plumbing.atomic import PART_FILE, staging_dir
 from plumbing.paths import partition_value
-from plumbing.publishing import publishing
 from plumbing.workspace import Workspace
 from schemas import datasets as ds
 from schemas import ledger
@@ -163,21 +162,12 @@ def run(argv: list[str] | None = None) -> SurveyReport:
     started = datetime.now(UTC)
     run_id = new_run_id(started)
     workspace.make_restricted()
-    restricted_dead = workspace.restricted_dead_letters(surveys.survey_city)
     restricted = restricted_answers(workspace, surveys.survey_city)
     staged = staging_dir(restricted) / f"answers-{partition_value(run_id)}"
-    with publishing(workspace, surveys.survey_city, run_id, f"survey ingest {run_id}") as transaction:
-        ids = list(input_ids.values())
-        set_aside(transaction.dataset(ds.DEAD_LETTERS), ids, transaction.tree / "dead-letters-set-aside")
-        previous_restricted = set_aside(restricted_dead, ids, staging_dir(restricted_dead) / f"set-aside-{run_id}")
-        try:
-            report = _run_pipeline(options, inputs, mapping, workspace, transaction, input_ids, staged, population,
-                                   timezone, started, run_id)
-        except BaseException:
-            put_back(previous_restricted)
-            shutil.rmtree(staged, ignore_errors=True)
-            raise
-    forget(previous_restricted)
+    with publishing_run(workspace, surveys.survey_city, run_id, f"survey ingest {run_id}", input_ids,
+                        staged) as transaction:
+        report = _run_pipeline(options, inputs, mapping, workspace, transaction, input_ids, staged, population,
+                               timezone, started, run_id)
     install_answers(staged, restricted)
     if report.records_in == 0:
         raise SuspiciousInputError(f"read 0 answers from {', '.join(Path(p).name for p in inputs)}: "

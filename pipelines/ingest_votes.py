@@ -16,7 +16,6 @@ election is decided from all its ballots at once: the rules (MES above all) need
 from __future__ import annotations
 
 import logging
-import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,9 +33,10 @@ from pipelines.batch_runs import (
     checked_inputs,
     distinct_inputs,
     new_run_id,
+    publishing_run,
     run_counters,
 )
-from pipelines.sinks.dead_letters import WriteDeadLetters, forget, put_back, set_aside
+from pipelines.sinks.dead_letters import WriteDeadLetters
 from pipelines.sinks.participation import WriteElections, install_ballots
 from pipelines.sources.errors import SourceFormatError
 from pipelines.sources.participation.consul import read_consul
@@ -52,7 +52,6 @@ from pipelines.transforms.participation.composites import (
 )
 from plumbing.atomic import staging_dir
 from plumbing.paths import partition_value
-from plumbing.publishing import publishing
 from plumbing.workspace import Workspace
 from schemas import datasets as ds
 from schemas import ledger
@@ -161,31 +160,21 @@ def run(argv: list[str] | None = None) -> VoteReport:
     run_id = new_run_id(started)
     runner = None if options.view_as(StandardOptions).runner else FnApiRunner()
     workspace.make_restricted()
-    restricted_dead = workspace.restricted_dead_letters(votes.vote_city)
     restricted_ballots = workspace.restricted_ballots(votes.vote_city)
     staged = staging_dir(restricted_ballots) / f"ballots-{partition_value(run_id)}"
-    with publishing(workspace, votes.vote_city, run_id, f"vote ingest {run_id}") as transaction:
-        ids = list(input_ids.values())
-        set_aside(transaction.dataset(ds.DEAD_LETTERS), ids, transaction.tree / "dead-letters-set-aside")
-        previous_restricted = set_aside(restricted_dead, ids, staging_dir(restricted_dead) / f"set-aside-{run_id}")
-        try:
-            pipeline = beam.Pipeline(runner=runner, options=options)
-            build_pipeline(pipeline, inputs, votes, workspace, transaction, input_ids, staged, started)
-            result = pipeline.run()
-            result.wait_until_finish()
-            report = VoteReport(
-                run_id=run_id, city=votes.vote_city, inputs=inputs, counters=run_counters(result, VOTE_COUNTERS),
-                datasets=workspace.published_datasets(votes.vote_city, VOTE_DATASETS),
-                started_at=started.isoformat(), seconds=(datetime.now(UTC) - started).total_seconds(),
-                elections=sorted({election_id_of(group[0], votes.election)
-                                  for group in vote_file_groups(inputs, votes.vote_format)}),
-            )
-            check_accounting(report, workspace.runs)
-        except BaseException:
-            put_back(previous_restricted)
-            shutil.rmtree(staged, ignore_errors=True)
-            raise
-    forget(previous_restricted)
+    with publishing_run(workspace, votes.vote_city, run_id, f"vote ingest {run_id}", input_ids, staged) as transaction:
+        pipeline = beam.Pipeline(runner=runner, options=options)
+        build_pipeline(pipeline, inputs, votes, workspace, transaction, input_ids, staged, started)
+        result = pipeline.run()
+        result.wait_until_finish()
+        report = VoteReport(
+            run_id=run_id, city=votes.vote_city, inputs=inputs, counters=run_counters(result, VOTE_COUNTERS),
+            datasets=workspace.published_datasets(votes.vote_city, VOTE_DATASETS),
+            started_at=started.isoformat(), seconds=(datetime.now(UTC) - started).total_seconds(),
+            elections=sorted({election_id_of(group[0], votes.election)
+                              for group in vote_file_groups(inputs, votes.vote_format)}),
+        )
+        check_accounting(report, workspace.runs)
     install_ballots(staged, restricted_ballots)
     if report.records_in == 0 and votes.vote_format != "consul":  # a CONSUL export alone has no ballots
         raise SuspiciousInputError(f"read 0 ballots from {', '.join(Path(p).name for p in inputs)}: "
