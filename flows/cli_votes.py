@@ -28,6 +28,9 @@ def register(_commands, groups) -> None:
     ingest.add_argument("--repeated-voter", choices=("latest", "refuse"),
                         help="a voter's second ballot replaces the first (latest) or is refused (default: "
                              "the file's META repeated_voter, else latest)")
+    ingest.add_argument("--mes-completion", choices=("none", "add1"),
+                        help="complete equal shares with Add1 (raise every voter's share by one unit while the "
+                             "outcome still fits; slow on city-wide votes); default: add1 when the file's rule says so")
     ingest.add_argument("--encoding", help="text encoding of the files (default: UTF-8, else guessed)")
     ingest.add_argument("--no-prefect", action="store_true", help="run the pipeline without a flow")
     ingest.set_defaults(handler=ingest_votes)
@@ -61,7 +64,7 @@ def ingest_votes(args, extra, workspace: Workspace) -> int:
     paths = [str(p.resolve()) for p in args.paths]
     started = step(f"ingesting {len(paths)} vote file(s) into city {city!r}")
     inputs = (paths, city, str(workspace.root), args.format, args.election, args.repeated_voter, args.encoding, extra,
-              args.budget)
+              args.budget, args.mes_completion)
     if args.no_prefect:
         from dataclasses import asdict
 

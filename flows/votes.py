@@ -44,9 +44,11 @@ def publish_vote_artifact(report: dict, summaries: list[dict]) -> None:
 @flow(name="ingest_votes", log_prints=True)
 def ingest_votes(paths: list[str], city: str, home: str, fmt: str = "pabulib", election: str | None = None,
                  repeated_voter: str | None = None, encoding: str | None = None,
-                 beam_args: list[str] | None = None, budget: str | None = None) -> dict:
+                 beam_args: list[str] | None = None, budget: str | None = None,
+                 mes_completion: str | None = None) -> dict:
     """Vote files -> published tallies and outcomes; fails if any ballot is unaccounted for."""
-    report = run_vote_pipeline(vote_argv(paths, city, home, fmt, election, repeated_voter, encoding, beam_args, budget))
+    report = run_vote_pipeline(vote_argv(paths, city, home, fmt, election, repeated_voter, encoding, beam_args, budget,
+                                           mes_completion))
     summaries = election_summaries(Workspace.resolve(home), city, report["elections"])
     publish_vote_artifact(report, summaries)
     return {**report, "summaries": summaries}

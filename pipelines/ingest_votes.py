@@ -26,6 +26,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from models.participation.election import election_from_pabulib
+from models.participation.outcomes import COMPLETIONS
 from pipelines.batch_runs import (
     IngestReport,
     SuspiciousInputError,
@@ -71,6 +72,7 @@ class VoteOptions(PipelineOptions):
         parser.add_argument("--vote_budget", default=None, help="the election's budget, where the file has none")
         parser.add_argument("--election", default=None, help="election id (default: each file's name stem)")
         parser.add_argument("--repeated_voter", default=None, help="latest | refuse (default: the file's META, else latest)")
+        parser.add_argument("--mes_completion", default=None, help="none | add1 (default: add1 when META's rule says so)")
         parser.add_argument("--vote_encoding", default=None)
         parser.add_argument("--vote_city", default=None)
         parser.add_argument("--vote_home", default=None)
@@ -97,6 +99,7 @@ class _ReadVoteFile(beam.DoFn):
     def __init__(self, options: VoteOptions) -> None:
         self.election, self.repeated, self.fmt = options.election, options.repeated_voter, options.vote_format
         self.encoding, self.rows, self.budget = options.vote_encoding, options.ballot_rows, options.vote_budget
+        self.completion = options.mes_completion
         self.records_in = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.RECORDS_IN)
 
     def process(self, paths: list[str]):
@@ -107,7 +110,8 @@ class _ReadVoteFile(beam.DoFn):
             parsed = read_pabulib(Path(paths[0]), self.encoding)
             parsed.meta.update(overrides)
         election_id = election_id_of(paths[0], self.election)
-        election = election_from_pabulib(election_id, parsed.meta, parsed.projects, str(parsed.path), self.repeated)
+        election = election_from_pabulib(election_id, parsed.meta, parsed.projects, str(parsed.path), self.repeated,
+                                         self.completion)
         yield beam.pvalue.TaggedOutput(ELECTIONS, (election_id, election))
         for batch in parsed.ballot_batches(self.rows):
             self.records_in.inc(batch.height)
@@ -139,19 +143,23 @@ def build_pipeline(pipeline: beam.Pipeline, inputs: list[str], options: VoteOpti
 
 def vote_argv(paths: list[str], city: str, home: str, fmt: str = "pabulib", election: str | None = None,
               repeated_voter: str | None = None, encoding: str | None = None,
-              beam_args: list[str] | None = None, budget: str | None = None) -> list[str]:
+              beam_args: list[str] | None = None, budget: str | None = None,
+              mes_completion: str | None = None) -> list[str]:
     argv = [f"--vote_input={p}" for p in paths] + [f"--vote_city={city}", f"--vote_home={home}",
                                                    f"--vote_format={fmt}"]
     argv += [f"--election={election}"] if election else []
     argv += [f"--repeated_voter={repeated_voter}"] if repeated_voter else []
     argv += [f"--vote_encoding={encoding}"] if encoding else []
     argv += [f"--vote_budget={budget}"] if budget else []
+    argv += [f"--mes_completion={mes_completion}"] if mes_completion else []
     return argv + list(beam_args or [])
 
 
 def run(argv: list[str] | None = None) -> VoteReport:
     options = PipelineOptions(argv)
     votes = options.view_as(VoteOptions)
+    if votes.mes_completion not in (None, *COMPLETIONS):
+        raise ValueError(f"--mes-completion {votes.mes_completion!r} is not one of {', '.join(COMPLETIONS)}")
     if votes.vote_format not in FORMATS:
         raise SourceFormatError(f"--format {votes.vote_format!r} is not a vote format; use one of {', '.join(FORMATS)}")
     workspace = Workspace.resolve(votes.vote_home)

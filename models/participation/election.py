@@ -36,6 +36,7 @@ class Election:
     threshold: float | None = None  # min_project_score_threshold
     max_sum_points: float | None = None
     repeated_voter: str = "latest"
+    mes_completion: str = "none"  # or "add1" (`models.participation.outcomes.equal_shares`)
     meta: dict | None = None
 
     @property
@@ -61,7 +62,9 @@ class Election:
 
 
 def election_from_pabulib(election_id: str, meta: dict[str, str], projects: pl.DataFrame, where: str,
-                          repeated_voter: str | None = None) -> Election:
+                          repeated_voter: str | None = None, mes_completion: str | None = None) -> Election:
+    """The election a file describes. `mes_completion`: given, else `add1` when META's rule names
+    it (Pabulib writes `equalshares/add1`), else none."""
     vote_type = (meta.get(pb.VOTE_TYPE) or pb.VoteType.APPROVAL).strip().lower()
     if vote_type not in pb.VoteType.ALL:
         raise ElectionRulesError(f"{where}: META vote_type {vote_type!r} is not one of {', '.join(pb.VoteType.ALL)}")
@@ -77,6 +80,7 @@ def election_from_pabulib(election_id: str, meta: dict[str, str], projects: pl.D
         threshold=_number(meta.get(pb.MIN_PROJECT_SCORE_THRESHOLD), "META min_project_score_threshold", where),
         max_sum_points=_number(meta.get(pb.MAX_SUM_POINTS), "META max_sum_points", where),
         repeated_voter=rule, meta=meta,
+        mes_completion=mes_completion or ("add1" if "add1" in (meta.get(pb.RULE) or "").lower() else "none"),
     )
 
 

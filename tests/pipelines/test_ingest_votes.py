@@ -223,3 +223,18 @@ def test_consul_investments_with_supports(tmp_path: Path) -> None:
     assert not projects["12"][pb.SELECTED_GREEDY] and not projects["12"][pb.SELECTED_MES]  # unfeasible
     assert projects["10"][pb.SELECTED_GREEDY] and projects["11"][pb.SELECTED_GREEDY]
     assert report.elections == ["budget-2026"]
+
+
+def test_add1_completion_is_an_option_and_equals_pabutools(tmp_path: Path) -> None:
+    votes = ([f"a{i};p1;30;M;x" for i in range(20)] + [f"b{i};p2,p3;30;F;x" for i in range(12)]
+             + [f"c{i};p3;30;F;x" for i in range(8)])
+    projects = ["p1;220;Park", "p2;150;Road", "p3;120;Library"]
+    path = pb_file(tmp_path / "add1.pb", votes, projects=projects, meta="budget;420")
+    plain = ingest(tmp_path / "plain", path)
+    completed = ingest(tmp_path / "add1", path, mes_completion="add1")
+    assert plain.accounting_ok and completed.accounting_ok
+    selected = {run: set(table(tmp_path / run, ds.PB_PROJECTS).filter(pb.SELECTED_MES)[pb.PROJECT_ID])
+                for run in ("plain", "add1")}
+    instance, profile = parse_pabulib(str(path))
+    theirs = {p.name for p in method_of_equal_shares(instance, profile, sat_class=Cost_Sat, voter_budget_increment=1)}
+    assert selected["add1"] == theirs and selected["add1"] != selected["plain"]

@@ -72,7 +72,7 @@ def decide(election: Election, ballots: pl.DataFrame, populations: dict[tuple[st
     instance = outcome_instance(election, tallied, entries, ballots.height)
     greedy = greedy_selection(instance.costs, tallied[pb.SCORE].to_numpy(), election.budget,
                               election.threshold, instance.tie_order)
-    mes = equal_shares(instance)
+    mes = equal_shares(instance, election.mes_completion)
     tallied = tallied.with_columns(pl.Series(pb.SELECTED_GREEDY, greedy), pl.Series(pb.SELECTED_MES, mes))
     version = pl.lit(pb.PARTICIPATION_SCHEMA_VERSION).alias(SCHEMA_VERSION_COLUMN)
     election_id = pl.lit(election.election_id).alias(pb.ELECTION_ID)
