@@ -116,6 +116,8 @@ class _ReadVoteFile(beam.DoFn):
         for batch in parsed.ballot_batches(self.rows):
             self.records_in.inc(batch.height)
             yield election_id, batch
+        if not parsed.ballots.height:
+            yield election_id, parsed.ballots  # an export without ballots is decided by its own counts
 
 
 def build_pipeline(pipeline: beam.Pipeline, inputs: list[str], options: VoteOptions, workspace: Workspace,
@@ -129,8 +131,8 @@ def build_pipeline(pipeline: beam.Pipeline, inputs: list[str], options: VoteOpti
     elections = beam.pvalue.AsMultiMap(read[ELECTIONS])
     validated = read[BALLOTS] | "ValidateBallots" >> ValidateBallots(elections, options.vote_format, started)
     file_order = {path: number for number, path in enumerate(inputs)}
-    decided = ({ELECTIONS: read[ELECTIONS], BALLOTS: validated[BALLOTS]}
-               | "DecideElections" >> DecideElections(workspace, options.vote_city, file_order, started))
+    decided = validated[BALLOTS] | "DecideElections" >> DecideElections(
+        elections, workspace, options.vote_city, file_order, started)
     _ = decided[DECIDED] | "WriteElections" >> WriteElections(transaction, staged)
     _ = (
         (validated[DEAD], decided[DEAD])

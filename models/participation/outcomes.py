@@ -105,7 +105,8 @@ def _support_of(instance: Instance) -> _Support:
         utility = np.asarray(instance.utilities, dtype=np.float64)
         keep = utility > 0
         project, voter, utility = project[keep], voter[keep], utility[keep]
-    order = np.argsort(project, kind="stable")
+    narrow = project.astype(np.int16) if len(costs) < 2**15 else project  # numpy radix-sorts 16-bit keys
+    order = np.argsort(narrow, kind="stable")
     supported = np.bincount(project, minlength=len(costs)) > 0
     return _Support(project[order], voter[order], utility[order], supported)
 

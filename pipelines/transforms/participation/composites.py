@@ -1,7 +1,7 @@
 """The vote pipeline's Beam composites: validate ballot batches, then count and decide each election.
 
     (election id, ballot batch) + elections  -> ValidateBallots  -> (election id, valid batch), dead letters
-    {elections, valid batches} by election   -> DecideElections  -> (election id, tables, ballots), dead letters
+    (election id, valid batch) + elections   -> DecideElections  -> (election id, tables, ballots), dead letters
 
 An election is decided from all its ballots at once (the rules, equal shares above all, need
 every voter): one ballot per voter, pseudonymised, placed in the city pack's districts,
@@ -25,14 +25,12 @@ from pipelines.transforms.participation.validate import count_repeated_voters, v
 from plumbing.pseudonyms import pseudonyms, voter_secret
 from plumbing.workspace import Workspace
 from schemas import participation as pb
-from schemas.requests import SOURCE, SOURCE_FILE, SOURCE_POSITION
 
 ELECTIONS, BALLOTS, DEAD, DECIDED = "elections", "ballots", "dead_letters", "decided"
 KeyedFrame = tuple[str, pl.DataFrame]  # (election id, a batch of its ballots)
-COUNTED_BALLOT = {pb.ELECTION_ID: pl.String, "voter_id": pl.String, pb.CHOICES: pl.List(pl.String),
-                  pb.POINTS: pl.List(pl.Float64), pb.AGE: pl.Int16, pb.SEX: pl.String, pb.VOTING_METHOD: pl.String,
-                  pb.NEIGHBORHOOD: pl.String, SOURCE: pl.String, SOURCE_FILE: pl.String, SOURCE_POSITION: pl.Int64}
-
+# (election id, its tables by dataset name, its counted ballots): typed, so that Beam measures the
+# ballots with the frame coder instead of pickling a million rows to learn their size
+Decided = tuple[str, dict[str, pl.DataFrame], pl.DataFrame]
 
 def the_election(definitions: list[Election], election_id: str) -> Election:
     """Files of one election (`--election` over several files) must agree on its projects."""
@@ -54,8 +52,7 @@ class _Validate(beam.DoFn):
                                        self.failed_at)
         if dead.height:
             yield beam.pvalue.TaggedOutput(DEAD, dead)
-        if valid.height:
-            yield election_id, valid
+        yield election_id, valid  # even empty: an election without ballots is decided too
 
 
 class ValidateBallots(beam.PTransform):
@@ -81,11 +78,10 @@ class _Decide(beam.DoFn):
         except CityPackError:
             self.pack = None  # groups by the file's own area names only
 
-    def process(self, keyed):
-        election_id, grouped = keyed
-        election = the_election(list(grouped[ELECTIONS]), election_id)
-        frames = list(grouped[BALLOTS])
-        ballots = pl.concat(frames) if frames else pl.DataFrame(schema=COUNTED_BALLOT)
+    def process(self, keyed, elections):
+        election_id, frames = keyed
+        election = the_election(elections[election_id], election_id)
+        ballots = pl.concat(list(frames))
         ballots, repeated = count_repeated_voters(ballots, election.repeated_voter, self.file_order, self.failed_at)
         if repeated.height:
             yield beam.pvalue.TaggedOutput(DEAD, repeated)
@@ -98,16 +94,20 @@ class _Decide(beam.DoFn):
 
 
 class DecideElections(beam.PTransform):
-    """{ELECTIONS: (id, Election), BALLOTS: (id, valid batch)} in; (id, tables, ballots) out."""
+    """(id, valid batch) in, at least one batch per election (empty when it has no ballots),
+    with the elections as a multi-map side input; (id, tables, ballots) out."""
 
-    def __init__(self, workspace: Workspace, city: str, file_order: dict[str, int], failed_at: datetime) -> None:
+    def __init__(self, elections, workspace: Workspace, city: str, file_order: dict[str, int],
+                 failed_at: datetime) -> None:
         super().__init__()
-        self.workspace, self.city, self.file_order, self.failed_at = workspace, city, file_order, failed_at
+        self.elections, self.workspace, self.city = elections, workspace, city
+        self.file_order, self.failed_at = file_order, failed_at
 
-    def expand(self, tagged):
+    def expand(self, batches):
         return (
-            tagged
-            | "BallotsPerElection" >> beam.CoGroupByKey()  # an election without ballots is decided too
-            | "CountAndDecide" >> beam.ParDo(_Decide(self.workspace, self.city, self.file_order, self.failed_at))
-            .with_outputs(DEAD, main=DECIDED)
+            batches
+            | "BallotsPerElection" >> beam.GroupByKey()  # typed: batches travel with the frame coder
+            | "CountAndDecide" >> beam.ParDo(_Decide(self.workspace, self.city, self.file_order, self.failed_at),
+                                             self.elections)
+            .with_output_types(Decided).with_outputs(DEAD, main=DECIDED)
         )
