@@ -106,7 +106,8 @@ def _iso(moment: datetime | None) -> str | None:
 
 def _header(row: dict, city: str) -> dict:
     return {"city": city, pb.ELECTION_ID: row[pb.ELECTION_ID], "status": vt.status_of(row),
-            pb.BALLOTS: row[pb.BALLOTS], vt.BALLOTS_IN: row[vt.BALLOTS_IN], "last_update": _iso(row[vt.UPDATED_AT])}
+            pb.BALLOTS: vt.shown_count(row[pb.BALLOTS]), vt.BALLOTS_IN: vt.shown_count(row[vt.BALLOTS_IN]),
+            "last_update": _iso(row[vt.UPDATED_AT])}
 
 
 def _mes(row: dict) -> str:
@@ -116,9 +117,9 @@ def _mes(row: dict) -> str:
 def _election(row: dict, dead: dict[str, int]) -> dict:
     return {
         pb.ELECTION_ID: row[pb.ELECTION_ID], pb.VOTE_TYPE: row[pb.VOTE_TYPE], pb.BUDGET: row[pb.BUDGET],
-        pb.BALLOTS: row[pb.BALLOTS], vt.BALLOTS_IN: row[vt.BALLOTS_IN], "status": vt.status_of(row),
-        "last_update": _iso(row[vt.UPDATED_AT]),
+        pb.BALLOTS: vt.shown_count(row[pb.BALLOTS]), vt.BALLOTS_IN: vt.shown_count(row[vt.BALLOTS_IN]),
+        "status": vt.status_of(row), "last_update": _iso(row[vt.UPDATED_AT]),
         vt.OPENED_AT: _iso(row[vt.OPENED_AT]), vt.CLOSED_AT: _iso(row[vt.CLOSED_AT]),
         pb.SPENT_GREEDY: row[pb.SPENT_GREEDY], pb.SPENT_MES: row[pb.SPENT_MES], "mes": _mes(row),
-        "dead_letters": dead,
+        "dead_letters": {reason: vt.shown_count(count) for reason, count in dead.items()},
     }

@@ -77,6 +77,12 @@ VOTE_TABLES = (ELECTIONS_TABLE, PROJECTS_TABLE, TURNOUT_TABLE, PROJECT_GROUPS_TA
 ELECTION_COLUMNS = tuple(c for c in ELECTIONS_TABLE.columns if c not in (RULES, PROJECTS))
 
 
+
+def shown_count(count: int | None) -> int | None:
+    """A count of ballots as the feed and its events show it: null under MIN_CELL, like every
+    published count."""
+    return None if count is None or count < pb.MIN_CELL else count
+
 def has_vote_tables(db: sqlite3.Connection) -> bool:
     """False for a store no vote was ever opened in (the stream of requests made it)."""
     query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"

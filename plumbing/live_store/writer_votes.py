@@ -236,12 +236,12 @@ def _write_change(db: sqlite3.Connection, now: int, election_id: str, event: str
         public = public.join(earlier, on=list(EVENT_COLUMNS), how="anti", nulls_equal=True, maintain_order="left")
     payload = {
         "id": change_id, "committed_at": from_micros(now).isoformat(), "kind": KIND, "event": event,
-        pb.ELECTION_ID: election_id, "status": vt.status_of(known), pb.BALLOTS: known[pb.BALLOTS],
+        pb.ELECTION_ID: election_id, "status": vt.status_of(known), pb.BALLOTS: vt.shown_count(known[pb.BALLOTS]),
         "projects": {"columns": list(EVENT_COLUMNS), "rows": [list(row) for row in public.iter_rows()]},
     }
     if segment is not None:
         payload["segment"] = {"source": segment.source, "seq": segment.seq,
-                              "landed_at": segment.landed_at.isoformat(), ledger.RECORDS_IN: segment.records_in}
+                              "landed_at": segment.landed_at.isoformat(), ledger.RECORDS_IN: vt.shown_count(segment.records_in)}
     db.execute(insert(changes, replace=False), (change_id, now, json.dumps(payload)))
     db.execute(f"DELETE FROM {changes.name} WHERE {lv.CHANGE_ROW_ID} <= ?", (change_id - CHANGES_KEPT,))
     db.execute(f"UPDATE {vt.ELECTIONS_TABLE.name} SET {lv.CHANGE_ID} = ? WHERE {pb.ELECTION_ID} = ?",

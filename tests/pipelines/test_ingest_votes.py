@@ -138,6 +138,8 @@ def test_every_dead_letter_reason(tmp_path: Path) -> None:
     ])
     projects = table(tmp_path, ds.PB_PROJECTS)
     assert projects[pb.SUPPRESSED].all()  # one ballot: every count is under 10
+    election = table(tmp_path, ds.PB_ELECTIONS).row(0, named=True)
+    assert election[pb.BALLOTS] is None and election[pb.SUPPRESSED]
 
 
 def test_repeated_voter_rules(tmp_path: Path) -> None:
@@ -196,9 +198,9 @@ def test_nothing_small_or_identifying_is_published(demo_votes) -> None:
     assert files
     for file in files:
         frame = pl.read_parquet(file)
-        for column in (pb.VOTES, pb.BALLOTS):
-            if column in frame.columns and pb.SUPPRESSED in frame.columns:
-                assert frame.filter(pl.col(column) < pb.MIN_CELL).height == 0, file
+        for column in (pb.VOTES, pb.BALLOTS, "responses", "respondents"):
+            if column in frame.columns:
+                assert frame.filter(pl.col(column) < pb.MIN_CELL).height == 0, (file, column)
         for column, dtype in frame.schema.items():
             if dtype == pl.String:
                 assert not set(frame[column].drop_nulls().to_list()) & voter_ids, (file, column)

@@ -76,7 +76,8 @@ def decide(election: Election, ballots: pl.DataFrame, populations: dict[tuple[st
     tallied = tallied.with_columns(pl.Series(pb.SELECTED_GREEDY, greedy), pl.Series(pb.SELECTED_MES, mes))
     version = pl.lit(pb.PARTICIPATION_SCHEMA_VERSION).alias(SCHEMA_VERSION_COLUMN)
     election_id = pl.lit(election.election_id).alias(pb.ELECTION_ID)
-    row = {**election.row(), pb.BALLOTS: ballots.height,
+    small = ballots.height < pb.MIN_CELL
+    row = {**election.row(), pb.BALLOTS: None if small else ballots.height, pb.SUPPRESSED: small,
            pb.SPENT_GREEDY: float(tallied.filter(pb.SELECTED_GREEDY)[pb.COST].sum()),
            pb.SPENT_MES: float(tallied.filter(pb.SELECTED_MES)[pb.COST].sum()),
            SCHEMA_VERSION_COLUMN: pb.PARTICIPATION_SCHEMA_VERSION}
