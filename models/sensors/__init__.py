@@ -1,0 +1,1 @@
+"""Sensor observations: quality control, hourly/daily/monthly aggregates, air-quality standards."""
