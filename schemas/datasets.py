@@ -19,8 +19,14 @@ SURVEY_RESULTS = "survey_results"
 PARTICIPATION_DATASETS = (PB_ELECTIONS, PB_PROJECTS, PB_PROJECT_GROUPS, PB_TURNOUT, SURVEY_RESULTS)
 ELECTION_PARTITION = "election"
 BALLOTS = "ballots"  # restricted, never published: `Workspace.restricted_ballots`
+# Sensors (`schemas.sensors`): observations by local date, hourly by month, daily by year.
+SENSOR_OBSERVATIONS = "sensor_observations"
+SENSOR_HOURLY = "sensor_hourly"
+SENSOR_DAILY = "sensor_daily"
+SENSOR_STATIONS = "sensor_stations"
+SENSOR_DATASETS = (SENSOR_OBSERVATIONS, SENSOR_HOURLY, SENSOR_DAILY, SENSOR_STATIONS)
 # Every published dataset; a city's run (`plumbing.publishing.CityTransaction`) covers all of them.
-PUBLISHED = (*REQUEST_DATASETS, *PARTICIPATION_DATASETS)
+PUBLISHED = (*REQUEST_DATASETS, *PARTICIPATION_DATASETS, *SENSOR_DATASETS)
 
 CITY_PARTITION = "city"
 

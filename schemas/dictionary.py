@@ -8,6 +8,7 @@ from schemas import aggregates as ag
 from schemas import dead_letters as dl
 from schemas import participation as pb
 from schemas import requests as rq
+from schemas import sensors as sn
 from schemas import surveys as sv
 
 DESCRIPTIONS: dict[str, str] = {
@@ -111,6 +112,33 @@ PARTICIPATION_DESCRIPTIONS: dict[str, str] = {
     pb.BALLOTS_PER_1000: "Ballots per 1,000 residents of the area.",
 }
 
+SENSOR_DESCRIPTIONS: dict[str, str] = {
+    sn.STATION_ID: "Station id as the feed gives it (the UCI files' `station` value, Madrid's PUNTO_MUESTREO station, "
+    "a SensorThings Thing id).",
+    sn.STATION_NAME: "Station name from the stations file, if any.",
+    sn.PARAMETER: "Canonical parameter: pm25, pm10, no2, so2, o3, co, temperature, dew_point, humidity, pressure, rain, "
+    "wind_speed, noise_laeq, count.",
+    sn.VALUE: "The value in the parameter's unit (converted from mg/m³, µg/m³, ppb or ppm where the feed used another).",
+    sn.UNIT: "The parameter's unit (µg/m³; mg/m³ for co; °C, %, hPa, mm, m/s, dB(A)).",
+    sn.PERIOD_START: "Start of the averaging period (UTC).",
+    sn.PERIOD_END: "End of the averaging period (UTC).",
+    sn.QC_FLAGS: "Quality flags: out_of_range, negative, spike, flatline, source_invalid, duplicate (left out of every "
+    "aggregate), dst_ambiguous, dst_nonexistent (how a local time was read; kept).",
+    sn.DATE: "Local date of the period start in the city's time zone.",
+    sn.HOUR: "Local hour of the period start (0-23).",
+    sn.MEAN: "Mean of the values used (flagged values left out).",
+    sn.MINIMUM: "Smallest value used.",
+    sn.MAXIMUM: "Largest value used.",
+    sn.P50: "Median (linear interpolation, as pandas).",
+    sn.P98: "98th percentile (linear interpolation).",
+    sn.COUNT: "Values used (daily: valid hours).",
+    sn.EXPECTED_COUNT: "Values the period should have (daily: 24 hours, 23 or 25 when clocks change).",
+    sn.COVERAGE: "count / expected_count.",
+    sn.VALID: "coverage >= 0.75 (the EU data-capture rule); only valid figures should be compared with limits.",
+    sn.MDA8: "o3 and co: the day's maximum 8-hour running mean (windows ending in the day, each needing 6 of its 8 "
+    "hours, at least 18 of them; Directive 2008/50/EC Annex VII).",
+}
+
 PUBLISHED: dict[str, tuple[pa.Schema, str]] = {
     "requests": (rq.ENRICHED_REQUEST, "datasets/requests/city=NAME/date=YYYY-MM-DD/part-0.parquet"),
     "request_daily": (ag.REQUEST_DAILY, "datasets/request_daily/city=NAME/part-0.parquet"),
@@ -120,6 +148,9 @@ PUBLISHED: dict[str, tuple[pa.Schema, str]] = {
     "pb_project_groups": (pb.PB_PROJECT_GROUP, "datasets/pb_project_groups/city=NAME/election=ID/part-0.parquet"),
     "pb_turnout": (pb.PB_TURNOUT, "datasets/pb_turnout/city=NAME/election=ID/part-0.parquet"),
     "survey_results": (sv.SURVEY_RESULT, "datasets/survey_results/city=NAME/survey=ID/part-0.parquet"),
+    "sensor_observations": (sn.OBSERVATION, "datasets/sensor_observations/city=NAME/date=YYYY-MM-DD/part-0.parquet"),
+    "sensor_hourly": (sn.SENSOR_HOURLY, "datasets/sensor_hourly/city=NAME/month=YYYY-MM/part-0.parquet"),
+    "sensor_daily": (sn.SENSOR_DAILY, "datasets/sensor_daily/city=NAME/year=YYYY/part-0.parquet"),
 }
 
 
@@ -127,6 +158,8 @@ def meanings(dataset: str) -> dict[str, str]:
     """Column -> meaning for one published dataset (participation names shadow the requests')."""
     if dataset.startswith("pb_"):
         return {**DESCRIPTIONS, **PARTICIPATION_DESCRIPTIONS}
+    if dataset.startswith("sensor_"):
+        return {**DESCRIPTIONS, **SENSOR_DESCRIPTIONS}
     if dataset.startswith("survey_"):
         return {**DESCRIPTIONS, **PARTICIPATION_DESCRIPTIONS, **sv.SURVEY_DESCRIPTIONS}
     return DESCRIPTIONS

@@ -32,7 +32,6 @@ from datetime import timedelta
 
 import polars as pl
 
-from models.sensors.aggregates import same_series, sorted_by_series
 from schemas.sensors import (
     PARAMETER,
     PARAMETERS,
@@ -46,8 +45,14 @@ from schemas.sensors import (
 
 MAX_NEIGHBOUR_GAP = timedelta(hours=1)  # neighbours further apart break spike/flatline series
 INVALID_SOURCE_TEXT = ("false", "n", "no", "0", "invalid", "i", "f")
-_KEYS = [STATION_ID, PARAMETER]
-_ROW = "__qc_row"
+_KEYS = [STATION_ID, PARAMETER, PERIOD_START]
+_SID = "__sid"
+# bit of each flag in the per-row mask, in the order codes appear in `qc_flags`
+_BITS = (QcFlag.OUT_OF_RANGE, QcFlag.NEGATIVE, QcFlag.SPIKE, QcFlag.FLATLINE,
+         QcFlag.SOURCE_INVALID, QcFlag.DUPLICATE)
+# every combination of flags as a list, looked up by mask instead of built row by row
+_LISTS = pl.Series([[code for i, code in enumerate(_BITS) if mask >> i & 1]
+                    for mask in range(1 << len(_BITS))], dtype=pl.List(pl.String))
 
 
 @dataclass(frozen=True)
@@ -116,66 +121,123 @@ def _source_invalid(obs: pl.DataFrame) -> pl.Expr:
     return text.is_in(INVALID_SOURCE_TEXT).fill_null(False)
 
 
-def _neighbour_flags(series: pl.DataFrame) -> pl.DataFrame:
-    """spike / flatline of non-duplicate observations sorted by station, parameter and time.
+def _in_series_order(obs: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series | None]:
+    """Keys and value in series order, each row with its series id `__sid`, and the permutation
+    applied (None when `obs` already holds every series contiguously and in time order).
+
+    Stored observations usually come that way: one linear pass over the keys checks it (each
+    series starts once, times never go back), so no sort is paid for.
+    """
+    st, pa, t = pl.col(STATION_ID), pl.col(PARAMETER), pl.col(PERIOD_START)
+    start = ((st != st.shift(1)) | (pa != pa.shift(1))).fill_null(True).alias("__start")
+    keys = obs.select(*_KEYS, VALUE).with_columns(start)
+    order = None
+    if keys.height:
+        back = (~pl.col("__start") & (t < t.shift(1))).fill_null(False).any() | t.is_null().any()
+        repeated = keys.filter("__start").select(STATION_ID, PARAMETER).is_duplicated().any()
+        if repeated or keys.select(back).item():
+            # stable: rows of one station, parameter and period keep their relative order
+            order = keys.select(pl.arg_sort_by(_KEYS, maintain_order=True)).to_series()
+            keys = keys.drop("__start")[order].with_columns(start)
+    return keys.with_columns(pl.col("__start").cum_sum().alias(_SID)), order
+
+
+def _with_rules(keys: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
+    """`keys` with the rule columns of each row's parameter, looked up once per series."""
+    heads = keys.filter("__start").select(pl.col(PARAMETER).cast(pl.String)).join(
+        table, on=PARAMETER, how="left", maintain_order="left")
+    width = heads["__exempt"].list.len().max() or 0
+    heads = heads.with_columns(
+        pl.col("__exempt").list.get(k, null_on_oob=True).alias(f"__ex{k}") for k in range(width)
+    ).drop(PARAMETER, "__exempt")
+    series = keys[_SID] - 1
+    return keys.with_columns(heads[c].gather(series) for c in heads.columns)
+
+
+def _neighbour_bits(series: pl.DataFrame) -> pl.Series:
+    """spike / flatline bits of non-duplicate observations in series order.
 
     Linear passes over the sorted frame (shifts, fills), no per-group hashing: a run of equal
     values is bounded by `__new_run` marks, its first and last times filled across it.
     """
-    t, v = pl.col(PERIOD_START), pl.col(VALUE)
+    t, v, sid = pl.col(PERIOD_START), pl.col(VALUE), pl.col(_SID)
     gap = pl.duration(seconds=MAX_NEIGHBOUR_GAP.total_seconds())
-    prev_ok = (same_series(1) & ((t - t.shift(1)) <= gap)).fill_null(False)
-    next_ok = (same_series(-1) & ((t.shift(-1) - t) <= gap)).fill_null(False)
+    prev_ok = ((sid == sid.shift(1)) & ((t - t.shift(1)) <= gap)).fill_null(False)
+    next_ok = ((sid == sid.shift(-1)) & ((t.shift(-1) - t) <= gap)).fill_null(False)
     jump_prev = (v - v.shift(1)).abs() > pl.col("__spike")
     jump_next = (v - v.shift(-1)).abs() > pl.col("__spike")
     series = series.with_columns(
-        spike=(prev_ok & next_ok & jump_prev & jump_next).fill_null(False),
+        __spike_f=(prev_ok & next_ok & jump_prev & jump_next).fill_null(False),
         __new_run=(~prev_ok | (v != v.shift(1))).fill_null(True),
     ).with_columns(__end_run=pl.col("__new_run").shift(-1).fill_null(True))
     first = pl.when(pl.col("__new_run")).then(t).forward_fill()
     last = pl.when(pl.col("__end_run")).then(t).backward_fill()
     needed = pl.duration(hours=pl.col("__flat_h") - 1)
-    exempt = v.is_in(pl.col("__exempt")).fill_null(False)
+    exempt = pl.lit(False)
+    for col in [c for c in series.columns if c.startswith("__ex")]:
+        exempt = exempt | (v == pl.col(col)).fill_null(False)
     single = pl.col("__new_run") & pl.col("__end_run")
-    flat = ((last - first) >= needed) & ~single & ~exempt
-    return series.with_columns(flatline=flat.fill_null(False))
+    flat = (((last - first) >= needed) & ~single & ~exempt).fill_null(False)
+    bits = _bit(pl.col("__spike_f"), QcFlag.SPIKE) | _bit(flat, QcFlag.FLATLINE)
+    return series.select(bits).to_series()
 
 
-def _flag_list(flags: dict[str, pl.Expr]) -> pl.Expr:
-    parts = [pl.when(expr).then(pl.lit(code)).otherwise(pl.lit(None, pl.String))
-             for code, expr in flags.items()]
-    return pl.concat_list(parts).list.drop_nulls()
+def _bit(flagged: pl.Expr, code: str) -> pl.Expr:
+    """`flagged` (a boolean, null meaning no) as the mask bit of `code`."""
+    return flagged.fill_null(False).cast(pl.UInt8) * (1 << _BITS.index(code))
+
+
+def _mask(keys: pl.DataFrame) -> pl.Series:
+    """Flag bits (`_BITS`) of every row except source_invalid, in series order."""
+    v, t = pl.col(VALUE), pl.col(PERIOD_START)
+    # a row is a duplicate unless it is the last of its period (sorted with ties by position)
+    dup = (~pl.col("__start").shift(-1) & (t == t.shift(-1))).fill_null(False)
+    negative = (v < 0) & ~pl.col("__neg_ok").fill_null(True)
+    out_of_range = ((v < pl.col("__lo")) | (v > pl.col("__hi"))) & ~negative
+    keys = keys.with_columns(__dup=dup, __base=_bit(out_of_range, QcFlag.OUT_OF_RANGE)
+                             | _bit(negative, QcFlag.NEGATIVE) | _bit(dup, QcFlag.DUPLICATE))
+    if not keys["__dup"].any():
+        return (keys["__base"] | _neighbour_bits(keys)).rechunk()
+    # duplicates are left out of the neighbourhoods; the others' bits are spread back by rank
+    needed = [_SID, PERIOD_START, VALUE, "__spike", "__flat_h"] + [
+        c for c in keys.columns if c.startswith("__ex")]
+    near = _neighbour_bits(keys.select(*needed, "__dup").filter(~pl.col("__dup")))
+    rank = ((~pl.col("__dup")).cum_sum().cast(pl.Int64) - 1).clip(lower_bound=0)
+    spread = pl.when(pl.col("__dup")).then(pl.lit(0, pl.UInt8)).otherwise(pl.lit(near).gather(rank))
+    return keys.select(pl.col("__base") | spread).to_series().rechunk()
+
+
+def _with_existing(obs: pl.DataFrame, new: pl.Series) -> pl.Series:
+    """`new` flags after the ones `obs` already carries (each code once, first place kept)."""
+    old = obs[QC_FLAGS]
+    if old.dtype not in (pl.List(pl.String), pl.List(pl.Null)):
+        frame = pl.DataFrame([old, new.alias("__new")])
+        both = pl.concat_list(pl.col(QC_FLAGS).fill_null([]), pl.col("__new"))
+        return frame.select(both.list.unique(maintain_order=True)).to_series()
+    carried = (old.list.len().fill_null(0) > 0).alias("__has")
+    if not carried.any():
+        return new
+    rows = carried.arg_true()
+    both = pl.concat_list(old.gather(rows).cast(pl.List(pl.String)), new.gather(rows))
+    merged = pl.select(both.list.unique(maintain_order=True)).to_series()
+    at = pl.when(carried).then(carried.cum_sum() - 1 + len(new)).otherwise(pl.int_range(len(new)))
+    return pl.concat([new, merged]).gather(pl.select(at).to_series())
 
 
 def flag(obs: pl.DataFrame, rules: dict[str, QcRules] | None = None) -> pl.DataFrame:
     """`obs` with `qc_flags` (list of QcFlag codes, empty when clean), in the same row order.
 
     An existing `qc_flags` column (e.g. the DST notes of normalisation) is kept and extended.
+    The flags are worked out as a bit mask per row and turned into lists by one lookup.
     """
     table = rules_frame(DEFAULT_RULES if rules is None else rules)
-    work = sorted_by_series(obs.with_row_index(_ROW)).join(
-        table, on=PARAMETER, how="left", maintain_order="left")
-    # sorted with ties by position: a row is a duplicate unless it is the last of its period
-    duplicate = same_series(-1) & (pl.col(PERIOD_START) == pl.col(PERIOD_START).shift(-1))
-    work = work.with_columns(__dup=duplicate.fill_null(False))
-    kept = _neighbour_flags(work.filter(~pl.col("__dup")))
-    dups = work.filter(pl.col("__dup")).with_columns(spike=pl.lit(False), flatline=pl.lit(False))
-    work = pl.concat([kept, dups], how="diagonal")
-    if dups.height or not work[_ROW].is_sorted():
-        work = work.sort(_ROW)
-    v = pl.col(VALUE)
-    negative = (v < 0) & ~pl.col("__neg_ok").fill_null(True)
-    flags = {
-        QcFlag.OUT_OF_RANGE: (((v < pl.col("__lo")) | (v > pl.col("__hi"))) & ~negative),
-        QcFlag.NEGATIVE: negative,
-        QcFlag.SPIKE: pl.col("spike"),
-        QcFlag.FLATLINE: pl.col("flatline"),
-        QcFlag.SOURCE_INVALID: _source_invalid(obs),
-        QcFlag.DUPLICATE: pl.col("__dup"),
-    }
-    flags = {code: expr.fill_null(False) for code, expr in flags.items()}
-    new = _flag_list(flags)
+    keys, order = _in_series_order(obs)
+    mask = _mask(_with_rules(keys, table))
+    if order is not None:
+        mask = pl.zeros(obs.height, pl.UInt8, eager=True).scatter(order, mask)
+    if SOURCE_VALID in obs.columns:
+        mask = mask | obs.select(_bit(_source_invalid(obs), QcFlag.SOURCE_INVALID)).to_series()
+    new = _LISTS.gather(mask).alias(QC_FLAGS)
     if QC_FLAGS in obs.columns:
-        new = pl.concat_list(pl.col(QC_FLAGS).fill_null([]), new).list.unique(maintain_order=True)
-    return work.with_columns(new.alias(QC_FLAGS)).select([c for c in obs.columns if c != QC_FLAGS]
-                                                         + [QC_FLAGS])
+        new = _with_existing(obs, new).alias(QC_FLAGS)
+    return obs.select(c for c in obs.columns if c != QC_FLAGS).with_columns(new)

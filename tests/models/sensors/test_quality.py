@@ -76,3 +76,20 @@ def test_duplicates_keep_the_last_by_position_and_order() -> None:
 def test_existing_flags_are_kept() -> None:
     frame = series([10, 11], qc_flags=[[QcFlag.DST_AMBIGUOUS], []])
     assert flags_of(frame) == [[QcFlag.DST_AMBIGUOUS], []]
+
+
+def test_shuffled_input_gets_the_same_flags_in_its_own_order() -> None:
+    values = [10, 12, 400, 11, 10, 1500, -3] + [7] * 12 + [8, 9]
+    one = series(values, source_valid=[True] * 20 + [False])
+    other = series([5, 6, 300, 6, 5], parameter="temperature").with_columns(
+        station_id=pl.lit("s2"), source_valid=pl.lit(True))
+    # no duplicates here: which of them is kept depends on the row order by design
+    frame = pl.concat([one, other]).with_columns(
+        qc_flags=pl.Series([[QcFlag.DST_AMBIGUOUS]] + [[]] * 25))
+    expected = flag(frame)
+    shuffled = frame.with_row_index("order").sample(fraction=1.0, shuffle=True, seed=7)
+    got = flag(shuffled.drop("order"))
+    assert got.drop("qc_flags").equals(shuffled.drop("order").drop("qc_flags"))  # order kept
+    back = got.with_columns(shuffled["order"]).sort("order").drop("order")
+    assert back.equals(expected)
+    assert all(expected["qc_flags"].to_list()[i] for i in (0, 2, 5, 6, *range(7, 19), 20, 23))
