@@ -39,12 +39,10 @@ from urllib.parse import urlsplit
 import paho.mqtt.client as mqtt
 import pyarrow as pa
 
+from pipelines.sources.json_elements import DECODER, TOO_DEEP, array_elements
 from pipelines.sources.limits import KEPT_TEXT_CHARS, MAX_RECORD_CHARS, breaks_bounds, kept_text
 from pipelines.sources.sensors.sensorthings import (
-    DECODER,
-    TOO_DEEP,
     Row,
-    array_elements,
     is_data_array,
     is_observation,
     observation_rows,

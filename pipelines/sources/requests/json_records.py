@@ -10,9 +10,9 @@ start of) its text: a value that is not an object, broken JSON, a record nested 
 
 from __future__ import annotations
 
-import json
 import re
 
+from pipelines.sources.json_elements import DECODER
 from pipelines.sources.limits import (
     MAX_FIELD_CHARS,
     MAX_NESTING_DEPTH,
@@ -21,7 +21,6 @@ from pipelines.sources.limits import (
 )
 from pipelines.sources.requests.chunks import Item, as_text
 
-DECODER = json.JSONDecoder(parse_float=str, parse_int=str, parse_constant=str)
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _REPLACEMENT = "\ufffd"

@@ -15,8 +15,7 @@ time.
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from itertools import chain, islice
 from json.decoder import scanstring
@@ -24,19 +23,23 @@ from pathlib import Path
 
 from pipelines.sources.encoding import TextEncoding, text_encoding
 from pipelines.sources.errors import SourceFormatError
+from pipelines.sources.json_elements import (
+    TOO_DEEP,
+    Element,
+    array_elements,
+    decode_value,
+    expect_end,
+    skip,
+)
 from pipelines.sources.limits import KEPT_TEXT_CHARS, MAX_RECORD_CHARS, kept_text
 from pipelines.sources.requests.chunks import Item, RawChunk, batched_records
-from pipelines.sources.requests.json_records import DECODER, record_of
+from pipelines.sources.requests.json_records import record_of
 from pipelines.sources.requests.mapping import SourceMapping
 
 _ERROR_KEYS = frozenset({"code", "description"})
 # Some servers wrap the array in an object; these are the wrappers seen in the wild.
 _WRAPPERS = ("service_requests", "requests")
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
-_STRUCTURE = re.compile(r'["\[\]{}]')
-_TOO_DEEP = object()  # an element Python's decoder gives up on (RecursionError)
 
-Element = tuple[object, int, int]  # parsed value (or _TOO_DEEP), start and end in the text
 
 
 def read_open311_json_chunks(
@@ -87,7 +90,7 @@ def _read_text(path: Path, encoding: TextEncoding) -> str:
 
 
 def _item(text: str, value: object, start: int, end: int) -> Item:
-    if value is _TOO_DEEP or end - start > MAX_RECORD_CHARS:
+    if value is TOO_DEEP or end - start > MAX_RECORD_CHARS:
         return None, kept_text(text[start : start + KEPT_TEXT_CHARS], end - start), end - start
     return record_of(value, text[start:end])
 
@@ -95,9 +98,9 @@ def _item(text: str, value: object, start: int, end: int) -> Item:
 def _elements(text: str, path: Path) -> Iterator[Element]:
     """The requests of the document: a top-level array, or the array an object wraps."""
     try:
-        start = _skip(text, 0)
+        start = skip(text, 0)
         if text.startswith("[", start):
-            _expect_end(text, (yield from _array_elements(text, start)))
+            expect_end(text, (yield from array_elements(text, start)))
         elif text.startswith("{", start):
             yield from _object_elements(text, start, path)
         else:
@@ -112,28 +115,11 @@ def _elements(text: str, path: Path) -> Iterator[Element]:
         ) from exc
 
 
-def _array_elements(text: str, index: int) -> Generator[Element, None, int]:
-    """Decode an array element by element; returns the index after its `]`."""
-    index = _skip(text, index + 1)
-    if text.startswith("]", index):
-        return index + 1
-    while True:
-        value, end = _decode_value(text, index)
-        yield value, index, end
-        index = _skip(text, end)
-        if text.startswith(",", index):
-            index = _skip(text, index + 1)
-        elif text.startswith("]", index):
-            return index + 1
-        else:
-            raise json.JSONDecodeError("expected ',' or ']' after an array element", text, index)
-
-
 def _object_elements(text: str, index: int, path: Path) -> Iterator[Element]:
     """The elements of the first wrapper array in an object; an object without one raises."""
     members: dict[str, object] = {}
     wrapped = False
-    index = _skip(text, index + 1)
+    index = skip(text, index + 1)
     if text.startswith("}", index):
         index += 1
     else:
@@ -141,18 +127,18 @@ def _object_elements(text: str, index: int, path: Path) -> Iterator[Element]:
             key, index = _member_key(text, index)
             if key in _WRAPPERS and not wrapped and text.startswith("[", index):
                 wrapped = True
-                index = yield from _array_elements(text, index)
+                index = yield from array_elements(text, index)
             else:
-                members[key], index = _decode_value(text, index)
-            index = _skip(text, index)
+                members[key], index = decode_value(text, index)
+            index = skip(text, index)
             if text.startswith(",", index):
-                index = _skip(text, index + 1)
+                index = skip(text, index + 1)
             elif text.startswith("}", index):
                 index += 1
                 break
             else:
                 raise json.JSONDecodeError("Expecting ',' delimiter", text, index)
-    _expect_end(text, index)
+    expect_end(text, index)
     if not wrapped:
         if "code" in members and set(members) <= _ERROR_KEYS:
             raise_if_error_envelope([members], path)
@@ -167,41 +153,7 @@ def _member_key(text: str, index: int) -> tuple[str, int]:
     if not text.startswith('"', index):
         raise json.JSONDecodeError("Expecting property name enclosed in double quotes", text, index)
     key, index = scanstring(text, index + 1)
-    index = _skip(text, index)
+    index = skip(text, index)
     if not text.startswith(":", index):
         raise json.JSONDecodeError("Expecting ':' delimiter", text, index)
-    return key, _skip(text, index + 1)
-
-
-def _decode_value(text: str, index: int) -> tuple[object, int]:
-    """(value, end); a value too deep for Python's decoder is skipped to its end, not decoded."""
-    try:
-        return DECODER.raw_decode(text, index)
-    except RecursionError:
-        return _TOO_DEEP, _container_end(text, index)
-
-
-def _container_end(text: str, index: int) -> int:
-    """The end of the array or object starting at `index`, by its brackets (strings skipped)."""
-    depth = 0
-    while (match := _STRUCTURE.search(text, index)) is not None:
-        token, index = match.group(), match.end()
-        if token == '"':
-            _, index = scanstring(text, index)
-        elif token in "[{":
-            depth += 1
-        else:
-            depth -= 1
-            if depth == 0:
-                return index
-    raise json.JSONDecodeError("unterminated array or object", text, len(text))
-
-
-def _expect_end(text: str, index: int) -> None:
-    if _skip(text, index) != len(text):
-        raise json.JSONDecodeError("extra data after the document", text, _skip(text, index))
-
-
-def _skip(text: str, index: int) -> int:
-    match = _WHITESPACE.match(text, index)
-    return match.end() if match else index
+    return key, skip(text, index + 1)

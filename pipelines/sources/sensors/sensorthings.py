@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -33,6 +33,15 @@ import pyarrow as pa
 
 from pipelines.sources.encoding import text_encoding
 from pipelines.sources.errors import SourceFormatError
+from pipelines.sources.json_elements import (
+    DECODER,
+    TOO_DEEP,
+    Element,
+    array_elements,
+    decode_value,
+    expect_end,
+    skip,
+)
 from pipelines.sources.limits import (
     KEPT_TEXT_CHARS,
     MAX_FIELD_CHARS,
@@ -47,11 +56,6 @@ from schemas import sensors as sn
 SOURCE_NAME = "sensorthings"
 HEAD = 5  # how many leading elements must hold one Observation for the document to count
 Row = dict[str, object]
-Element = tuple[object, int, int]  # decoded value (or TOO_DEEP), start and end in the text
-TOO_DEEP = object()  # an element Python's decoder gives up on (RecursionError)
-DECODER = json.JSONDecoder(parse_float=str, parse_int=str, parse_constant=str)
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
-_STRUCTURE = re.compile(r'["\[\]{}]')
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _DURATION = re.compile(r"^P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?"
                        r"(?:(\d+(?:\.\d+)?)S)?)?$")
@@ -237,9 +241,9 @@ def _clean(text: str) -> str:
 def document_elements(text: str, path: Path) -> Iterator[Element]:
     """The elements of a response's `value` array, of a bare array, or a lone object."""
     try:
-        index = _skip(text, 0)
+        index = skip(text, 0)
         if text.startswith("[", index):
-            _expect_end(text, (yield from array_elements(text, index)))
+            expect_end(text, (yield from array_elements(text, index)))
         elif text.startswith("{", index):
             yield from _response(text, index, path)
         else:
@@ -252,22 +256,22 @@ def document_elements(text: str, path: Path) -> Iterator[Element]:
 
 def _response(text: str, start: int, path: Path) -> Iterator[Element]:
     members: dict[str, object] = {}
-    index, wrapped = _skip(text, start + 1), False
+    index, wrapped = skip(text, start + 1), False
     while not text.startswith("}", index):
         if not text.startswith('"', index):
             raise json.JSONDecodeError("Expecting property name enclosed in double quotes", text, index)
         key, index = json.decoder.scanstring(text, index + 1)
-        index = _skip(text, _expect(text, _skip(text, index), ":") + 1)
+        index = skip(text, _expect(text, skip(text, index), ":") + 1)
         if key == "value" and text.startswith("[", index) and not wrapped:
             wrapped, index = True, (yield from array_elements(text, index))
         else:
-            members[key], index = _decode(text, index)
-        index = _skip(text, index)
+            members[key], index = decode_value(text, index)
+        index = skip(text, index)
         if text.startswith(",", index):
-            index = _skip(text, index + 1)
+            index = skip(text, index + 1)
         elif not text.startswith("}", index):
             raise json.JSONDecodeError("Expecting ',' delimiter", text, index)
-    _expect_end(text, index + 1)
+    expect_end(text, index + 1)
     if not wrapped and _is_record(members):
         yield members, start, index + 1
     elif not wrapped:
@@ -275,53 +279,10 @@ def _response(text: str, start: int, path: Path) -> Iterator[Element]:
                                 "SensorThings response (an object with a 'value' array of Observations)")
 
 
-def array_elements(text: str, index: int) -> Generator[Element, None, int]:
-    """Decode an array element by element; returns the index after its `]`."""
-    index = _skip(text, index + 1)
-    if text.startswith("]", index):
-        return index + 1
-    while True:
-        value, end = _decode(text, index)
-        yield value, index, end
-        index = _skip(text, end)
-        if text.startswith(",", index):
-            index = _skip(text, index + 1)
-        elif text.startswith("]", index):
-            return index + 1
-        else:
-            raise json.JSONDecodeError("expected ',' or ']' after an array element", text, index)
-
-
-def _decode(text: str, index: int) -> tuple[object, int]:
-    """(value, end); a value too deep for Python's decoder is skipped by its brackets."""
-    try:
-        return DECODER.raw_decode(text, index)
-    except RecursionError:
-        depth = 0
-        while (match := _STRUCTURE.search(text, index)) is not None:
-            token, index = match.group(), match.end()
-            if token == '"':
-                _, index = json.decoder.scanstring(text, index)
-            elif token in "[{":
-                depth += 1
-            elif (depth := depth - 1) == 0:
-                return TOO_DEEP, index
-        raise json.JSONDecodeError("unterminated array or object", text, len(text)) from None
-
-
 def _expect(text: str, index: int, token: str) -> int:
     if not text.startswith(token, index):
         raise json.JSONDecodeError(f"Expecting {token!r} delimiter", text, index)
     return index
-
-
-def _expect_end(text: str, index: int) -> None:
-    if _skip(text, index) != len(text):
-        raise json.JSONDecodeError("extra data after the document", text, _skip(text, index))
-
-
-def _skip(text: str, index: int) -> int:
-    return _WHITESPACE.match(text, index).end()  # type: ignore[union-attr]  # `*` always matches
 
 
 def _read_text(path: Path) -> str:
