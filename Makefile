@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export URBANPULSE_HOME ?= $(CURDIR)/urbanpulse-home
 
-.PHONY: demo test fuzz bench bench-batch bench-models bench-participation bench-live bench-live-votes install clean
+.PHONY: demo test fuzz bench bench-batch bench-models bench-participation bench-sensors bench-live bench-live-votes install clean
 
 install: $(STAMP)
 
@@ -40,6 +40,9 @@ bench-models: $(STAMP)
 
 bench-participation: $(STAMP)
 	$(PY) -m bench.participation $(BENCH_ARGS)
+
+bench-sensors: $(STAMP)
+	$(PY) -m bench.sensors $(BENCH_ARGS)
 
 bench-live: $(STAMP)
 	$(PY) -m bench.live $(BENCH_ARGS)

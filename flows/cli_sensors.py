@@ -10,14 +10,17 @@ from plumbing.workspace import Workspace
 FORMATS_HELP = ("uci (long hourly station tables: year,month,day,hour and a column per pollutant, as the UCI "
                 "Beijing files), wide-daily (one row per station x pollutant x day with H01..H24 / V01..V24, as "
                 "Madrid publishes them; several files are snapshots in order), sensorthings (OGC SensorThings "
-                "API Observations)")
+                "API Observations), or csv | jsonl | parquet (any table, through --mapping)")
 
 
 def register(_commands, groups) -> None:
     ingest = groups["ingest"].add_parser("sensors", help="ingest sensor files: QC, hourly and daily figures")
     ingest.add_argument("paths", nargs="+", type=Path)
     ingest.add_argument("--city", default="default", help="city pack name (districts, time zone); optional")
-    ingest.add_argument("--format", required=True, choices=("uci", "wide-daily", "sensorthings"), help=FORMATS_HELP)
+    ingest.add_argument("--format", required=True, choices=("uci", "wide-daily", "sensorthings", "csv", "jsonl", "parquet"),
+                        help=FORMATS_HELP)
+    ingest.add_argument("--mapping", type=Path, help="TOML mapping of a csv / jsonl / parquet table "
+                                                     "(default: columns station_id, parameter, period_start, value)")
     ingest.add_argument("--stations", type=Path, help="stations file with coordinates (TSV, Madrid list, CSV)")
     ingest.add_argument("--timezone", help="local time zone of the files and of the daily figures "
                                            "(default: the city pack's, else UTC)")
@@ -34,7 +37,7 @@ def ingest_sensor_files(args, extra, workspace: Workspace) -> int:
     paths = [str(p.resolve()) for p in args.paths]
     started = step(f"ingesting {len(paths)} sensor file(s) into city {args.city!r}")
     inputs = (paths, args.city, str(workspace.root), args.format, str(args.stations) if args.stations else None,
-              args.timezone, extra)
+              args.timezone, extra, str(args.mapping) if args.mapping else None)
     if args.no_prefect:
         from dataclasses import asdict
 

@@ -51,9 +51,9 @@ def publish_sensor_artifact(report: dict, summary: list[tuple]) -> None:
 
 @flow(name="ingest_sensors", log_prints=True)
 def ingest_sensors(paths: list[str], city: str, home: str, fmt: str = "uci", stations: str | None = None,
-                   timezone: str | None = None, beam_args: list[str] | None = None) -> dict:
+                   timezone: str | None = None, beam_args: list[str] | None = None, mapping: str | None = None) -> dict:
     """Sensor files -> observations, hourly and daily figures; fails if any observation is lost."""
-    report = run_sensor_pipeline(sensor_argv(paths, city, home, fmt, stations, timezone, beam_args))
+    report = run_sensor_pipeline(sensor_argv(paths, city, home, fmt, stations, timezone, beam_args, mapping))
     summary = daily_summary(Workspace.resolve(home), city)
     publish_sensor_artifact(report, summary)
     return {**report, "summary": summary}

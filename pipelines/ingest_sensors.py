@@ -16,6 +16,7 @@ local day is taken in `--timezone` (default UTC).
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -43,6 +44,7 @@ from pipelines.sinks.sensors import PLACE_COLUMNS, WriteSensorDatasets, write_st
 from pipelines.sources.errors import SourceFormatError
 from pipelines.sources.sensors.sensorthings import read_sensorthings, sensorthings_stations
 from pipelines.sources.sensors.stations import match_station_ids, read_stations
+from pipelines.sources.sensors.tables import load_sensor_mapping, read_table
 from pipelines.sources.sensors.uci import UCI_UNITS, read_uci
 from pipelines.sources.sensors.wide_daily import MADRID_PARAMETERS, read_snapshots
 from pipelines.transforms.sensors.normalise import DEAD, OBSERVATIONS, NormaliseObservations
@@ -53,11 +55,12 @@ from schemas import sensors as sn
 from schemas.requests import LAT, LONG
 
 LOG = logging.getLogger("urbanpulse")
-FORMATS = ("uci", "wide-daily", "sensorthings")
+FORMATS = ("uci", "wide-daily", "sensorthings", "csv", "jsonl", "parquet")
 SENSOR_COUNTERS = (ledger.RECORDS_IN, ledger.RECORDS_OUT, ledger.DEAD_LETTERS)
 SENSOR_REPORTED = (*ds.SENSOR_DATASETS, ds.DEAD_LETTERS)
 DEFAULT_UNITS = {"uci": UCI_UNITS, "wide-daily": {name: unit for name, unit in MADRID_PARAMETERS.values()},
-                 "sensorthings": {}}
+                 "sensorthings": {}, "csv": {}, "jsonl": {}, "parquet": {}}
+TABLES = ("csv", "jsonl", "parquet")
 
 
 class SensorOptions(PipelineOptions):
@@ -66,6 +69,7 @@ class SensorOptions(PipelineOptions):
         parser.add_argument("--sensor_input", action="append", default=None, help="sensor file (repeatable)")
         parser.add_argument("--sensor_format", default="uci", help=" | ".join(FORMATS))
         parser.add_argument("--sensor_stations", default=None, help="stations file (coordinates)")
+        parser.add_argument("--sensor_mapping", default=None, help="TOML mapping of a csv / jsonl / parquet table")
         parser.add_argument("--sensor_timezone", default=None, help="local time zone (default: the city pack's)")
         parser.add_argument("--sensor_city", default=None)
         parser.add_argument("--sensor_home", default=None)
@@ -73,27 +77,32 @@ class SensorOptions(PipelineOptions):
 
 
 def sensor_argv(paths: list[str], city: str, home: str, fmt: str = "uci", stations: str | None = None,
-                timezone: str | None = None, beam_args: list[str] | None = None) -> list[str]:
+                timezone: str | None = None, beam_args: list[str] | None = None,
+                mapping: str | None = None) -> list[str]:
     argv = [f"--sensor_input={p}" for p in paths] + [f"--sensor_city={city}", f"--sensor_home={home}",
                                                      f"--sensor_format={fmt}"]
     argv += [f"--sensor_stations={stations}"] if stations else []
     argv += [f"--sensor_timezone={timezone}"] if timezone else []
+    argv += [f"--sensor_mapping={mapping}"] if mapping else []
     return argv + list(beam_args or [])
 
 
 class _ReadSensorFiles(beam.DoFn):
-    def __init__(self, fmt: str, rows: int) -> None:
-        self.fmt, self.rows = fmt, rows
+    def __init__(self, fmt: str, rows: int, mapping: str | None = None) -> None:
+        self.fmt, self.rows, self.mapping = fmt, rows, mapping
         self.records_in = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.RECORDS_IN)
 
     def process(self, paths: list[str]):
-        for batch in _read_group(paths, self.fmt, self.rows):
+        for batch in _read_group(paths, self.fmt, self.rows, self.mapping):
             self.records_in.inc(batch.height)
             yield batch
 
 
-def _read_group(paths: list[str], fmt: str, rows: int):
-    if fmt == "wide-daily":  # snapshots of the same days, merged hour by hour, in the given order
+def _read_group(paths: list[str], fmt: str, rows: int, mapping: str | None = None):
+    if fmt in TABLES:
+        table_mapping = load_sensor_mapping(Path(mapping) if mapping else None)
+        yield from read_table(Path(paths[0]), rows, replace(table_mapping, format=table_mapping.format or fmt))
+    elif fmt == "wide-daily":  # snapshots of the same days, merged hour by hour, in the given order
         merged = read_snapshots([Path(p) for p in paths], rows)
         yield from (merged.slice(start, rows) for start in range(0, merged.height, rows))
     else:
@@ -114,15 +123,21 @@ def stations_of(options: SensorOptions, inputs: list[str]) -> pl.DataFrame | Non
     return None
 
 
-def observed_station_ids(inputs: list[str], fmt: str, rows: int) -> list[str]:
+def observed_station_ids(inputs: list[str], fmt: str, rows: int, mapping: str | None = None) -> list[str]:
     """The station ids the inputs name (a first, narrow pass: they decide the places and which
     stations are known before the pipeline starts)."""
-    if fmt == "uci":
-        return sorted(pl.concat([pl.scan_csv(p, infer_schema=False).select("station").unique().collect()
-                                 for p in inputs])["station"].drop_nulls().unique().to_list())
+    table_mapping = load_sensor_mapping(Path(mapping) if mapping else None)
+    column = {"uci": "station", "csv": table_mapping.columns.get(sn.STATION_ID, sn.STATION_ID)}.get(fmt)
+    if column and (fmt == "uci" or (table_mapping.format or fmt) == "csv"):
+        try:  # one column of a large CSV, read by polars
+            return sorted(pl.concat([pl.scan_csv(p, infer_schema=False, separator=table_mapping.separator
+                                                 if fmt == "csv" else ",").select(column).unique().collect()
+                                     for p in inputs])[column].drop_nulls().unique().to_list())
+        except (pl.exceptions.PolarsError, OSError):
+            pass  # read like the pipeline does, where a broken file becomes unreadable rows or a clear error
     found: set[str] = set()
     for group in file_groups(inputs, fmt):
-        for batch in _read_group(group, fmt, rows):
+        for batch in _read_group(group, fmt, rows, mapping):
             found |= set(batch[sn.STATION_ID].drop_nulls().unique().to_list())
     return sorted(found)
 
@@ -161,7 +176,8 @@ def build_pipeline(pipeline, inputs: list[str], options: SensorOptions, workspac
     normalised = (
         pipeline
         | "ListSensorFiles" >> beam.Create(file_groups(inputs, options.sensor_format))
-        | "ReadSensorFiles" >> beam.ParDo(_ReadSensorFiles(options.sensor_format, options.sensor_rows))
+        | "ReadSensorFiles" >> beam.ParDo(_ReadSensorFiles(options.sensor_format, options.sensor_rows,
+                                                           options.sensor_mapping))
         .with_output_types(pl.DataFrame)
         | "NormaliseObservations" >> NormaliseObservations(timezone, DEFAULT_UNITS[options.sensor_format],
                                                            known, started)
@@ -186,7 +202,7 @@ def run(argv: list[str] | None = None) -> IngestReport:
     except CityPackError:
         pack = None
     timezone = sensors.sensor_timezone or (pack.timezone if pack else "UTC")
-    observed = observed_station_ids(inputs, sensors.sensor_format, sensors.sensor_rows)
+    observed = observed_station_ids(inputs, sensors.sensor_format, sensors.sensor_rows, sensors.sensor_mapping)
     listed = stations_of(sensors, inputs)
     stations, places = station_places(listed, observed, pack)
     started = datetime.now(UTC)

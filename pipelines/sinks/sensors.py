@@ -5,22 +5,22 @@
     datasets/sensor_daily/city=<city>/year=YYYY/part-0.parquet
     datasets/sensor_stations/city=<city>/part-0.parquet                        coordinates, district
 
-A run merges per station: its new observations are united with the station's published ones of
-the local dates they touch (a re-sent period replaces the published one; others stay), quality
-control runs over that union, and the hourly and daily figures of those dates are recomputed
-from it (`models.sensors`). Each partition is then rewritten with the run's rows in place of
-the ones they replace, so ingesting the same file twice, or a second file of the same days,
-never double counts. Quality control sees the dates a run touches: a spike or flatline that
-straddles the edge of the touched dates is judged without the hours beyond it.
+A run's observations are united with the published ones of the local dates they touch (a
+re-sent period replaces the published one; others stay), quality control runs over that union,
+and the hourly and daily figures of those dates are recomputed from it (`models.sensors`, all
+stations at once in polars). Each partition is then rewritten, with the run's rows in place of
+the ones they replace, by `WRITERS` threads, so ingesting the same file twice, or a second file
+of the same days, never double counts. Quality control sees the dates a run touches: a spike or
+flatline that straddles the edge of the touched dates is judged without the hours beyond it.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import apache_beam as beam
 import polars as pl
-import pyarrow as pa
 from apache_beam.metrics import Metrics
 
 from models.sensors.aggregates import daily_from_hourly, hourly
@@ -42,6 +42,7 @@ REPLACED_BY = {HOURLY: [sn.STATION_ID, sn.PARAMETER, sn.PERIOD_START], DAILY: [s
 PLACE_COLUMNS = (DISTRICT_ID, DISTRICT_NAME, PARENT_ID, PARENT_NAME)
 OBSERVATION_FILE = sn.OBSERVATION  # the local date is the hive partition, not a column of the file
 Keyed = tuple[str, pl.DataFrame]
+WRITERS = 2  # threads writing partitions (pyarrow releases the GIL while it encodes)
 
 
 def partition_file(dataset: Path, kind: str, value: str) -> Path:
@@ -60,56 +61,69 @@ def _published(dataset: Path, kind: str, values: list[str]) -> pl.DataFrame | No
     return pl.concat([pl.read_parquet(p, hive_partitioning=False) for p in paths], how="vertical_relaxed")
 
 
-class _MergeStation(beam.DoFn):
-    """One station's new observations -> its merged observations, hourly and daily rows, keyed by partition."""
+class _MergeAndWrite(beam.DoFn):
+    """Every observation of the run, merged with the published ones of the days it touches,
+    QC-flagged, aggregated, and written partition by partition (polars does the work; one
+    element keeps Beam from encoding thousands of small station-day frames)."""
 
     def __init__(self, datasets: dict[str, str], timezone: str, places: dict[str, dict]) -> None:
         self.datasets, self.timezone, self.places = datasets, timezone, places
         self.records_out = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.RECORDS_OUT)
 
     def process(self, keyed):
-        station, frames = keyed
+        _key, frames = keyed
         new = pl.concat(list(frames), how="vertical_relaxed")
-        local_date = pl.col(sn.PERIOD_START).dt.convert_time_zone(self.timezone).dt.date()
-        days = sorted({d.isoformat() for d in new.select(local_date.unique())[sn.PERIOD_START].to_list()})
-        published = _published(Path(self.datasets[OBSERVATIONS]), OBSERVATIONS, days)
-        merged = new
-        if published is not None:  # the station's published rows of those days, but for re-sent periods
-            kept = published.filter(pl.col(sn.STATION_ID) == station).join(
-                new, on=[sn.STATION_ID, sn.PARAMETER, sn.PERIOD_START], how="anti")
-            merged = pl.concat([kept.select(new.columns), new], how="vertical_relaxed")
-        checked = flag(merged.with_columns(_without_qc_flags())).with_columns(local_date.alias(sn.DATE))
+        merged = self._merged(new)
+        checked = flag(merged.with_columns(_without_qc_flags())).with_columns(self._local_date().alias(sn.DATE))
         hours = hourly(checked, self.timezone)
-        days_frame = daily_from_hourly(hours, self.timezone)
-        place = self.places.get(station, {})
-        for kind, frame in ((OBSERVATIONS, checked), (HOURLY, hours), (DAILY, days_frame)):
-            if kind != OBSERVATIONS:
-                frame = frame.with_columns(*[pl.lit(place.get(c), pl.String).alias(c) for c in PLACE_COLUMNS],
-                                           pl.lit(sn.SENSOR_SCHEMA_VERSION).alias(SCHEMA_VERSION_COLUMN))
-            for (value,), part in frame.with_columns(_partition_values(frame, kind).alias("_part")).partition_by(
-                    "_part", as_dict=True, include_key=False).items():
-                yield beam.pvalue.TaggedOutput(kind, (value, part.drop(sn.DATE) if kind == OBSERVATIONS else part))
+        days = daily_from_hourly(hours, self.timezone)
+        tables = {OBSERVATIONS: checked, HOURLY: self._placed(hours), DAILY: self._placed(days)}
+        with ThreadPoolExecutor(WRITERS) as pool:
+            written = list(pool.map(lambda job: self._write(*job), [
+                (kind, value, part) for kind, frame in tables.items() for value, part in _partitions(frame, kind)]))
         self.records_out.inc(new.height)
+        yield from written
+
+    def _local_date(self) -> pl.Expr:
+        return pl.col(sn.PERIOD_START).dt.convert_time_zone(self.timezone).dt.date()
+
+    def _merged(self, new: pl.DataFrame) -> pl.DataFrame:
+        """The run's rows and the published rows of the days they touch, but for re-sent periods."""
+        days = sorted(d.isoformat() for d in new.select(self._local_date().unique())[sn.PERIOD_START].to_list())
+        published = _published(Path(self.datasets[OBSERVATIONS]), OBSERVATIONS, days)
+        if published is None:
+            return new
+        kept = published.join(new, on=[sn.STATION_ID, sn.PARAMETER, sn.PERIOD_START], how="anti")
+        return pl.concat([kept.select(new.columns), new], how="vertical_relaxed")
+
+    def _placed(self, frame: pl.DataFrame) -> pl.DataFrame:
+        places = pl.DataFrame([{sn.STATION_ID: k, **{c: v.get(c) for c in PLACE_COLUMNS}} for k, v in self.places.items()],
+                              schema={sn.STATION_ID: pl.String, **dict.fromkeys(PLACE_COLUMNS, pl.String)})
+        return frame.join(places, on=sn.STATION_ID, how="left").with_columns(
+            pl.lit(sn.SENSOR_SCHEMA_VERSION).alias(SCHEMA_VERSION_COLUMN))
+
+    def _write(self, kind: str, value: str, frame: pl.DataFrame) -> str:
+        dataset = Path(self.datasets[kind])
+        target = partition_file(dataset, kind, value)
+        if kind != OBSERVATIONS and target.exists():  # observations of a touched day are whole in `frame`
+            old = pl.read_parquet(target, hive_partitioning=False).join(frame, on=REPLACED_BY[kind], how="anti")
+            frame = pl.concat([old.select(frame.columns), frame], how="vertical_relaxed")
+        schema = {OBSERVATIONS: OBSERVATION_FILE, HOURLY: sn.SENSOR_HOURLY, DAILY: sn.SENSOR_DAILY}[kind]
+        table = frame.select(schema.names).sort(sn.STATION_ID, sn.PARAMETER).to_arrow().cast(schema)
+        write_atomic(table, target, dataset, sync=False)  # synced at the commit
+        return str(target)
 
 
-class _WritePartition(beam.DoFn):
-    def __init__(self, dataset: str, kind: str, schema: pa.Schema) -> None:
-        self.dataset, self.kind, self.schema = dataset, kind, schema
+def _partitions(frame: pl.DataFrame, kind: str):
+    keyed = frame.with_columns(_partition_values(frame, kind).alias("_part"))
+    for (value,), part in keyed.partition_by("_part", as_dict=True, include_key=False).items():
+        yield value, part.drop(sn.DATE) if kind == OBSERVATIONS else part
 
-    def process(self, keyed):
-        value, frames = keyed
-        new = pl.concat(list(frames), how="vertical_relaxed")
-        target = partition_file(Path(self.dataset), self.kind, value)
-        if target.exists():
-            old = pl.read_parquet(target, hive_partitioning=False)
-            if self.kind == OBSERVATIONS:  # the run's stations' rows of the day are in `new`, merged
-                old = old.filter(~pl.col(sn.STATION_ID).is_in(new[sn.STATION_ID].unique().to_list()))
-            else:
-                old = old.join(new, on=REPLACED_BY[self.kind], how="anti")
-            new = pl.concat([old.select(new.columns), new], how="vertical_relaxed")
-        table = new.select(self.schema.names).sort(sn.STATION_ID, sn.PARAMETER).to_arrow().cast(self.schema)
-        write_atomic(table, target, Path(self.dataset), sync=False)  # synced at the commit
-        yield str(target)
+
+def _without_qc_flags() -> pl.Expr:
+    """QC runs again over the merged series; the flags of how a local time was read stay."""
+    kept = (sn.QcFlag.DST_AMBIGUOUS, sn.QcFlag.DST_NONEXISTENT)
+    return pl.col(sn.QC_FLAGS).list.eval(pl.element().filter(pl.element().is_in(kept))).alias(sn.QC_FLAGS)
 
 
 class WriteSensorDatasets(beam.PTransform):
@@ -121,36 +135,16 @@ class WriteSensorDatasets(beam.PTransform):
         self.timezone, self.places = timezone, places
 
     def expand(self, observations):
-        merged = (
+        return (
             observations
-            | "KeyByStation" >> beam.FlatMap(_by_station).with_output_types(Keyed)
-            | "GroupByStation" >> beam.GroupByKey()
-            | "MergeStation" >> beam.ParDo(_MergeStation(self.datasets, self.timezone, self.places))
-            .with_outputs(OBSERVATIONS, HOURLY, DAILY)
+            | "KeyTheRun" >> beam.Map(_the_run).with_output_types(Keyed)
+            | "CollectTheRun" >> beam.GroupByKey()  # typed: frames travel with the frame coder
+            | "MergeAndWrite" >> beam.ParDo(_MergeAndWrite(self.datasets, self.timezone, self.places))
         )
-        schemas = {OBSERVATIONS: OBSERVATION_FILE, HOURLY: sn.SENSOR_HOURLY, DAILY: sn.SENSOR_DAILY}
-        return [
-            merged[kind]
-            | f"Typed{kind.title()}" >> beam.Map(_same).with_output_types(Keyed)  # frames with the frame coder
-            | f"Group{kind.title()}" >> beam.GroupByKey()
-            | f"Write{kind.title()}" >> beam.ParDo(_WritePartition(self.datasets[kind], kind, schemas[kind]))
-            for kind in (OBSERVATIONS, HOURLY, DAILY)
-        ]
 
 
-def _without_qc_flags() -> pl.Expr:
-    """QC runs again over the merged series; the flags of how a local time was read stay."""
-    kept = (sn.QcFlag.DST_AMBIGUOUS, sn.QcFlag.DST_NONEXISTENT)
-    return pl.col(sn.QC_FLAGS).list.eval(pl.element().filter(pl.element().is_in(kept))).alias(sn.QC_FLAGS)
-
-
-def _same(keyed: Keyed) -> Keyed:
-    return keyed
-
-
-def _by_station(frame: pl.DataFrame):
-    for (station,), part in frame.partition_by(sn.STATION_ID, as_dict=True).items():
-        yield station, part
+def _the_run(frame: pl.DataFrame) -> Keyed:
+    return "run", frame
 
 
 def write_stations(dataset: Path, stations: pl.DataFrame) -> Path:
