@@ -25,8 +25,12 @@ SENSOR_HOURLY = "sensor_hourly"
 SENSOR_DAILY = "sensor_daily"
 SENSOR_STATIONS = "sensor_stations"
 SENSOR_DATASETS = (SENSOR_OBSERVATIONS, SENSOR_HOURLY, SENSOR_DAILY, SENSOR_STATIONS)
+# Across streams (`schemas.cross`): one file per city each.
+REQUEST_SENSOR_CONTEXT = "request_sensor_context"
+REQUESTS_PER_1000 = "request_rates"
+CROSS_DATASETS = (REQUEST_SENSOR_CONTEXT, REQUESTS_PER_1000)
 # Every published dataset; a city's run (`plumbing.publishing.CityTransaction`) covers all of them.
-PUBLISHED = (*REQUEST_DATASETS, *PARTICIPATION_DATASETS, *SENSOR_DATASETS)
+PUBLISHED = (*REQUEST_DATASETS, *PARTICIPATION_DATASETS, *SENSOR_DATASETS, *CROSS_DATASETS)
 
 CITY_PARTITION = "city"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from schemas import aggregates as ag
+from schemas import cross as cx
 from schemas import dead_letters as dl
 from schemas import participation as pb
 from schemas import requests as rq
@@ -151,6 +152,8 @@ PUBLISHED: dict[str, tuple[pa.Schema, str]] = {
     "sensor_observations": (sn.OBSERVATION, "datasets/sensor_observations/city=NAME/date=YYYY-MM-DD/part-0.parquet"),
     "sensor_hourly": (sn.SENSOR_HOURLY, "datasets/sensor_hourly/city=NAME/month=YYYY-MM/part-0.parquet"),
     "sensor_daily": (sn.SENSOR_DAILY, "datasets/sensor_daily/city=NAME/year=YYYY/part-0.parquet"),
+    "request_sensor_context": (cx.REQUEST_SENSOR_CONTEXT, "datasets/request_sensor_context/city=NAME/part-0.parquet"),
+    "request_rates": (cx.REQUEST_RATE, "datasets/request_rates/city=NAME/part-0.parquet"),
 }
 
 
@@ -158,6 +161,8 @@ def meanings(dataset: str) -> dict[str, str]:
     """Column -> meaning for one published dataset (participation names shadow the requests')."""
     if dataset.startswith("pb_"):
         return {**DESCRIPTIONS, **PARTICIPATION_DESCRIPTIONS}
+    if dataset.startswith("request_") and dataset not in ("requests", "request_daily"):
+        return {**DESCRIPTIONS, **SENSOR_DESCRIPTIONS, **cx.CROSS_DESCRIPTIONS}
     if dataset.startswith("sensor_"):
         return {**DESCRIPTIONS, **SENSOR_DESCRIPTIONS}
     if dataset.startswith("survey_"):
