@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export URBANPULSE_HOME ?= $(CURDIR)/urbanpulse-home
 
-.PHONY: demo test fuzz bench bench-batch bench-models bench-participation bench-sensors bench-live bench-live-votes install clean
+.PHONY: demo test fuzz bench bench-batch bench-models bench-participation bench-sensors bench-live bench-live-votes bench-live-sensors install clean
 
 install: $(STAMP)
 
@@ -50,6 +50,9 @@ bench-live: $(STAMP)
 # ballots landed at 2,000/s for 60 s into an open vote: landed -> feed latency (about two minutes)
 bench-live-votes: $(STAMP)
 	$(PY) -m bench.live_votes $(BENCH_ARGS)
+
+bench-live-sensors: $(STAMP)
+	$(PY) -m bench.live_sensors $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) urbanpulse-home bench/out

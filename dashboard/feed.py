@@ -4,6 +4,7 @@
     GET /api/v1/requests/kpis[?date=YYYY-MM-DD]
     GET /api/v1/districts
     GET /api/v1/participation/...  (live votes: `dashboard.participation`)
+    GET /api/v1/sensors/...        (live sensors: `dashboard.sensors`)
     GET /api/v1/stream            (text/event-stream; one `change` event per committed change)
     GET /health                   (200 while the live path keeps up, else 503: `dashboard.health`)
     GET /docs, /openapi.json
@@ -27,6 +28,7 @@ from dashboard.figures import figures_router
 from dashboard.health import health_router
 from dashboard.limits import FeedLimits, RequestSizeLimit
 from dashboard.participation import participation_router
+from dashboard.sensors import sensors_router
 from plumbing.workspace import Workspace
 
 API = "/api/v1"
@@ -53,6 +55,7 @@ def create_app(workspace: Workspace, city: str, limits: FeedLimits | None = None
 
     app.include_router(figures_router(workspace.live_store(city), workspace.city(city), city), prefix=API)
     app.include_router(participation_router(workspace.live_store(city), city), prefix=API)
+    app.include_router(sensors_router(workspace.live_store(city), city), prefix=API)
     app.include_router(stream_router(hub), prefix=API)
     app.include_router(health_router(workspace, city, hub))
     return app

@@ -32,7 +32,8 @@ from schemas import requests as rq
 # `ingest` and `generate` sub-commands, to add to) and sets a `handler`.
 EXIT_DISK_FULL = 74  # EX_IOERR
 COMMAND_MODULES = ("flows.cli_classify", "flows.cli_geocode", "flows.cli_live", "flows.cli_datasets",
-                   "flows.cli_votes", "flows.cli_live_votes", "flows.cli_sensors")
+                   "flows.cli_votes", "flows.cli_live_votes", "flows.cli_sensors",
+                   "flows.cli_live_sensors")
 
 
 def _parser() -> argparse.ArgumentParser:

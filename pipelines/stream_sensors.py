@@ -1,0 +1,281 @@
+"""Live sensors: observations landed from the city's sensor feeds -> live figures, in seconds.
+
+    urbanpulse mqtt land --city C                 MQTT messages into the sensor landing logs
+    urbanpulse land sensors FILE --city C --source S   files of observations into one of them
+    urbanpulse stream sensors --city C            this pipeline, until stopped:
+
+    the city's sensor sources -> ReadLandingSegments (SensorLandingLog; runs until stopped)
+      -> CommitObservations, per segment: `normalise_observations` (the city pack's time zone,
+         else UTC; its dead letters counted per reason), value QC (`transforms.sensors.live`),
+         observations of an hour older than the allowed lateness behind the station's newest
+         period refused `too_late`, a repeated observation replacing the earlier one, the hours,
+         the latest readings and the alerts -> one transaction of the live store with the offset
+         and a `sensors` change for the feed (`writer_sensors.commit_observations`)
+
+The steps reuse the request stream's: the landing reader, the segment committer (offsets, a
+segment committed once), the stop and restart signals (a new sensor source restarts the stream).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import apache_beam as beam
+import polars as pl
+import pyarrow as pa
+from apache_beam.metrics import Metrics
+from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+from models.cities.errors import CityPackError
+from models.cities.pack import CityPack
+from models.sensors.thresholds import EU_2008, WHO_2021
+from pipelines.ingest_sensors import station_places
+from pipelines.land_sensors import decode_message
+from pipelines.sinks.live_store import _SegmentCommitter
+from pipelines.sources.landing import ReadLandingSegments
+from pipelines.sources.sensors.stations import read_stations
+from pipelines.stopping import RESTART, STOP, drain_and_restart
+from pipelines.stream_requests import NewSourceWatcher
+from pipelines.transforms.sensors.live import segment_effect
+from pipelines.transforms.sensors.normalise import normalise_observations
+from plumbing.live_store import sensors as st
+from plumbing.live_store.reader import LiveStoreReader
+from plumbing.live_store.writer import LiveStore, SegmentLedger
+from plumbing.live_store.writer_sensors import (
+    AlertRule,
+    Checkpointer,
+    SensorCommit,
+    commit_observations,
+    create_sensor_tables,
+    register_stations,
+)
+from plumbing.sensor_landing import SensorLandingLog
+from plumbing.workspace import Workspace
+from schemas import dead_letters as dl
+from schemas import ledger
+from schemas import live_sensors as ls
+from schemas import requests as rq
+from schemas import sensors as sn
+
+COUNTERS = (ledger.RECORDS_IN, ledger.RECORDS_OUT, ledger.DEAD_LETTERS)
+# EU hourly limit values, WHO 2021 24-hour guidelines (models.sensors.thresholds.STANDARDS)
+ALERT_RULES = (AlertRule("no2", EU_2008, "hour", 200.0), AlertRule("so2", EU_2008, "hour", 350.0),
+               AlertRule("pm25", WHO_2021, "day", 15.0), AlertRule("pm10", WHO_2021, "day", 45.0))
+
+
+class SensorStreamBusyError(RuntimeError):
+    """Another stream of the same city's sensors holds its live store."""
+
+
+@dataclass
+class SensorSettings:
+    workspace: Workspace
+    city: str
+    lateness: timedelta = ls.DEFAULT_SENSOR_LATENESS
+    stations: Path | None = None  # a stations file: names, coordinates, districts
+    sources: list[str] | None = None  # None: every sensor source, new ones too
+    beam_args: list[str] = field(default_factory=list)
+
+    @property
+    def store_path(self) -> Path:
+        """The city's live store (shared with the streams of requests and votes)."""
+        return self.workspace.live_store(self.city)
+
+    @property
+    def landing(self) -> Path:
+        """The city's landing root (sensor logs under `sensors/`)."""
+        return self.workspace.landing(self.city)
+
+    def pack(self) -> CityPack | None:
+        """The city pack (districts, time zone), None when the city has none."""
+        try:
+            return CityPack.load(self.workspace.city(self.city))
+        except CityPackError:
+            return None
+
+    def timezone(self) -> str:
+        """The city pack's time zone, else UTC."""
+        pack = self.pack()
+        return pack.timezone if pack is not None else "UTC"
+
+    def source_names(self, required: bool = True) -> list[str]:
+        """The sensor sources followed: those given, else every sensor log of the city."""
+        names = self.sources or SensorLandingLog.sources(self.landing)
+        if not names and required:
+            raise ValueError(f"no sensor observations landed in city {self.city!r} yet: land some with "
+                             f"urbanpulse mqtt land --city {self.city} (or urbanpulse land sensors)")
+        return sorted(names)
+
+
+@dataclass
+class SensorReport:
+    city: str
+    sources: list[str]
+    counters: dict[str, int]
+    offsets: dict[str, int]
+    seconds: float
+
+
+class _CommitObservations(_SegmentCommitter):
+    """Commits each landed segment of observations into the live sensor figures, once."""
+
+    reader = ls.SENSORS_READER
+    log_class = SensorLandingLog
+
+    def __init__(self, landing_root: str, store_path: str, timezone: str, lateness: timedelta) -> None:
+        super().__init__(landing_root, store_path, timezone, lateness)
+        self.observations_in = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.RECORDS_IN)
+        self.dead = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.DEAD_LETTERS)
+
+    def setup(self) -> None:
+        """The store and its sensor tables, once per worker."""
+        super().setup()
+        create_sensor_tables(self.store.db)
+
+    def commit(self, segment: SegmentLedger, frame: pl.DataFrame) -> pl.DataFrame:
+        """Normalise, judge and commit one segment in one transaction; returns the rows accepted."""
+        self.observations_in.inc(frame.height)
+        observations, dead = normalise_observations(frame, self.timezone, None, None, datetime.now(UTC))
+        newest = st.newest_periods(self.store.db, observations[sn.STATION_ID].unique().to_list())
+        effect = segment_effect(observations, self.timezone, self.lateness, newest)
+        reasons = dead[dl.REASON].value_counts()
+        counts = dict(zip(reasons[dl.REASON], reasons["count"], strict=True))
+        if effect.too_late:
+            counts[dl.Reason.TOO_LATE] = effect.too_late
+        segment.records_out = effect.observations.height
+        commit = SensorCommit(segment, effect.observations, effect.latest, effect.stations, counts, effect.replaced)
+        commit_observations(self.store, commit, self.reader, self.lateness, self.timezone, ALERT_RULES)
+        self.dead.inc(sum(counts.values()))
+        return effect.observations
+
+
+def build_sensor_pipeline(pipeline: beam.Pipeline, settings: SensorSettings, sources: list[str],
+                          start: dict[str, int], end: dict[str, int] | None) -> None:
+    """The sensor logs of `sources` from `start` (to `end`, else until stopped), committed per segment."""
+    _ = (
+        pipeline
+        | "SensorSources" >> beam.Create(sources)
+        | "ReadSensorSegments" >> ReadLandingSegments(settings.landing, start, end, SensorLandingLog)
+        | "CommitObservations" >> beam.ParDo(_CommitObservations(
+            str(settings.landing), str(settings.store_path), settings.timezone(), settings.lateness))
+    )
+
+
+@contextmanager
+def holding_sensors(settings: SensorSettings) -> Iterator[LiveStore]:
+    """The live store for the stream of sensors: one per city (a lock file of its own beside the
+    other streams'; SQLite serialises their transactions). A stations file is registered here."""
+    settings.store_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(settings.store_path.with_suffix(".sensors.lock"), "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            raise SensorStreamBusyError(f"a stream of the sensors of city {settings.city!r} is already running") from error
+        store = LiveStore(settings.store_path)
+        create_sensor_tables(store.db)
+        try:
+            if settings.stations is not None:
+                listed = read_stations(settings.stations)
+                places, _ = station_places(listed, listed[sn.STATION_ID].to_list(), settings.pack())
+                register_stations(store, places.select(
+                    sn.STATION_ID, sn.STATION_NAME, rq.LAT, rq.LONG, rq.DISTRICT_ID, rq.DISTRICT_NAME))
+            yield store
+        finally:
+            store.close()
+
+
+def _run(settings: SensorSettings, sources: list[str], start: dict[str, int], end: dict[str, int] | None) -> SensorReport:
+    started = datetime.now(UTC)
+    pipeline = beam.Pipeline(runner=FnApiRunner(), options=beam.options.pipeline_options.PipelineOptions(
+        settings.beam_args))
+    build_sensor_pipeline(pipeline, settings, sources, start, end)
+    result = pipeline.run()
+    result.wait_until_finish()
+    found = dict.fromkeys((*COUNTERS, ledger.committed_records(ls.SENSORS_READER)), 0)
+    for counter in result.metrics().query(MetricsFilter().with_namespace(ledger.METRICS_NAMESPACE))["counters"]:
+        if counter.key.metric.name in found:
+            found[counter.key.metric.name] += counter.committed
+    counters = {ledger.RECORDS_IN: found[ledger.RECORDS_IN], ledger.DEAD_LETTERS: found[ledger.DEAD_LETTERS],
+                ledger.RECORDS_OUT: found[ledger.committed_records(ls.SENSORS_READER)]}
+    reader = LiveStoreReader.open(settings.store_path)
+    offsets = reader.offsets(ls.SENSORS_READER)
+    reader.close()
+    return SensorReport(settings.city, sources, counters, offsets, (datetime.now(UTC) - started).total_seconds())
+
+
+class NewSensorSourceWatcher(NewSourceWatcher):
+    """Drains and restarts the stream when a sensor source appears that it does not follow."""
+
+    def __init__(self, settings: SensorSettings, followed: list[str], every_seconds: float = 1.0) -> None:
+        super().__init__(settings, followed, every_seconds)
+        self.settings = settings
+
+    def _watch(self) -> None:
+        while not self.done.wait(self.every_seconds) and not STOP.is_set():
+            if set(self.settings.source_names(required=False)) - self.followed:
+                drain_and_restart()
+                return
+
+
+def stream(settings: SensorSettings) -> SensorReport:
+    """Follow the city's sensor logs until SIGINT/SIGTERM (or `STOP.set()`)."""
+    STOP.clear()
+    RESTART.clear()
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {sig: signal.signal(sig, lambda *_: STOP.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    reports: list[SensorReport] = []
+    try:
+        while True:
+            sources = settings.source_names()
+            with holding_sensors(settings) as store, NewSensorSourceWatcher(settings, sources), \
+                    Checkpointer(settings.store_path):
+                start = store.offsets(ls.SENSORS_READER)
+                reports.append(_run(settings, sources, {s: start.get(s, 0) for s in sources}, None))
+            if not RESTART.is_set():
+                break
+            RESTART.clear()
+            STOP.clear()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    last = reports[-1]
+    counters = {name: sum(r.counters[name] for r in reports) for name in last.counters}
+    return SensorReport(last.city, last.sources, counters, last.offsets, sum(r.seconds for r in reports))
+
+
+def catch_up(settings: SensorSettings, from_seq: int | None = None) -> SensorReport:
+    """Commit what has landed up to the logs' current ends, then finish. `from_seq` reads the logs
+    again from there: segments committed before are skipped (the figures do not change)."""
+    sources = settings.source_names()
+    with holding_sensors(settings) as store:
+        committed = store.offsets(ls.SENSORS_READER)
+        start = {s: committed.get(s, 0) if from_seq is None else from_seq for s in sources}
+        end = {s: SensorLandingLog(settings.landing, s).end() for s in sources}
+        return _run(settings, sources, start, {s: max(end[s], start[s]) for s in sources})
+
+
+def land_observations(settings: SensorSettings, source: str, messages: list[bytes], origin: str) -> list[int]:
+    """Land messages (JSON, as `urbanpulse mqtt land` receives them: an observation, a list of
+    them, SensorThings Observations) into the sensor log `source`, as one segment."""
+    rows = []
+    for message in messages:
+        for row in decode_message(message):
+            rows.append(row | {rq.SOURCE: source, rq.SOURCE_FILE: origin, rq.SOURCE_POSITION: len(rows)})
+    if not rows:
+        return []
+    return SensorLandingLog(settings.landing, source).append(pa.Table.from_pylist(rows, schema=sn.RAW_OBSERVATION), origin)
+
+
+def encoded(observations: list[dict]) -> bytes:
+    """Observations as one JSON message."""
+    return json.dumps(observations, separators=(",", ":")).encode()
