@@ -32,23 +32,20 @@ import apache_beam as beam
 import polars as pl
 import pyarrow as pa
 from apache_beam.metrics import Metrics
-from apache_beam.metrics.metric import MetricsFilter
-from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from models.cities.errors import CityPackError
 from models.cities.pack import CityPack
 from models.sensors.thresholds import EU_2008, WHO_2021
 from pipelines.ingest_sensors import station_places
 from pipelines.land_sensors import decode_message
+from pipelines.live_runs import NewLogWatcher, run_live_pipeline
 from pipelines.sinks.live_store import _SegmentCommitter
 from pipelines.sources.landing import ReadLandingSegments
 from pipelines.sources.sensors.stations import read_stations
-from pipelines.stopping import RESTART, STOP, drain_and_restart
-from pipelines.stream_requests import NewSourceWatcher
+from pipelines.stopping import RESTART, STOP
 from pipelines.transforms.sensors.live import segment_effect
 from pipelines.transforms.sensors.normalise import normalise_observations
 from plumbing.live_store import sensors as st
-from plumbing.live_store.reader import LiveStoreReader
 from plumbing.live_store.writer import LiveStore, SegmentLedger
 from plumbing.live_store.writer_sensors import (
     AlertRule,
@@ -194,36 +191,10 @@ def holding_sensors(settings: SensorSettings) -> Iterator[LiveStore]:
 
 
 def _run(settings: SensorSettings, sources: list[str], start: dict[str, int], end: dict[str, int] | None) -> SensorReport:
-    started = datetime.now(UTC)
-    pipeline = beam.Pipeline(runner=FnApiRunner(), options=beam.options.pipeline_options.PipelineOptions(
-        settings.beam_args))
-    build_sensor_pipeline(pipeline, settings, sources, start, end)
-    result = pipeline.run()
-    result.wait_until_finish()
-    found = dict.fromkeys((*COUNTERS, ledger.committed_records(ls.SENSORS_READER)), 0)
-    for counter in result.metrics().query(MetricsFilter().with_namespace(ledger.METRICS_NAMESPACE))["counters"]:
-        if counter.key.metric.name in found:
-            found[counter.key.metric.name] += counter.committed
-    counters = {ledger.RECORDS_IN: found[ledger.RECORDS_IN], ledger.DEAD_LETTERS: found[ledger.DEAD_LETTERS],
-                ledger.RECORDS_OUT: found[ledger.committed_records(ls.SENSORS_READER)]}
-    reader = LiveStoreReader.open(settings.store_path)
-    offsets = reader.offsets(ls.SENSORS_READER)
-    reader.close()
-    return SensorReport(settings.city, sources, counters, offsets, (datetime.now(UTC) - started).total_seconds())
-
-
-class NewSensorSourceWatcher(NewSourceWatcher):
-    """Drains and restarts the stream when a sensor source appears that it does not follow."""
-
-    def __init__(self, settings: SensorSettings, followed: list[str], every_seconds: float = 1.0) -> None:
-        super().__init__(settings, followed, every_seconds)
-        self.settings = settings
-
-    def _watch(self) -> None:
-        while not self.done.wait(self.every_seconds) and not STOP.is_set():
-            if set(self.settings.source_names(required=False)) - self.followed:
-                drain_and_restart()
-                return
+    counters, offsets, seconds = run_live_pipeline(
+        lambda pipeline: build_sensor_pipeline(pipeline, settings, sources, start, end), settings.beam_args, ls.SENSORS_READER,
+        settings.store_path)
+    return SensorReport(settings.city, sources, counters, offsets, seconds)
 
 
 def stream(settings: SensorSettings) -> SensorReport:
@@ -237,7 +208,7 @@ def stream(settings: SensorSettings) -> SensorReport:
     try:
         while True:
             sources = settings.source_names()
-            with holding_sensors(settings) as store, NewSensorSourceWatcher(settings, sources), \
+            with holding_sensors(settings) as store, NewLogWatcher(settings, sources), \
                     Checkpointer(settings.store_path):
                 start = store.offsets(ls.SENSORS_READER)
                 reports.append(_run(settings, sources, {s: start.get(s, 0) for s in sources}, None))

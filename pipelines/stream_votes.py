@@ -35,16 +35,14 @@ from pathlib import Path
 import apache_beam as beam
 import polars as pl
 from apache_beam.metrics import Metrics
-from apache_beam.metrics.metric import MetricsFilter
-from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from models.cities.errors import CityPackError
 from models.cities.pack import CityPack
 from pipelines.live_elections import election_of, outcomes_of
+from pipelines.live_runs import NewLogWatcher, run_live_pipeline
 from pipelines.sinks.live_store import _SegmentCommitter
 from pipelines.sources.landing import ReadLandingSegments
-from pipelines.stopping import RESTART, STOP, drain_and_restart
-from pipelines.stream_requests import NewSourceWatcher
+from pipelines.stopping import RESTART, STOP
 from pipelines.transforms.participation.live import (
     ballot_rows,
     no_deltas,
@@ -229,36 +227,10 @@ def holding_votes(settings: VoteSettings) -> Iterator[LiveStore]:
 
 
 def _run(settings: VoteSettings, sources: list[str], start: dict[str, int], end: dict[str, int] | None) -> VoteReport:
-    started = datetime.now(UTC)
-    pipeline = beam.Pipeline(runner=FnApiRunner(), options=beam.options.pipeline_options.PipelineOptions(
-        settings.beam_args))
-    build_vote_pipeline(pipeline, settings, sources, start, end)
-    result = pipeline.run()
-    result.wait_until_finish()
-    found = dict.fromkeys((*COUNTERS, ledger.committed_records(vt.VOTES_READER)), 0)
-    for counter in result.metrics().query(MetricsFilter().with_namespace(ledger.METRICS_NAMESPACE))["counters"]:
-        if counter.key.metric.name in found:
-            found[counter.key.metric.name] += counter.committed
-    counters = {ledger.RECORDS_IN: found[ledger.RECORDS_IN], ledger.DEAD_LETTERS: found[ledger.DEAD_LETTERS],
-                ledger.RECORDS_OUT: found[ledger.committed_records(vt.VOTES_READER)]}
-    reader = LiveStoreReader.open(settings.store_path)
-    offsets = reader.offsets(vt.VOTES_READER)
-    reader.close()
-    return VoteReport(settings.city, sources, counters, offsets, (datetime.now(UTC) - started).total_seconds())
-
-
-class NewVoteWatcher(NewSourceWatcher):
-    """Drains and restarts the stream when a vote is opened that it does not follow yet."""
-
-    def __init__(self, settings: VoteSettings, followed: list[str], every_seconds: float = 1.0) -> None:
-        super().__init__(settings, followed, every_seconds)
-        self.settings = settings
-
-    def _watch(self) -> None:
-        while not self.done.wait(self.every_seconds) and not STOP.is_set():
-            if set(self.settings.source_names(required=False)) - self.followed:
-                drain_and_restart()
-                return
+    counters, offsets, seconds = run_live_pipeline(
+        lambda pipeline: build_vote_pipeline(pipeline, settings, sources, start, end), settings.beam_args, vt.VOTES_READER,
+        settings.store_path)
+    return VoteReport(settings.city, sources, counters, offsets, seconds)
 
 
 def stream(settings: VoteSettings) -> VoteReport:
@@ -272,7 +244,7 @@ def stream(settings: VoteSettings) -> VoteReport:
     try:
         while True:
             sources = settings.source_names()
-            with holding_votes(settings) as store, NewVoteWatcher(settings, sources):
+            with holding_votes(settings) as store, NewLogWatcher(settings, sources):
                 start = store.offsets(vt.VOTES_READER)
                 reports.append(_run(settings, sources, {s: start.get(s, 0) for s in sources}, None))
             if not RESTART.is_set():

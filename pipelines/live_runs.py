@@ -1,0 +1,59 @@
+"""What the live streams of votes and sensors share: one bounded pipeline run and its ledger, and
+the watcher that restarts a stream when a log it does not follow appears.
+
+Each stream (`stream_votes`, `stream_sensors`) builds its own Beam pipeline over its own landing
+logs; running it, reading back what it committed (records in, dead letters, records its
+committing reader wrote) and the offsets it reached is the same for both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import apache_beam as beam
+from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+from pipelines.stopping import STOP, drain_and_restart
+from pipelines.stream_requests import NewSourceWatcher
+from plumbing.live_store.reader import LiveStoreReader
+from schemas import ledger
+
+
+def run_live_pipeline(build: Callable[[beam.Pipeline], None], beam_args: list[str], reader: str,
+                      store_path: Path) -> tuple[dict[str, int], dict[str, int], float]:
+    """Run the pipeline `build` wires, to its end: (ledger counters, committed offsets, seconds)."""
+    started = datetime.now(UTC)
+    pipeline = beam.Pipeline(runner=FnApiRunner(), options=PipelineOptions(beam_args))
+    build(pipeline)
+    result = pipeline.run()
+    result.wait_until_finish()
+    committed = ledger.committed_records(reader)
+    found = dict.fromkeys((ledger.RECORDS_IN, ledger.DEAD_LETTERS, committed), 0)
+    for counter in result.metrics().query(MetricsFilter().with_namespace(ledger.METRICS_NAMESPACE))["counters"]:
+        if counter.key.metric.name in found:
+            found[counter.key.metric.name] += counter.committed
+    counters = {ledger.RECORDS_IN: found[ledger.RECORDS_IN], ledger.DEAD_LETTERS: found[ledger.DEAD_LETTERS],
+                ledger.RECORDS_OUT: found[committed]}
+    store = LiveStoreReader.open(store_path)
+    offsets = store.offsets(reader)
+    store.close()
+    return counters, offsets, (datetime.now(UTC) - started).total_seconds()
+
+
+class NewLogWatcher(NewSourceWatcher):
+    """Drains and restarts a stream when one of its logs appears (a vote opened, a sensor source
+    landed) that it does not follow yet; `settings.source_names(required=False)` lists them."""
+
+    def __init__(self, settings, followed: list[str], every_seconds: float = 1.0) -> None:
+        super().__init__(settings, followed, every_seconds)
+        self.settings = settings
+
+    def _watch(self) -> None:
+        while not self.done.wait(self.every_seconds) and not STOP.is_set():
+            if set(self.settings.source_names(required=False)) - self.followed:
+                drain_and_restart()
+                return
