@@ -8,7 +8,10 @@ committing reader wrote) and the offsets it reached is the same for both.
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,7 +20,7 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
-from pipelines.stopping import STOP, drain_and_restart
+from pipelines.stopping import RESTART, STOP, drain_and_restart
 from pipelines.stream_requests import NewSourceWatcher
 from plumbing.live_store.reader import LiveStoreReader
 from schemas import ledger
@@ -57,3 +60,33 @@ class NewLogWatcher(NewSourceWatcher):
             if set(self.settings.source_names(required=False)) - self.followed:
                 drain_and_restart()
                 return
+
+
+def follow(settings, holding, reader: str, run_once, beside=nullcontext) -> list:
+    """Run `run_once(sources, start offsets)` on the stream's logs until SIGINT/SIGTERM (or
+    `STOP.set()`), holding the store (`holding(settings)`) and whatever `beside()` gives for each
+    run; a new log drains the run and starts the next one. The runs' reports, in order."""
+    STOP.clear()
+    RESTART.clear()
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {sig: signal.signal(sig, lambda *_: STOP.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    reports = []
+    try:
+        while True:
+            sources = settings.source_names()
+            with holding(settings) as store, NewLogWatcher(settings, sources), beside():
+                start = store.offsets(reader)
+                reports.append(run_once(sources, {s: start.get(s, 0) for s in sources}))
+            if not RESTART.is_set():
+                return reports
+            RESTART.clear()
+            STOP.clear()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def summed_counters(reports: list) -> dict[str, int]:
+    """The ledger of several runs of one stream, added up."""
+    return {name: sum(r.counters[name] for r in reports) for name in reports[-1].counters}

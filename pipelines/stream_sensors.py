@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import signal
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,11 +36,10 @@ from models.cities.pack import CityPack
 from models.sensors.thresholds import EU_2008, WHO_2021
 from pipelines.ingest_sensors import station_places
 from pipelines.land_sensors import decode_message
-from pipelines.live_runs import NewLogWatcher, run_live_pipeline
+from pipelines.live_runs import follow, run_live_pipeline, summed_counters
 from pipelines.sinks.live_store import _SegmentCommitter
 from pipelines.sources.landing import ReadLandingSegments
 from pipelines.sources.sensors.stations import read_stations
-from pipelines.stopping import RESTART, STOP
 from pipelines.transforms.sensors.live import segment_effect
 from pipelines.transforms.sensors.normalise import normalise_observations
 from plumbing.live_store import sensors as st
@@ -199,29 +196,9 @@ def _run(settings: SensorSettings, sources: list[str], start: dict[str, int], en
 
 def stream(settings: SensorSettings) -> SensorReport:
     """Follow the city's sensor logs until SIGINT/SIGTERM (or `STOP.set()`)."""
-    STOP.clear()
-    RESTART.clear()
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        previous = {sig: signal.signal(sig, lambda *_: STOP.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    reports: list[SensorReport] = []
-    try:
-        while True:
-            sources = settings.source_names()
-            with holding_sensors(settings) as store, NewLogWatcher(settings, sources), \
-                    Checkpointer(settings.store_path):
-                start = store.offsets(ls.SENSORS_READER)
-                reports.append(_run(settings, sources, {s: start.get(s, 0) for s in sources}, None))
-            if not RESTART.is_set():
-                break
-            RESTART.clear()
-            STOP.clear()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    reports = follow(settings, holding_sensors, ls.SENSORS_READER, lambda sources, start: _run(settings, sources, start, None), beside=lambda: Checkpointer(settings.store_path))
     last = reports[-1]
-    counters = {name: sum(r.counters[name] for r in reports) for name in last.counters}
-    return SensorReport(last.city, last.sources, counters, last.offsets, sum(r.seconds for r in reports))
+    return SensorReport(last.city, last.sources, summed_counters(reports), last.offsets, sum(r.seconds for r in reports))
 
 
 def catch_up(settings: SensorSettings, from_seq: int | None = None) -> SensorReport:

@@ -24,8 +24,6 @@ every commit after the close (ballots that landed before the close and are count
 from __future__ import annotations
 
 import fcntl
-import signal
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,10 +37,9 @@ from apache_beam.metrics import Metrics
 from models.cities.errors import CityPackError
 from models.cities.pack import CityPack
 from pipelines.live_elections import election_of, outcomes_of
-from pipelines.live_runs import NewLogWatcher, run_live_pipeline
+from pipelines.live_runs import follow, run_live_pipeline, summed_counters
 from pipelines.sinks.live_store import _SegmentCommitter
 from pipelines.sources.landing import ReadLandingSegments
-from pipelines.stopping import RESTART, STOP
 from pipelines.transforms.participation.live import (
     ballot_rows,
     no_deltas,
@@ -235,28 +232,9 @@ def _run(settings: VoteSettings, sources: list[str], start: dict[str, int], end:
 
 def stream(settings: VoteSettings) -> VoteReport:
     """Follow the ballot logs of every registered vote until SIGINT/SIGTERM (or `STOP.set()`)."""
-    STOP.clear()
-    RESTART.clear()
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        previous = {sig: signal.signal(sig, lambda *_: STOP.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    reports: list[VoteReport] = []
-    try:
-        while True:
-            sources = settings.source_names()
-            with holding_votes(settings) as store, NewLogWatcher(settings, sources):
-                start = store.offsets(vt.VOTES_READER)
-                reports.append(_run(settings, sources, {s: start.get(s, 0) for s in sources}, None))
-            if not RESTART.is_set():
-                break
-            RESTART.clear()
-            STOP.clear()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    reports = follow(settings, holding_votes, vt.VOTES_READER, lambda sources, start: _run(settings, sources, start, None))
     last = reports[-1]
-    counters = {name: sum(r.counters[name] for r in reports) for name in last.counters}
-    return VoteReport(last.city, last.sources, counters, last.offsets, sum(r.seconds for r in reports))
+    return VoteReport(last.city, last.sources, summed_counters(reports), last.offsets, sum(r.seconds for r in reports))
 
 
 def catch_up(settings: VoteSettings, from_seq: int | None = None) -> VoteReport:
