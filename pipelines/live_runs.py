@@ -86,7 +86,9 @@ def follow(settings, holding, reader: str, run_once, beside=nullcontext) -> list
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
-
-def summed_counters(reports: list) -> dict[str, int]:
-    """The ledger of several runs of one stream, added up."""
-    return {name: sum(r.counters[name] for r in reports) for name in reports[-1].counters}
+def catch_up_range(committed: dict[str, int], ends: dict[str, int],
+                   from_seq: int | None) -> tuple[dict[str, int], dict[str, int]]:
+    """(start, end) segment numbers of a catch-up run: from the committed offsets (or `from_seq`)
+    to the logs' current ends, never ending before it starts."""
+    start = {s: committed.get(s, 0) if from_seq is None else from_seq for s in ends}
+    return start, {s: max(ends[s], start[s]) for s in ends}

@@ -193,7 +193,7 @@ def stream(settings: LiveSettings) -> LiveReport:
                   NewSourceWatcher(settings, sources)):
                 reports.append(_run(settings, {s: store.resume_at(s) for s in sources}, None))
             if not RESTART.is_set():
-                return _combined(reports)
+                return combined_report(reports)
             RESTART.clear()
             STOP.clear()
     finally:
@@ -228,7 +228,7 @@ class NewSourceWatcher:
                 return
 
 
-def _combined(reports: list[LiveReport]) -> LiveReport:
+def combined_report(reports: list[LiveReport]) -> LiveReport:
     """One report over the runs of a stream that restarted for new sources."""
     last = reports[-1]
     counters = {name: sum(r.counters.get(name, 0) for r in reports) for name in last.counters}

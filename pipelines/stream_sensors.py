@@ -36,10 +36,11 @@ from models.cities.pack import CityPack
 from models.sensors.thresholds import EU_2008, WHO_2021
 from pipelines.ingest_sensors import station_places
 from pipelines.land_sensors import decode_message
-from pipelines.live_runs import follow, run_live_pipeline, summed_counters
+from pipelines.live_runs import catch_up_range, follow, run_live_pipeline
 from pipelines.sinks.live_store import _SegmentCommitter
 from pipelines.sources.landing import ReadLandingSegments
 from pipelines.sources.sensors.stations import read_stations
+from pipelines.stream_requests import LiveReport, combined_report
 from pipelines.transforms.sensors.live import segment_effect
 from pipelines.transforms.sensors.normalise import normalise_observations
 from plumbing.live_store import sensors as st
@@ -110,15 +111,6 @@ class SensorSettings:
         return sorted(names)
 
 
-@dataclass
-class SensorReport:
-    city: str
-    sources: list[str]
-    counters: dict[str, int]
-    offsets: dict[str, int]
-    seconds: float
-
-
 class _CommitObservations(_SegmentCommitter):
     """Commits each landed segment of observations into the live sensor figures, once."""
 
@@ -187,29 +179,27 @@ def holding_sensors(settings: SensorSettings) -> Iterator[LiveStore]:
             store.close()
 
 
-def _run(settings: SensorSettings, sources: list[str], start: dict[str, int], end: dict[str, int] | None) -> SensorReport:
+def _run(settings: SensorSettings, sources: list[str], start: dict[str, int], end: dict[str, int] | None) -> LiveReport:
     counters, offsets, seconds = run_live_pipeline(
         lambda pipeline: build_sensor_pipeline(pipeline, settings, sources, start, end), settings.beam_args, ls.SENSORS_READER,
         settings.store_path)
-    return SensorReport(settings.city, sources, counters, offsets, seconds)
+    return LiveReport(settings.city, sources, counters, offsets, seconds)
 
 
-def stream(settings: SensorSettings) -> SensorReport:
+def stream(settings: SensorSettings) -> LiveReport:
     """Follow the city's sensor logs until SIGINT/SIGTERM (or `STOP.set()`)."""
     reports = follow(settings, holding_sensors, ls.SENSORS_READER, lambda sources, start: _run(settings, sources, start, None), beside=lambda: Checkpointer(settings.store_path))
-    last = reports[-1]
-    return SensorReport(last.city, last.sources, summed_counters(reports), last.offsets, sum(r.seconds for r in reports))
+    return combined_report(reports)
 
 
-def catch_up(settings: SensorSettings, from_seq: int | None = None) -> SensorReport:
+def catch_up(settings: SensorSettings, from_seq: int | None = None) -> LiveReport:
     """Commit what has landed up to the logs' current ends, then finish. `from_seq` reads the logs
     again from there: segments committed before are skipped (the figures do not change)."""
     sources = settings.source_names()
     with holding_sensors(settings) as store:
-        committed = store.offsets(ls.SENSORS_READER)
-        start = {s: committed.get(s, 0) if from_seq is None else from_seq for s in sources}
-        end = {s: SensorLandingLog(settings.landing, s).end() for s in sources}
-        return _run(settings, sources, start, {s: max(end[s], start[s]) for s in sources})
+        start, end = catch_up_range(store.offsets(ls.SENSORS_READER),
+                                    {s: SensorLandingLog(settings.landing, s).end() for s in sources}, from_seq)
+        return _run(settings, sources, start, end)
 
 
 def land_observations(settings: SensorSettings, source: str, messages: list[bytes], origin: str) -> list[int]:

@@ -37,9 +37,10 @@ from apache_beam.metrics import Metrics
 from models.cities.errors import CityPackError
 from models.cities.pack import CityPack
 from pipelines.live_elections import election_of, outcomes_of
-from pipelines.live_runs import follow, run_live_pipeline, summed_counters
+from pipelines.live_runs import catch_up_range, follow, run_live_pipeline
 from pipelines.sinks.live_store import _SegmentCommitter
 from pipelines.sources.landing import ReadLandingSegments
+from pipelines.stream_requests import LiveReport, combined_report
 from pipelines.transforms.participation.live import (
     ballot_rows,
     no_deltas,
@@ -104,15 +105,6 @@ class VoteSettings:
             raise ValueError(f"no vote is open in city {self.city!r}; open one first: "
                              f"urbanpulse vote open FILE.pb --city {self.city}")
         return names
-
-
-@dataclass
-class VoteReport:
-    city: str
-    sources: list[str]
-    counters: dict[str, int]
-    offsets: dict[str, int]
-    seconds: float
 
 
 class _CountBallots(_SegmentCommitter):
@@ -223,27 +215,25 @@ def holding_votes(settings: VoteSettings) -> Iterator[LiveStore]:
             store.close()
 
 
-def _run(settings: VoteSettings, sources: list[str], start: dict[str, int], end: dict[str, int] | None) -> VoteReport:
+def _run(settings: VoteSettings, sources: list[str], start: dict[str, int], end: dict[str, int] | None) -> LiveReport:
     counters, offsets, seconds = run_live_pipeline(
         lambda pipeline: build_vote_pipeline(pipeline, settings, sources, start, end), settings.beam_args, vt.VOTES_READER,
         settings.store_path)
-    return VoteReport(settings.city, sources, counters, offsets, seconds)
+    return LiveReport(settings.city, sources, counters, offsets, seconds)
 
 
-def stream(settings: VoteSettings) -> VoteReport:
+def stream(settings: VoteSettings) -> LiveReport:
     """Follow the ballot logs of every registered vote until SIGINT/SIGTERM (or `STOP.set()`)."""
     reports = follow(settings, holding_votes, vt.VOTES_READER, lambda sources, start: _run(settings, sources, start, None))
-    last = reports[-1]
-    return VoteReport(last.city, last.sources, summed_counters(reports), last.offsets, sum(r.seconds for r in reports))
+    return combined_report(reports)
 
 
-def catch_up(settings: VoteSettings, from_seq: int | None = None) -> VoteReport:
+def catch_up(settings: VoteSettings, from_seq: int | None = None) -> LiveReport:
     """Count what has landed up to the logs' current ends, then finish. `from_seq` reads the logs
     again from there: segments committed before are skipped (the tallies do not change)."""
     sources = settings.source_names()
     with holding_votes(settings) as store:
-        committed = store.offsets(vt.VOTES_READER)
-        start = {s: committed.get(s, 0) if from_seq is None else from_seq for s in sources}
-        end = {s: BallotLog(settings.landing, s).end() for s in sources}
-        return _run(settings, sources, start, {s: max(end[s], start[s]) for s in sources})
+        start, end = catch_up_range(store.offsets(vt.VOTES_READER),
+                                    {s: BallotLog(settings.landing, s).end() for s in sources}, from_seq)
+        return _run(settings, sources, start, end)
 
