@@ -21,9 +21,8 @@ from pathlib import Path
 from fastapi import APIRouter, Query
 from fastapi import Path as PathParam
 
-from dashboard.store import FeedError
+from dashboard.store import FeedError, reading
 from plumbing.live_store import votes as vt
-from plumbing.live_store.reader import LiveStoreReader
 from schemas import participation as pb
 
 LISTED_ELECTIONS = 30  # named in a 404; /elections has them all
@@ -39,7 +38,7 @@ def participation_router(store_path: Path, city: str) -> APIRouter:
     def elections() -> dict:
         """The city's votes: id, vote type, budget, ballots counted, status (open or closed), last
         update, what greedy (and MES) spend, and the ballots refused per reason."""
-        with _reading(store_path) as db:
+        with reading(store_path) as db:
             rows = vt.elections(db) if db is not None else []
             return {"city": city, "elections": [_election(row, vt.dead_letter_counts(db, row[pb.ELECTION_ID]))
                                                 for row in rows]}
@@ -48,7 +47,7 @@ def participation_router(store_path: Path, city: str) -> APIRouter:
     def projects(election: str = PathParam(..., max_length=MAX_ELECTION_CHARS, description="election id")) -> dict:
         """Every project of the vote in the file's order: cost, votes, score, share of ballots,
         suppression, and whether greedy (and MES) select it with the tallies as they are now."""
-        with _reading(store_path) as db:
+        with reading(store_path) as db:
             row = _known(db, election, city)
             frame = vt.public_projects(vt.project_frame(db, election), row[pb.BALLOTS])
         return {**_header(row, city), "mes": _mes(row), "projects": frame.to_dicts()}
@@ -62,30 +61,12 @@ def participation_router(store_path: Path, city: str) -> APIRouter:
         the city pack knows the population (districts, parent areas)."""
         if group not in vt.LIVE_GROUP_KINDS:
             raise FeedError(400, f"group={group[:40]!r}: use one of {', '.join(vt.LIVE_GROUP_KINDS)}")
-        with _reading(store_path) as db:
+        with reading(store_path) as db:
             row = _known(db, election, city)
             frame = vt.public_turnout(db, election, group, row[pb.BALLOTS])
         return {**_header(row, city), "group": group, "groups": frame.to_dicts()}
 
     return router
-
-
-class _reading:
-    """A read-only connection for one request (None when no vote was ever opened: no store)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.reader: LiveStoreReader | None = None
-
-    def __enter__(self):
-        if self.path.exists():
-            self.reader = LiveStoreReader.open(self.path)
-            return self.reader.db
-        return None
-
-    def __exit__(self, *_exc) -> None:
-        if self.reader is not None:
-            self.reader.close()
 
 
 def _known(db, election: str, city: str) -> dict:

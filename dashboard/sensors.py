@@ -23,9 +23,8 @@ from pathlib import Path
 from fastapi import APIRouter, Query
 from fastapi import Path as PathParam
 
-from dashboard.store import FeedError
+from dashboard.store import FeedError, reading
 from plumbing.live_store import sensors as st
-from plumbing.live_store.reader import LiveStoreReader
 from schemas import sensors as sn
 
 MAX_STATION_CHARS = 200
@@ -41,7 +40,7 @@ def sensors_router(store_path: Path, city: str) -> APIRouter:
     @router.get("/sensors/stations")
     def stations() -> dict:
         """Every station with its place and its latest reading per parameter."""
-        with _reading(store_path) as db:
+        with reading(store_path) as db:
             if db is None:
                 return {"city": city, "stations": [], "dead_letters": {}}
             return {"city": city, "stations": st.stations(db), "dead_letters": st.dead_letter_counts(db)}
@@ -53,7 +52,7 @@ def sensors_router(store_path: Path, city: str) -> APIRouter:
     ) -> dict:
         """Exceedance alerts, oldest first."""
         since = since.replace(tzinfo=since.tzinfo or UTC) if since else None
-        with _reading(store_path) as db:
+        with reading(store_path) as db:
             found = st.alerts(db, since, limit) if db is not None else []
         return {"city": city, "since": since.isoformat() if since else None, "alerts": found}
 
@@ -66,7 +65,7 @@ def sensors_router(store_path: Path, city: str) -> APIRouter:
         """The station's newest `hours` local clock hours of `parameter`."""
         if parameter not in sn.PARAMETERS:
             raise FeedError(400, f"parameter={parameter[:40]!r}: use one of {', '.join(sn.PARAMETERS)}")
-        with _reading(store_path) as db:
+        with reading(store_path) as db:
             row = _known(db, station, city)
             newest = st.newest_hour(db, station, parameter)
             if newest is None:
@@ -77,24 +76,6 @@ def sensors_router(store_path: Path, city: str) -> APIRouter:
                 sn.UNIT: sn.PARAMETERS[parameter], "hours": figures}
 
     return router
-
-
-class _reading:
-    """A read-only connection for one request (None when there is no live store yet)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.reader: LiveStoreReader | None = None
-
-    def __enter__(self):
-        if self.path.exists():
-            self.reader = LiveStoreReader.open(self.path)
-            return self.reader.db
-        return None
-
-    def __exit__(self, *_exc) -> None:
-        if self.reader is not None:
-            self.reader.close()
 
 
 def _known(db, station: str, city: str) -> dict:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from fastapi import HTTPException
@@ -22,3 +25,17 @@ def require_store(path: Path) -> None:
 def open_store(path: Path) -> LiveStoreReader:
     require_store(path)
     return LiveStoreReader.open(path)
+
+
+@contextmanager
+def reading(path: Path) -> Iterator[sqlite3.Connection | None]:
+    """A read-only connection for one request, or None when there is no live store yet (the
+    participation and sensor routes answer that with empty lists or 404s, not a 503)."""
+    if not path.exists():
+        yield None
+        return
+    reader = LiveStoreReader.open(path)
+    try:
+        yield reader.db
+    finally:
+        reader.close()
