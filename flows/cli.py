@@ -10,6 +10,7 @@ import argparse
 import importlib
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from schemas import requests as rq
 # Modules that add their own commands: each has `register(commands, groups)` (groups: the `train`,
 # `ingest` and `generate` sub-commands, to add to) and sets a `handler`.
 EXIT_DISK_FULL = 74  # EX_IOERR
+BEAM_STEP = re.compile(r" \[while running '[^']*'\]")
 COMMAND_MODULES = ("flows.cli_classify", "flows.cli_geocode", "flows.cli_live", "flows.cli_datasets",
                    "flows.cli_votes", "flows.cli_live_votes", "flows.cli_sensors",
                    "flows.cli_live_sensors")
@@ -117,11 +119,17 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_DISK_FULL
         if not isinstance(error, (ValueError, OSError, RuntimeError)):
             raise
-        print(f"urbanpulse: error: {error}", file=sys.stderr)
+        print(f"urbanpulse: error: {without_step_name(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"urbanpulse: {INTERRUPTED}", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def without_step_name(error: BaseException) -> str:
+    """The error's message without the `[while running 'Step/ParDo(...)']` Beam appends to an
+    error raised inside a step: the user needs what is wrong, not where in the pipeline."""
+    return BEAM_STEP.sub("", str(error))
 
 
 def quiet_runner_tracebacks() -> None:

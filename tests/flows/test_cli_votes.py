@@ -19,6 +19,7 @@ def test_a_file_that_is_not_pabulib_gives_one_clear_line(tmp_path: Path, capsys)
     err = capsys.readouterr().err
     assert code == 2
     assert "is not a Pabulib .pb file" in err and "--format csv" in err and "Traceback" not in err
+    assert "while running" not in err  # the user gets what is wrong, not the pipeline step
 
 
 def test_missing_file_and_unknown_project_cost(tmp_path: Path, capsys) -> None:
