@@ -184,7 +184,8 @@ def build_pipeline(pipeline, inputs: list[str], options: SensorOptions, workspac
     )
     datasets = {"observations": transaction.dataset(ds.SENSOR_OBSERVATIONS),
                 "hourly": transaction.dataset(ds.SENSOR_HOURLY), "daily": transaction.dataset(ds.SENSOR_DAILY)}
-    _ = normalised[OBSERVATIONS] | "WriteSensorDatasets" >> WriteSensorDatasets(datasets, timezone, places)
+    _ = normalised[OBSERVATIONS] | "WriteSensorDatasets" >> WriteSensorDatasets(
+        datasets, timezone, places, transaction.scratch("sensor_months"))
     _ = normalised[DEAD] | "WriteDeadLetters" >> WriteDeadLetters(
         transaction.dataset(ds.DEAD_LETTERS), workspace.restricted_dead_letters(options.sensor_city), input_ids)
 

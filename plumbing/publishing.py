@@ -50,6 +50,7 @@ LOG = logging.getLogger("urbanpulse")
 
 WORK = ".work"  # working trees of runs, one folder per city
 BUILDING = ".building"  # snapshots being linked together by a commit
+SCRATCH = ".scratch"  # a run's intermediate files inside its working tree (never published)
 KEEP_SNAPSHOTS = 3
 KEEP_SECONDS = 300.0
 DICTIONARY_FILE = "DATA_DICTIONARY.md"
@@ -121,6 +122,13 @@ class CityTransaction:
     def dataset(self, name: str) -> Path:
         """This city's folder of dataset `name` in the working tree (where the run writes)."""
         return self.tree / name / city_folder(self.city)
+
+    def scratch(self, name: str) -> Path:
+        """A private folder of this run for intermediate files (e.g. a shuffle spilled to disk):
+        never published, removed with the run's working tree at commit or abandon."""
+        path = self.tree / SCRATCH / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     def published_files(self, name: str) -> dict[str, dict]:
         """Manifest entries of the city's files of dataset `name` when the run began, by path

@@ -86,13 +86,17 @@ def same_series(offset: int = 1) -> pl.Expr:
 
 
 def sorted_by_series(frame: pl.DataFrame, time: str = PERIOD_START) -> pl.DataFrame:
-    """`frame` sorted by station, parameter and `time` (stable), without a sort when it is
-    already in that order (the usual case for stored observations), checked in one pass."""
-    st, pa, t = pl.col(STATION_ID), pl.col(PARAMETER), pl.col(time)
-    same_st = st == st.shift(1)
-    out_of_order = (st < st.shift(1)) | (same_st & (pa < pa.shift(1))) | (
-        same_series() & (t < t.shift(1)))
-    if frame.height and frame.select(out_of_order.fill_null(False).any()).item():
+    """`frame` with every station x parameter series in one block, in `time` order (a stable
+    sort by station, parameter and time), without a sort when it already is (the usual case
+    for stored observations and feeds, in whatever order their series come), checked in one
+    pass: no time goes back within a series and no series starts twice."""
+    if not frame.height:
+        return frame
+    t = pl.col(time)
+    starts = ~same_series().fill_null(False)
+    back = (same_series() & (t < t.shift(1))).fill_null(False).any()
+    heads = frame.select(*KEYS, starts.alias("__start")).filter("__start")
+    if frame.select(back).item() or heads.select(pl.struct(KEYS).is_duplicated().any()).item():
         return frame.sort([STATION_ID, PARAMETER, time], maintain_order=True)
     return frame
 
@@ -133,13 +137,22 @@ def _period_minutes(obs: pl.LazyFrame, has_end: bool) -> pl.LazyFrame:
             .with_columns(pl.col("__minutes").fill_null(60).clip(1, 60)))
 
 
-def _hour_statistics(frame: pl.LazyFrame, one_per_hour: bool) -> pl.LazyFrame:
-    """Statistics per station x parameter x hour of the used values (null = not used)."""
-    if not one_per_hour:
-        return frame.group_by([*KEYS, PERIOD_START]).agg(_statistics(pl.col(VALUE)))
-    v = pl.col(VALUE)  # one observation per hour: its statistics are the value itself
-    return frame.select(*KEYS, PERIOD_START, v.alias(MEAN), v.alias(MINIMUM), v.alias(MAXIMUM),
-                        v.alias(P50), v.alias(P98), v.is_not_null().cast(pl.Int64).alias(COUNT))
+def _hour_statistics(frame: pl.DataFrame) -> pl.DataFrame:
+    """Statistics per station x parameter x hour of the used values (null = not used), in the
+    order of `frame` (series in blocks, hours in order). An hour with one observation (the usual
+    case, even in a feed with some repeats) takes its value as every statistic; only hours with
+    several observations are grouped."""
+    t, v = pl.col(PERIOD_START), pl.col(VALUE)
+    shared = ((same_series() & (t == t.shift(1))) | (same_series(-1) & (t == t.shift(-1)))).fill_null(False)
+    frame = frame.with_row_index("__row").with_columns(shared.alias("__shared"))
+    alone = frame.filter(~pl.col("__shared")).select(
+        "__row", *KEYS, PERIOD_START, v.alias(MEAN), v.alias(MINIMUM), v.alias(MAXIMUM),
+        v.alias(P50), v.alias(P98), v.is_not_null().cast(pl.Int64).alias(COUNT))
+    several = frame.filter("__shared")
+    if not several.height:
+        return alone.drop("__row")
+    grouped = several.group_by([*KEYS, PERIOD_START]).agg(pl.col("__row").min(), *_statistics(v))
+    return pl.concat([alone, grouped.select(alone.columns)]).sort("__row").drop("__row")
 
 
 def hourly(obs: pl.DataFrame, timezone: str) -> pl.DataFrame:
@@ -150,19 +163,16 @@ def hourly(obs: pl.DataFrame, timezone: str) -> pl.DataFrame:
         pl.when(_used(obs)).then(pl.col(VALUE)).alias(VALUE), hour_start.alias("__hour"))
     periods = _period_minutes(base, PERIOD_END in obs.columns)
     base = base.select(*KEYS, pl.col("__hour").alias(PERIOD_START), VALUE).collect()
-    repeated = same_series() & (pl.col(PERIOD_START) == pl.col(PERIOD_START).shift(1))
-    one_per_hour = not base.select(repeated.fill_null(False).any()).item()
     local = pl.col(PERIOD_START).dt.convert_time_zone(timezone)
     frame = (
-        _hour_statistics(base.lazy(), one_per_hour)
-        .join(periods, on=KEYS, how="left")
+        _hour_statistics(base).lazy()
+        .join(periods, on=KEYS, how="left", maintain_order="left")
         .with_columns(
             (60 / pl.col("__minutes")).round().cast(pl.Int64).clip(1).alias(EXPECTED_COUNT),
             local.dt.date().alias(DATE), local.dt.hour().cast(pl.Int8).alias(HOUR))
         .drop("__minutes")
         .collect()
     )
-    frame = frame if one_per_hour else frame.sort([*KEYS, PERIOD_START])
     order = [*KEYS, PERIOD_START, DATE, HOUR, MEAN, MINIMUM, MAXIMUM, P50, P98, COUNT,
              EXPECTED_COUNT]
     return _coverage(frame.select(order))

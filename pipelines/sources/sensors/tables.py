@@ -17,8 +17,9 @@
 Without a mapping the file's columns are taken by their own names, which reads the long layout
 of the pandas peer of `make bench-sensors` (`station_id, parameter, period_start, value`) and
 UrbanPulse's own exports: `period_start` is accepted for `observed_at`. Polars reads the file
-(multithreaded, every column as text); a CSV polars cannot split (a line with too many fields)
-is read again with Python's `csv` module, where such a line becomes one unreadable row. Values
+(multithreaded, every column as text; a CSV batch by batch with its streaming engine, so a file
+of any size reads in bounded memory); a CSV polars cannot split (a line with too many fields)
+is read on with Python's `csv` module, where such a line becomes one unreadable row. Values
 missing in a row (an empty cell) give no row, as in the other sensor adapters: coverage counts
 them as missing.
 """
@@ -83,25 +84,42 @@ def read_table(path: Path, batch_rows: int, mapping: SensorMapping, source: str 
     fmt = mapping.format or {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}.get(path.suffix, "csv")
     if fmt not in FORMATS:
         raise SourceFormatError(f"sensor mapping format {fmt!r} is not one of {', '.join(FORMATS)}")
-    frame = _read_text_columns(path, fmt, mapping)
-    rows = _raw_rows(frame, mapping, path).with_columns(pl.lit(source).alias(SOURCE), pl.lit(str(path)).alias(SOURCE_FILE))
-    for start in range(0, rows.height, batch_rows):
-        yield to_raw_observation(rows.slice(start, batch_rows))
+    frames = _csv_batches(path, mapping.separator, batch_rows) if fmt == "csv" else [_read_text_columns(path, fmt)]
+    for frame in frames:
+        rows = _raw_rows(frame, mapping, path).with_columns(pl.lit(source).alias(SOURCE),
+                                                            pl.lit(str(path)).alias(SOURCE_FILE))
+        for start in range(0, rows.height, batch_rows):
+            yield to_raw_observation(rows.slice(start, batch_rows))
 
 
-def _read_text_columns(path: Path, fmt: str, mapping: SensorMapping) -> pl.DataFrame:
+def _csv_batches(path: Path, separator: str, batch_rows: int) -> Iterator[pl.DataFrame]:
+    """A CSV as text columns, `batch_rows` rows at a time, read by polars' streaming engine (the
+    file is never whole in memory). A file polars cannot split (a line with too many fields) is
+    read on by Python's `csv` module from the first record polars had not given."""
+    given = 0
+    try:
+        batches = (pl.scan_csv(path, separator=separator, infer_schema=False).with_row_index(SOURCE_POSITION)
+                   .collect_batches(chunk_size=batch_rows, lazy=True))
+        for batch in batches:
+            given += batch.height
+            yield batch
+    except pl.exceptions.ComputeError:
+        rest = _read_csv_by_lines(path, separator)
+        yield rest.filter(pl.col(SOURCE_POSITION) >= given)
+    except (pl.exceptions.PolarsError, OSError) as error:
+        raise SourceFormatError(f"cannot read sensor file {path}: {error}") from None
+
+
+def _read_text_columns(path: Path, fmt: str) -> pl.DataFrame:
+    """A Parquet or JSON Lines file, every column as text."""
     try:
         if fmt == "parquet":
             frame = pl.read_parquet(path)
             return frame.with_columns(pl.all().cast(pl.String)).with_row_index(SOURCE_POSITION)
-        if fmt == "jsonl":
-            return pl.read_ndjson(path, infer_schema_length=None).with_columns(
-                pl.all().cast(pl.String)).with_row_index(SOURCE_POSITION)
-        return pl.read_csv(path, separator=mapping.separator, infer_schema=False).with_row_index(SOURCE_POSITION)
+        return pl.read_ndjson(path, infer_schema_length=None).with_columns(
+            pl.all().cast(pl.String)).with_row_index(SOURCE_POSITION)
     except pl.exceptions.ComputeError:
-        if fmt != "csv":
-            raise SourceFormatError(f"{path} cannot be read as {fmt}: is it the right format?") from None
-        return _read_csv_by_lines(path, mapping.separator)
+        raise SourceFormatError(f"{path} cannot be read as {fmt}: is it the right format?") from None
     except OSError as error:
         raise SourceFormatError(f"cannot read sensor file {path}: {error}") from None
 

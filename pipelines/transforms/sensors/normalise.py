@@ -163,7 +163,7 @@ def _rules(known_stations: set[str] | None) -> list[tuple[pl.Expr, str, pl.Expr]
 
 def _judged(raw: pl.DataFrame, timezone: str, default_units: dict[str, str] | None,
             known_stations: set[str] | None) -> pl.DataFrame:
-    """`raw` with the parsed columns, and the reason and detail of the rows that break a rule."""
+    """`raw` with the parsed columns, and the reason of the rows that break a rule."""
     frame = (
         raw.join(_units(raw, default_units), on=[PARAMETER, UNIT], how="left", nulls_equal=True, maintain_order="left")
         .join(_times(raw, timezone), on=OBSERVED_AT, how="left", nulls_equal=True, maintain_order="left")
@@ -172,11 +172,18 @@ def _judged(raw: pl.DataFrame, timezone: str, default_units: dict[str, str] | No
             pl.col(VALUE).str.strip_chars().cast(pl.Float64, strict=False).alias(_NUM),
         )
     )
-    reason, detail = pl.lit(None, pl.String), pl.lit(None, pl.String)
-    for broken, name, why in reversed(_rules(known_stations)):
+    reason = pl.lit(None, pl.String)
+    for broken, name, _why in reversed(_rules(known_stations)):
         reason = pl.when(broken).then(pl.lit(name)).otherwise(reason)
-        detail = pl.when(broken).then(why).otherwise(detail)
-    return frame.with_columns(reason.alias(_REASON), detail.alias(_DETAIL))
+    return frame.with_columns(reason.alias(_REASON))
+
+
+def _with_detail(dead: pl.DataFrame, known_stations: set[str] | None) -> pl.DataFrame:
+    """The dead rows with the detail of their reason (worded for these rows only)."""
+    detail = pl.lit(None, pl.String)
+    for _broken, name, why in reversed(_rules(known_stations)):
+        detail = pl.when(pl.col(_REASON) == name).then(why).otherwise(detail)
+    return dead.with_columns(detail.alias(_DETAIL))
 
 
 def _starts(valid: pl.DataFrame) -> pl.Series:
@@ -232,7 +239,8 @@ def normalise_observations(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(OBSERVATION rows, dead letters) of one RAW_OBSERVATION batch; every row is in one of them."""
     frame = _judged(_complete(raw), timezone, default_units, known_stations)
-    dead = dead_letter_rows(frame.filter(pl.col(_REASON).is_not_null()), pl.col(_REASON), pl.col(_DETAIL),
+    broken = _with_detail(frame.filter(pl.col(_REASON).is_not_null()), known_stations)
+    dead = dead_letter_rows(broken, pl.col(_REASON), pl.col(_DETAIL),
                             STAGE, failed_at, payload=RAW_FIELDS)
     return _observations(frame.filter(pl.col(_REASON).is_null()), period_hours_default), dead
 
