@@ -6,19 +6,20 @@ from pathlib import Path
 
 from flows.cli_steps import done, step
 from plumbing.workspace import Workspace
+from schemas.sensors import SENSOR_FORMATS
 
 FORMATS_HELP = ("uci (long hourly station tables: year,month,day,hour and a column per pollutant, as the UCI "
                 "Beijing files), wide-daily (one row per station x pollutant x day with H01..H24 / V01..V24, as "
                 "Madrid publishes them; several files are snapshots in order), sensorthings (OGC SensorThings "
-                "API Observations), or csv | jsonl | parquet (any table, through --mapping)")
+                "API Observations), mqtt-json (recorded MQTT messages, one JSON message per line, read as the "
+                "live lander reads them), or csv | jsonl | parquet (any table, through --mapping)")
 
 
 def register(_commands, groups) -> None:
     ingest = groups["ingest"].add_parser("sensors", help="ingest sensor files: QC, hourly and daily figures")
     ingest.add_argument("paths", nargs="+", type=Path)
     ingest.add_argument("--city", default="default", help="city pack name (districts, time zone); optional")
-    ingest.add_argument("--format", required=True, choices=("uci", "wide-daily", "sensorthings", "csv", "jsonl", "parquet"),
-                        help=FORMATS_HELP)
+    ingest.add_argument("--format", required=True, choices=SENSOR_FORMATS, help=FORMATS_HELP)
     ingest.add_argument("--mapping", type=Path, help="TOML mapping of a csv / jsonl / parquet table "
                                                      "(default: columns station_id, parameter, period_start, value)")
     ingest.add_argument("--stations", type=Path, help="stations file with coordinates (TSV, Madrid list, CSV)")

@@ -1,6 +1,6 @@
 """Batch pipeline: sensor files -> normalised, quality-controlled observations, hourly and daily figures.
 
-    read (uci | wide-daily | sensorthings) -> raw observation batches
+    read (uci | wide-daily | sensorthings | mqtt-json | csv | jsonl | parquet) -> raw observation batches
         -> NormaliseObservations (canonical parameters and units, UTC periods, DST rule) -> dead letters
         -> WriteSensorDatasets: per station, merged with the published observations of the dates
            it touches, QC-flagged, aggregated hourly and daily (coverage, the 75% rule, mda8),
@@ -42,6 +42,7 @@ from pipelines.batch_runs import (
 from pipelines.sinks.dead_letters import WriteDeadLetters
 from pipelines.sinks.sensors import PLACE_COLUMNS, WriteSensorDatasets, write_stations
 from pipelines.sources.errors import SourceFormatError
+from pipelines.sources.sensors.mqtt_json import read_mqtt_json
 from pipelines.sources.sensors.sensorthings import read_sensorthings, sensorthings_stations
 from pipelines.sources.sensors.stations import match_station_ids, read_stations
 from pipelines.sources.sensors.tables import load_sensor_mapping, read_table
@@ -55,12 +56,13 @@ from schemas import sensors as sn
 from schemas.requests import LAT, LONG
 
 LOG = logging.getLogger("urbanpulse")
-FORMATS = ("uci", "wide-daily", "sensorthings", "csv", "jsonl", "parquet")
+FORMATS = sn.SENSOR_FORMATS
 SENSOR_COUNTERS = (ledger.RECORDS_IN, ledger.RECORDS_OUT, ledger.DEAD_LETTERS)
 SENSOR_REPORTED = (*ds.SENSOR_DATASETS, ds.DEAD_LETTERS)
 DEFAULT_UNITS = {"uci": UCI_UNITS, "wide-daily": {name: unit for name, unit in MADRID_PARAMETERS.values()},
-                 "sensorthings": {}, "csv": {}, "jsonl": {}, "parquet": {}}
+                 "sensorthings": {}, "mqtt-json": {}, "csv": {}, "jsonl": {}, "parquet": {}}
 TABLES = ("csv", "jsonl", "parquet")
+READERS = {"uci": read_uci, "sensorthings": read_sensorthings, "mqtt-json": read_mqtt_json}
 
 
 class SensorOptions(PipelineOptions):
@@ -106,7 +108,7 @@ def _read_group(paths: list[str], fmt: str, rows: int, mapping: str | None = Non
         merged = read_snapshots([Path(p) for p in paths], rows)
         yield from (merged.slice(start, rows) for start in range(0, merged.height, rows))
     else:
-        yield from (read_uci if fmt == "uci" else read_sensorthings)(Path(paths[0]), rows)
+        yield from READERS[fmt](Path(paths[0]), rows)
 
 
 def file_groups(inputs: list[str], fmt: str) -> list[list[str]]:

@@ -26,9 +26,7 @@ client that gives a user name, without a password check.
 from __future__ import annotations
 
 import asyncio
-import json
 import queue
-import re
 import socket
 import threading
 import time
@@ -39,22 +37,13 @@ from urllib.parse import urlsplit
 import paho.mqtt.client as mqtt
 import pyarrow as pa
 
-from pipelines.sources.json_elements import DECODER, TOO_DEEP, array_elements
-from pipelines.sources.limits import KEPT_TEXT_CHARS, MAX_RECORD_CHARS, breaks_bounds, kept_text
-from pipelines.sources.sensors.sensorthings import (
-    Row,
-    is_data_array,
-    is_observation,
-    observation_rows,
-    unreadable_row,
-)
+from pipelines.sources.sensors.mqtt_json import decode_message
+from pipelines.sources.sensors.sensorthings import Row
 from plumbing.sensor_landing import SensorLandingLog, sensor_source
 from schemas import requests as rq
 from schemas import sensors as sn
 
 DEFAULT_TOPIC = "sensors/#"
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_FIELDS = (sn.STATION_ID, sn.PARAMETER, sn.VALUE, sn.UNIT, sn.OBSERVED_AT, sn.SOURCE_VALID)
 
 
 @dataclass(frozen=True)
@@ -238,51 +227,3 @@ class MqttLander:
             if message.qos and message.connection == self._connection:
                 self._client.ack(message.mid, message.qos)
         self.messages_landed += len(batch)
-
-
-def decode_message(payload: bytes) -> list[Row]:
-    """The RAW_OBSERVATION rows of one message (without source columns); never empty."""
-    if len(payload) > MAX_RECORD_CHARS:
-        return [unreadable_row(kept_text(payload[:KEPT_TEXT_CHARS].decode("utf-8", "replace"), len(payload)))]
-    try:
-        text = payload.decode("utf-8").strip()
-        if text.startswith("["):  # element by element, each keeping its own text
-            elements = _list_items(text)
-        else:
-            elements = [(DECODER.decode(text), 0, len(text))]
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return [unreadable_row(payload.decode("utf-8", "replace"))]
-    rows = [row for value, start, end in elements for row in _rows_of(value, text[start:end])]
-    return rows or [unreadable_row(text)]
-
-
-def _list_items(text: str) -> list[tuple[object, int, int]]:
-    items, elements = [], array_elements(text, 0)
-    while True:
-        try:
-            items.append(next(elements))
-        except StopIteration as done:
-            if text[done.value:].strip():
-                raise ValueError("extra data after the list") from None
-            return items
-
-
-def _rows_of(item: object, text: str) -> list[Row]:
-    if is_observation(item) or is_data_array(item) or item is TOO_DEEP:
-        return observation_rows(item, text)
-    if not isinstance(item, dict) or sn.STATION_ID not in item or breaks_bounds(item):
-        return [unreadable_row(text)]
-    row: Row = {name: _as_text(item.get(name)) for name in _FIELDS}
-    try:
-        hours = float(item[sn.PERIOD_HOURS]) if item.get(sn.PERIOD_HOURS) is not None else None
-    except (TypeError, ValueError):
-        hours = None
-    return [row | {sn.PERIOD_HOURS: hours, rq.UNREADABLE_RECORD: None}]
-
-
-def _as_text(value: object) -> str | None:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is not None and not isinstance(value, str):
-        value = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return _SURROGATE.sub("\ufffd", value) if value and not value.isascii() else value

@@ -35,10 +35,10 @@ from models.cities.errors import CityPackError
 from models.cities.pack import CityPack
 from models.sensors.thresholds import EU_2008, WHO_2021
 from pipelines.ingest_sensors import station_places
-from pipelines.land_sensors import decode_message
 from pipelines.live_runs import catch_up_range, follow, run_live_pipeline
 from pipelines.sinks.live_store import _SegmentCommitter
 from pipelines.sources.landing import ReadLandingSegments
+from pipelines.sources.sensors.mqtt_json import decode_message
 from pipelines.sources.sensors.stations import read_stations
 from pipelines.stream_requests import LiveReport, combined_report
 from pipelines.transforms.sensors.live import segment_effect

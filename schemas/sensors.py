@@ -27,6 +27,8 @@ from schemas.requests import (
 )
 
 SENSOR_SCHEMA_VERSION = "1.0.0"
+# what `urbanpulse ingest sensors --format` reads (pipelines.sources.sensors, one adapter each)
+SENSOR_FORMATS = ("uci", "wide-daily", "sensorthings", "mqtt-json", "csv", "jsonl", "parquet")
 MIN_COVERAGE = 0.75  # EU air-quality rule: a daily mean needs 75% of its hours
 
 # --- observations ------------------------------------------------------------------------
