@@ -1,4 +1,5 @@
-"""`urbanpulse ingest sensors`: station files into observations, hourly and daily figures."""
+"""`urbanpulse ingest sensors`: station files into observations, hourly and daily figures;
+`urbanpulse generate sensors`: a city's generated stations and observations to try it on."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ def register(_commands, groups) -> None:
                                            "(default: the city pack's, else UTC)")
     ingest.add_argument("--no-prefect", action="store_true", help="run the pipeline without a flow")
     ingest.set_defaults(handler=ingest_sensor_files)
+    register_generate(groups)
 
 
 def ingest_sensor_files(args, extra, workspace: Workspace) -> int:
@@ -60,4 +62,63 @@ def ingest_sensor_files(args, extra, workspace: Workspace) -> int:
         print(f"  {parameter:<12} {days:,} station-days, {valid:.0%} valid{shown}")
     for name, path in report["datasets"].items():
         print(f"  {name:<20} {path}")
+    return 0
+
+
+def register_generate(groups) -> None:
+    generate = groups["generate"].add_parser(
+        "sensors", help="generated stations and hourly observations of a city (diurnal cycles, planted faults)")
+    generate.add_argument("--city", default="demo", help="city pack whose districts hold the stations")
+    generate.add_argument("--stations", type=int, default=20)
+    generate.add_argument("--days", type=int, default=30, help="days of hourly observations, ending today")
+    generate.add_argument("--end", help="last day (YYYY-MM-DD, default today)")
+    generate.add_argument("--format", dest="fmt", default="csv", choices=("csv", "uci", "mqtt-json"),
+                          help="csv (station_id,parameter,period_start,value), uci (one file per station), "
+                               "mqtt-json (MQTT messages, one per line, with late and repeated ones)")
+    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--out", type=Path, required=True, help="folder for the files")
+    generate.set_defaults(handler=generate_sensors)
+
+
+def generate_sensors(args, _extra, workspace: Workspace) -> int:
+    """`urbanpulse generate sensors`: stations.csv, the observations, and faults.parquet (the
+    planted gaps, spikes, flatlines, duplicates and bad values, to check quality control by)."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from models.cities.pack import CityPack
+    from synthetic.sensors import (
+        generate_observations,
+        generate_stations,
+        mqtt_messages,
+        write_stations_csv,
+    )
+    from synthetic.sensors.formats import write_long_csv, write_uci_csv
+
+    if args.stations < 1 or args.days < 1:
+        raise ValueError("--stations and --days must be at least 1")
+    pack = CityPack.load(workspace.city(args.city))
+    last = date.fromisoformat(args.end) if args.end else datetime.now(UTC).date()
+    start = datetime.combine(last - timedelta(days=args.days - 1), datetime.min.time(), UTC)
+    started = step(f"generating {args.stations} stations x {args.days} days of city {args.city!r}")
+    stations = generate_stations(pack, args.stations, seed=args.seed)
+    generated = generate_observations(pack, stations, start, 24 * args.days, seed=args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    written = [write_stations_csv(stations, args.out / "stations.csv")]
+    if args.fmt == "csv":
+        written.append(write_long_csv(generated.observations, args.out / "observations.csv"))
+    elif args.fmt == "uci":
+        written += [write_uci_csv(generated.observations, station, args.out / f"uci_{station}.csv", pack.timezone)
+                    for station in stations["station_id"]]
+    else:
+        path = args.out / "messages.jsonl"
+        path.write_bytes(b"\n".join(mqtt_messages(generated.observations, seed=args.seed,
+                                                  timezone=pack.timezone)) + b"\n")
+        written.append(path)
+    generated.truth.write_parquet(args.out / "faults.parquet")
+    done(started)
+    print(f"{generated.observations.height:,} observations, {generated.truth.height:,} planted faults; files:")
+    for path in [*written, args.out / "faults.parquet"]:
+        print(f"  {path}")
+    files = f"{args.out}/uci_*.csv" if args.fmt == "uci" else str(written[1])
+    print(f"next: urbanpulse ingest sensors {files} --city {args.city} --format {args.fmt} --stations {written[0]}")
     return 0

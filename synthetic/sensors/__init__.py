@@ -7,8 +7,13 @@ in the formats UrbanPulse reads: the long CSV, the UCI Beijing layout and MQTT J
 
 from __future__ import annotations
 
-from synthetic.sensors.formats import mqtt_messages, write_long_csv, write_uci_csv
+from synthetic.sensors.formats import (
+           mqtt_messages,
+           write_long_csv,
+           write_stations_csv,
+           write_uci_csv,
+)
 from synthetic.sensors.generator import GeneratedSensors, generate_observations, generate_stations
 
 __all__ = ["GeneratedSensors", "generate_observations", "generate_stations", "mqtt_messages",
-           "write_long_csv", "write_uci_csv"]
+           "write_long_csv", "write_stations_csv", "write_uci_csv"]

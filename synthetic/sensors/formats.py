@@ -5,7 +5,8 @@
 * `write_uci_csv`: one station in the UCI Beijing multi-site layout (wide local-time rows, `NA`
   for gaps and for parameters not generated, CO in µg/m³ as UCI writes it);
 * `mqtt_messages`: JSON lists of observations as sensors publish them, with late (out of
-  order) and repeated (re-delivered) messages planted.
+  order) and repeated (re-delivered) messages planted;
+* `write_stations_csv`: the stations list (`station_id,station_name,lat,long`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,16 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from schemas.sensors import OBSERVED_AT, PARAMETER, PERIOD_START, STATION_ID, UNIT, VALUE
+from schemas.requests import LAT, LONG
+from schemas.sensors import (
+    OBSERVED_AT,
+    PARAMETER,
+    PERIOD_START,
+    STATION_ID,
+    STATION_NAME,
+    UNIT,
+    VALUE,
+)
 
 LONG_CSV_COLUMNS = (STATION_ID, PARAMETER, PERIOD_START, VALUE)
 UCI_COLUMNS = ("No", "year", "month", "day", "hour", "PM2.5", "PM10", "SO2", "NO2", "CO", "O3",
@@ -35,6 +45,14 @@ def write_long_csv(observations: pl.DataFrame, path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     observations.select(LONG_CSV_COLUMNS).write_csv(path, datetime_format="%Y-%m-%dT%H:%M:%SZ")
+    return path
+
+
+def write_stations_csv(stations: pl.DataFrame, path: Path) -> Path:
+    """The stations as a CSV list UrbanPulse's station reader takes: id, name and coordinates."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stations.select(STATION_ID, STATION_NAME, LAT, LONG).write_csv(path)
     return path
 
 
