@@ -87,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--count", type=int, default=200_000)
     demo.add_argument("--seed", type=int, default=2026)
     demo.add_argument("--ballots", type=int, default=200_000, help="ballots of the demo's vote (0 skips it)")
+    demo.add_argument("--stations", type=int, default=20, help="sensor stations of the demo (0 skips them)")
+    demo.add_argument("--sensor-rate", type=float, default=100.0, help="observations published per second over "
+                                                                        "MQTT in the live part")
     demo.add_argument("--live-seconds", type=float, default=None,
                       help="how long the live part runs (default: until Ctrl-C in a terminal, else 60 s; 0 skips it)")
     demo.add_argument("--live-rate", type=float, default=200.0, help="requests landed per second in the live part")
@@ -213,7 +216,7 @@ def _demo(args, _extra, workspace: Workspace) -> int:
     from flows.demo import demo
 
     started = step(f"UrbanPulse demo in {workspace.root} ({args.count:,} requests)")
-    result = demo(str(workspace.root), args.count, args.seed, args.ballots)
+    result = demo(str(workspace.root), args.count, args.seed, args.ballots, args.stations)
     done(started)
     _print_report(result["report"])
     _print_summary(result["summary"])
@@ -225,11 +228,22 @@ def _demo(args, _extra, workspace: Workspace) -> int:
         print_vote_report(result["votes"])
         for election in result["votes"]["summaries"]:
             print_election(election)
+    if result["sensors"]:
+        from flows.cli_sensors import print_sensor_report
+
+        print(f"\nair quality and noise of city 'demo' ({args.stations} generated stations):")
+        print_sensor_report(result["sensors"])
     seconds = args.live_seconds if args.live_seconds is not None else (None if sys.stdin.isatty() else 60.0)
     if seconds != 0:
         from flows.live_demo import run_live_demo
+        from flows.live_demo_sensors import LiveSensors
 
-        run_live_demo(workspace, "demo", args.live_rate, seconds, args.port, first_id=result["next_request_id"])
+        sensors = None
+        if result["stations_file"]:
+            sensors = LiveSensors(workspace, "demo", Path(result["stations_file"]), args.stations, args.seed,
+                                  args.sensor_rate)
+        run_live_demo(workspace, "demo", args.live_rate, seconds, args.port, first_id=result["next_request_id"],
+                      sensors=sensors)
     return 0
 
 

@@ -32,7 +32,6 @@ def register(_commands, groups) -> None:
 
 
 def ingest_sensor_files(args, extra, workspace: Workspace) -> int:
-    from schemas import ledger
 
     missing = [str(p) for p in [*args.paths, *([args.stations] if args.stations else [])] if not p.is_file()]
     if missing:
@@ -54,6 +53,13 @@ def ingest_sensor_files(args, extra, workspace: Workspace) -> int:
 
         report = ingest_sensors(*inputs)
     done(started)
+    print_sensor_report(report)
+    return 0
+
+
+def print_sensor_report(report: dict) -> None:
+    from schemas import ledger
+
     c = report["counters"]
     print(f"observations in {c[ledger.RECORDS_IN]:,} = kept {c[ledger.RECORDS_OUT]:,} + dead letters "
           f"{c[ledger.DEAD_LETTERS]:,}  (accounting ok: {report[ledger.ACCOUNTING_OK]}), {report['seconds']:.1f} s")
@@ -62,7 +68,6 @@ def ingest_sensor_files(args, extra, workspace: Workspace) -> int:
         print(f"  {parameter:<12} {days:,} station-days, {valid:.0%} valid{shown}")
     for name, path in report["datasets"].items():
         print(f"  {name:<20} {path}")
-    return 0
 
 
 def register_generate(groups) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
+import subprocess
 import sys
 import threading
 import time
@@ -23,6 +25,22 @@ ENCODING_HELP = (
 def urbanpulse_command(home: Path | str, *args: str) -> list[str]:
     """The `urbanpulse` command line for a process of its own, run by this interpreter."""
     return [sys.executable, "-m", "flows.cli", "--home", str(home), *args]
+
+
+def urbanpulse_process(home: Path | str, *args: str) -> subprocess.Popen:
+    """`urbanpulse ARGS` as its own process (its errors out of the way of this one's output)."""
+    return subprocess.Popen(urbanpulse_command(home, *args), stderr=subprocess.DEVNULL)
+
+
+def free_port(preferred: int) -> int:
+    """`preferred` if it is free on 127.0.0.1, else any free port."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", preferred))
+            return preferred
+        except OSError:
+            probe.bind(("127.0.0.1", 0))
+            return probe.getsockname()[1]
 
 
 def step(message: str) -> float:

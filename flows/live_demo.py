@@ -10,7 +10,6 @@ demo prints the live store's ledger.
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import threading
 from datetime import datetime
@@ -19,7 +18,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pyarrow as pa
 
-from flows.cli_steps import urbanpulse_command
+from flows.cli_steps import free_port, urbanpulse_process
+from flows.live_demo_sensors import LiveSensors
 from models.cities.pack import CityPack
 from plumbing.landing import LandingLog
 from plumbing.live_store.reader import LiveStoreReader
@@ -30,20 +30,6 @@ from synthetic.replayer import land_at_rate, raw_records, recent_requests
 SOURCE = "demo-311"
 LIVE_SEED = 7
 STATUS_EVERY_SECONDS = 10.0
-
-
-def _free_port(preferred: int) -> int:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", preferred))
-            return preferred
-        except OSError:
-            probe.bind(("127.0.0.1", 0))
-            return probe.getsockname()[1]
-
-
-def _urbanpulse(workspace: Workspace, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(urbanpulse_command(workspace.root, *args), stderr=subprocess.DEVNULL)
 
 
 def _status(base: str, timezone: str) -> str:
@@ -76,22 +62,25 @@ def live_requests(pack: CityPack, count: int, first_id: int, seed: int = LIVE_SE
 
 
 def run_live_demo(workspace: Workspace, city: str, rate: float, seconds: float | None, port: int = 8000,
-                  first_id: int = 1) -> dict:
+                  first_id: int = 1, sensors: LiveSensors | None = None) -> dict:
     """Until Ctrl-C (or `seconds`): land `rate` requests/s, stream them, serve the feed.
-    `first_id`: the first request id after those the city already has (the batch part's)."""
+    `first_id`: the first request id after those the city already has (the batch part's);
+    `sensors`: the sensor part (MQTT broker, lander, stream, publisher), started and stopped here."""
     pack = CityPack.load(workspace.city(city))
     count = round(rate * (seconds or 3_600))
     records = live_requests(pack, count, first_id)
     log = LandingLog(workspace.landing(city), SOURCE).create()
-    port = _free_port(port)
+    port = free_port(port)
     base = f"http://127.0.0.1:{port}"
-    stream = _urbanpulse(workspace, "stream", "requests", "--city", city, "--source", SOURCE,
+    stream = urbanpulse_process(workspace.root, "stream", "requests", "--city", city, "--source", SOURCE,
                          "--handover-seconds", "10")
-    server = _urbanpulse(workspace, "serve", "--city", city, "--port", str(port))
+    server = urbanpulse_process(workspace.root, "serve", "--city", city, "--port", str(port))
     print(f"\nlive: landing {rate:,.0f} requests/s into {log.root}; press Ctrl-C to stop")
     print(f"  feed (server-sent events): curl -N {base}/api/v1/stream")
     print(f"  windows:  {base}/api/v1/requests/windows?window=15m   KPIs: {base}/api/v1/requests/kpis")
     print(f"  health:   {base}/health   API reference: {base}/docs", flush=True)
+    if sensors is not None:
+        sensors.start()
     stop = threading.Event()
     if seconds:
         threading.Timer(seconds, stop.set).start()
@@ -104,6 +93,9 @@ def run_live_demo(workspace: Workspace, city: str, rate: float, seconds: float |
         print(f"  {_status(base, pack.timezone)}", flush=True)
     print("\nstopping: the stream drains and commits what it has read...", flush=True)
     producer.join()
+    if sensors is not None:
+        sensors.stop()
+        print(f"  sensors: {sensors.published:,} observations published over MQTT", flush=True)
     for process in (stream, server):
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
