@@ -40,6 +40,7 @@ from pipelines.batch_runs import (
     run_counters,
 )
 from pipelines.sinks.dead_letters import WriteDeadLetters
+from pipelines.sinks.sensors import DATASETS as SENSOR_SINK_DATASETS
 from pipelines.sinks.sensors import PLACE_COLUMNS, WriteSensorDatasets, write_stations
 from pipelines.sources.errors import SourceFormatError
 from pipelines.sources.sensors.mqtt_json import read_mqtt_json
@@ -184,8 +185,7 @@ def build_pipeline(pipeline, inputs: list[str], options: SensorOptions, workspac
         | "NormaliseObservations" >> NormaliseObservations(timezone, DEFAULT_UNITS[options.sensor_format],
                                                            known, started)
     )
-    datasets = {"observations": transaction.dataset(ds.SENSOR_OBSERVATIONS),
-                "hourly": transaction.dataset(ds.SENSOR_HOURLY), "daily": transaction.dataset(ds.SENSOR_DAILY)}
+    datasets = {kind: transaction.dataset(name) for kind, name in SENSOR_SINK_DATASETS.items()}
     _ = normalised[OBSERVATIONS] | "WriteSensorDatasets" >> WriteSensorDatasets(
         datasets, timezone, places, transaction.scratch("sensor_months"))
     _ = normalised[DEAD] | "WriteDeadLetters" >> WriteDeadLetters(

@@ -24,7 +24,12 @@ SENSOR_OBSERVATIONS = "sensor_observations"
 SENSOR_HOURLY = "sensor_hourly"
 SENSOR_DAILY = "sensor_daily"
 SENSOR_STATIONS = "sensor_stations"
-SENSOR_DATASETS = (SENSOR_OBSERVATIONS, SENSOR_HOURLY, SENSOR_DAILY, SENSOR_STATIONS)
+SENSOR_MONTHLY = "sensor_monthly"
+SENSOR_DISTRICT_HOURLY = "sensor_district_hourly"
+SENSOR_DISTRICT_DAILY = "sensor_district_daily"
+SENSOR_DISTRICT_MONTHLY = "sensor_district_monthly"
+SENSOR_DATASETS = (SENSOR_OBSERVATIONS, SENSOR_HOURLY, SENSOR_DAILY, SENSOR_MONTHLY, SENSOR_DISTRICT_HOURLY,
+                   SENSOR_DISTRICT_DAILY, SENSOR_DISTRICT_MONTHLY, SENSOR_STATIONS)
 # Across streams (`schemas.cross`): one file per city each.
 REQUEST_SENSOR_CONTEXT = "request_sensor_context"
 REQUESTS_PER_1000 = "request_rates"

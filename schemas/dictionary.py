@@ -46,7 +46,8 @@ DESCRIPTIONS: dict[str, str] = {
     rq.PARENT_NAME: "Parent area name.",
     rq.H3_CELL: "H3 cell of the point at the pack's resolution (hex string).",
     rq.GEOCODE_PRECISION: "How the location is known: point (reported coordinates inside the city); house, interpolated "
-    "or street (placed from the written address: a known house, between known house numbers, the street's middle); none.",
+    "intersection, street, locality or district (placed from the written address: a known house, between known "
+    "house numbers, the crossing of two streets, the street's middle, a town's or a district's centre); none.",
     rq.GEOCODE_ISSUE: "What was wrong with the reported coordinates: missing_coordinates, null_island, "
     "coordinates_out_of_range, outside_city (kept when the address then placed the request).",
     rq.GEOCODE_SCORE: "0..1 confidence of an address-derived location (street match x precision); null for reported "
@@ -132,10 +133,13 @@ SENSOR_DESCRIPTIONS: dict[str, str] = {
     sn.MAXIMUM: "Largest value used.",
     sn.P50: "Median (linear interpolation, as pandas).",
     sn.P98: "98th percentile (linear interpolation).",
-    sn.COUNT: "Values used (daily: valid hours).",
-    sn.EXPECTED_COUNT: "Values the period should have (daily: 24 hours, 23 or 25 when clocks change).",
+    sn.COUNT: "Values used (daily: valid hours; district figures: stations with a valid figure).",
+    sn.EXPECTED_COUNT: "Values the period should have (daily: 24 hours, 23 or 25 when clocks change; district "
+    "figures: the district's stations that report the parameter in the period).",
     sn.COVERAGE: "count / expected_count.",
     sn.VALID: "coverage >= 0.75 (the EU data-capture rule); only valid figures should be compared with limits.",
+    sn.MONTH: "The first local day of the month the figures are of (monthly figures: statistics of the month's "
+    "valid hourly means, expected_count = hours in the local month).",
     sn.MDA8: "o3 and co: the day's maximum 8-hour running mean (windows ending in the day, each needing 6 of its 8 "
     "hours, at least 18 of them; Directive 2008/50/EC Annex VII).",
 }
@@ -152,6 +156,13 @@ PUBLISHED: dict[str, tuple[pa.Schema, str]] = {
     "sensor_observations": (sn.OBSERVATION, "datasets/sensor_observations/city=NAME/date=YYYY-MM-DD/part-0.parquet"),
     "sensor_hourly": (sn.SENSOR_HOURLY, "datasets/sensor_hourly/city=NAME/month=YYYY-MM/part-0.parquet"),
     "sensor_daily": (sn.SENSOR_DAILY, "datasets/sensor_daily/city=NAME/year=YYYY/part-0.parquet"),
+    "sensor_monthly": (sn.SENSOR_MONTHLY, "datasets/sensor_monthly/city=NAME/year=YYYY/part-0.parquet"),
+    "sensor_district_hourly": (sn.SENSOR_DISTRICT_HOURLY,
+                               "datasets/sensor_district_hourly/city=NAME/month=YYYY-MM/part-0.parquet"),
+    "sensor_district_daily": (sn.SENSOR_DISTRICT_DAILY,
+                              "datasets/sensor_district_daily/city=NAME/year=YYYY/part-0.parquet"),
+    "sensor_district_monthly": (sn.SENSOR_DISTRICT_MONTHLY,
+                                "datasets/sensor_district_monthly/city=NAME/year=YYYY/part-0.parquet"),
     "request_sensor_context": (cx.REQUEST_SENSOR_CONTEXT, "datasets/request_sensor_context/city=NAME/part-0.parquet"),
     "request_rates": (cx.REQUEST_RATE, "datasets/request_rates/city=NAME/part-0.parquet"),
 }

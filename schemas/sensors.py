@@ -146,6 +146,8 @@ _PLACE_FIELDS = [
     pa.field(PARENT_ID, pa.large_string()), pa.field(PARENT_NAME, pa.large_string()),
 ]
 
+MONTH = "month"  # the first local day of a month (monthly figures)
+
 SENSOR_HOURLY = pa.schema(
     [pa.field(STATION_ID, pa.large_string(), nullable=False), pa.field(PARAMETER, pa.large_string(), nullable=False),
      pa.field(PERIOD_START, UTC_TS, nullable=False), pa.field(DATE, pa.date32(), nullable=False),
@@ -159,4 +161,33 @@ SENSOR_DAILY = pa.schema(
      pa.field(DATE, pa.date32(), nullable=False), *_AGGREGATE_FIELDS, pa.field(MDA8, pa.float64()),
      *_PLACE_FIELDS, pa.field(SCHEMA_VERSION_COLUMN, pa.large_string(), nullable=False)],
     metadata=_meta("sensor_daily"),
+)
+
+SENSOR_MONTHLY = pa.schema(
+    [pa.field(STATION_ID, pa.large_string(), nullable=False), pa.field(PARAMETER, pa.large_string(), nullable=False),
+     pa.field(MONTH, pa.date32(), nullable=False), *_AGGREGATE_FIELDS, *_PLACE_FIELDS,
+     pa.field(SCHEMA_VERSION_COLUMN, pa.large_string(), nullable=False)],
+    metadata=_meta("sensor_monthly"),
+)
+
+# per district: the spread of its stations' VALID figures of the period (count = stations valid,
+# expected_count = stations reporting the parameter, valid = coverage >= MIN_COVERAGE)
+_DISTRICT_KEY = [pa.field(DISTRICT_ID, pa.large_string(), nullable=False), pa.field(DISTRICT_NAME, pa.large_string()),
+                 pa.field(PARENT_ID, pa.large_string()), pa.field(PARENT_NAME, pa.large_string()),
+                 pa.field(PARAMETER, pa.large_string(), nullable=False)]
+SENSOR_DISTRICT_HOURLY = pa.schema(
+    [*_DISTRICT_KEY, pa.field(PERIOD_START, UTC_TS, nullable=False), pa.field(DATE, pa.date32(), nullable=False),
+     pa.field(HOUR, pa.int8(), nullable=False), *_AGGREGATE_FIELDS,
+     pa.field(SCHEMA_VERSION_COLUMN, pa.large_string(), nullable=False)],
+    metadata=_meta("sensor_district_hourly"),
+)
+SENSOR_DISTRICT_DAILY = pa.schema(
+    [*_DISTRICT_KEY, pa.field(DATE, pa.date32(), nullable=False), *_AGGREGATE_FIELDS,
+     pa.field(SCHEMA_VERSION_COLUMN, pa.large_string(), nullable=False)],
+    metadata=_meta("sensor_district_daily"),
+)
+SENSOR_DISTRICT_MONTHLY = pa.schema(
+    [*_DISTRICT_KEY, pa.field(MONTH, pa.date32(), nullable=False), *_AGGREGATE_FIELDS,
+     pa.field(SCHEMA_VERSION_COLUMN, pa.large_string(), nullable=False)],
+    metadata=_meta("sensor_district_monthly"),
 )

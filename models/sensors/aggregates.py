@@ -22,6 +22,10 @@ Rules UrbanPulse applies (the air-quality agencies' own, see schemas.sensors):
   (the directive's 75 % of 24, used on DST days too).
 - monthly: statistics of the valid hourly means in the local month, expected_count = hours in
   the local month, so coverage is the coverage of hours (not the mean of valid days).
+- per district (`district_figures`, of hourly, daily or monthly station figures): statistics of
+  the VALID means of the district's stations in the period, count = stations with a valid
+  figure, expected_count = the district's stations that have a figure of the parameter in the
+  period, valid = coverage >= 75 %. Stations without a district are left out.
 
 The place columns and schema version of SENSOR_HOURLY / SENSOR_DAILY are added by the pipeline.
 """
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from schemas.requests import DISTRICT_ID, DISTRICT_NAME, PARENT_ID, PARENT_NAME
 from schemas.sensors import (
     COUNT,
     COVERAGE,
@@ -42,6 +47,7 @@ from schemas.sensors import (
     MEAN,
     MIN_COVERAGE,
     MINIMUM,
+    MONTH,
     P50,
     P98,
     PARAMETER,
@@ -54,7 +60,6 @@ from schemas.sensors import (
     QcFlag,
 )
 
-MONTH = "month"  # first local day of the month
 MDA8_WINDOW_HOURS = 8
 MDA8_MIN_HOURS = 6  # 75 % of the 8 hours of a running mean
 MDA8_MIN_WINDOWS = 18  # 75 % of the 24 running means of a day
@@ -250,3 +255,12 @@ def monthly_from_hourly(hours: pl.DataFrame, timezone: str) -> pl.DataFrame:
 def monthly(obs: pl.DataFrame, timezone: str) -> pl.DataFrame:
     """Per station x parameter x local month (`month` = its first day), coverage of hours."""
     return monthly_from_hourly(hourly(obs, timezone), timezone)
+
+
+def district_figures(figures: pl.DataFrame, period: list[str]) -> pl.DataFrame:
+    """Per district x parameter x `period` columns: the spread of its stations' valid figures."""
+    keys = [DISTRICT_ID, DISTRICT_NAME, PARENT_ID, PARENT_NAME, PARAMETER, *period]
+    value = pl.when(pl.col(VALID)).then(pl.col(MEAN))
+    frame = (figures.lazy().filter(pl.col(DISTRICT_ID).is_not_null())
+             .group_by(keys).agg(*_statistics(value), pl.len().cast(pl.Int64).alias(EXPECTED_COUNT)).collect())
+    return _coverage(frame).sort([DISTRICT_ID, PARAMETER, *period])

@@ -3,6 +3,8 @@
     datasets/sensor_observations/city=<city>/date=YYYY-MM-DD/part-0.parquet   normalised, QC-flagged
     datasets/sensor_hourly/city=<city>/month=YYYY-MM/part-0.parquet
     datasets/sensor_daily/city=<city>/year=YYYY/part-0.parquet
+    datasets/sensor_monthly/city=<city>/year=YYYY/part-0.parquet
+    datasets/sensor_district_{hourly,daily,monthly}/city=<city>/...           the same, per district
     datasets/sensor_stations/city=<city>/part-0.parquet                        coordinates, district
 
 The work is cut by LOCAL MONTH, which is how the files are cut too: every observation goes to
@@ -13,7 +15,8 @@ observations are united with the published ones of the local dates they touch an
 around them (a re-sent period replaces the published one; others stay), quality control runs
 over that union, the hourly and daily figures of the touched dates are recomputed from it
 (`models.sensors`, all stations at once in polars), and its day and month files are rewritten
-with the run's rows in place of the ones they replace. Daily figures meet once more by year.
+with the run's rows in place of the ones they replace; the month's hourly file, merged, gives
+its monthly figures. Daily and monthly figures meet once more by year.
 So ingesting the same file twice, or a second file of the same days, never double counts, and
 a run of any length holds one month (with its context) in memory at a time: the rows reach
 their month through files in the run's scratch folder (`_SpillByLocalMonth`), compacted
@@ -36,9 +39,16 @@ import polars as pl
 import pyarrow as pa
 from apache_beam.metrics import Metrics
 
-from models.sensors.aggregates import MDA8_WINDOW_HOURS, daily_from_hourly, hourly
+from models.sensors.aggregates import (
+    MDA8_WINDOW_HOURS,
+    daily_from_hourly,
+    district_figures,
+    hourly,
+    monthly_from_hourly,
+)
 from models.sensors.quality import DEFAULT_RULES, flag
 from plumbing.atomic import PART_FILE, write_atomic
+from schemas import datasets as ds
 from schemas import ledger
 from schemas import sensors as sn
 from schemas.requests import (
@@ -51,12 +61,25 @@ from schemas.requests import (
     SOURCE_FILE,
 )
 
-OBSERVATIONS, HOURLY, DAILY = "observations", "hourly", "daily"
-PARTITIONS = {OBSERVATIONS: "date", HOURLY: "month", DAILY: "year"}
-REPLACED_BY = {HOURLY: [sn.STATION_ID, sn.PARAMETER, sn.PERIOD_START], DAILY: [sn.STATION_ID, sn.PARAMETER, sn.DATE]}
+OBSERVATIONS, HOURLY, DAILY, MONTHLY = "observations", "hourly", "daily", "monthly"
+DISTRICT_HOURLY, DISTRICT_DAILY, DISTRICT_MONTHLY = "district_hourly", "district_daily", "district_monthly"
+DATASETS = {OBSERVATIONS: ds.SENSOR_OBSERVATIONS, HOURLY: ds.SENSOR_HOURLY, DAILY: ds.SENSOR_DAILY,
+            MONTHLY: ds.SENSOR_MONTHLY, DISTRICT_HOURLY: ds.SENSOR_DISTRICT_HOURLY,
+            DISTRICT_DAILY: ds.SENSOR_DISTRICT_DAILY, DISTRICT_MONTHLY: ds.SENSOR_DISTRICT_MONTHLY}
+PARTITIONS = {OBSERVATIONS: "date", HOURLY: "month", DISTRICT_HOURLY: "month"} | dict.fromkeys(
+    (DAILY, MONTHLY, DISTRICT_DAILY, DISTRICT_MONTHLY), "year")
+SCHEMAS = {OBSERVATIONS: sn.OBSERVATION, HOURLY: sn.SENSOR_HOURLY, DAILY: sn.SENSOR_DAILY, MONTHLY: sn.SENSOR_MONTHLY,
+           DISTRICT_HOURLY: sn.SENSOR_DISTRICT_HOURLY, DISTRICT_DAILY: sn.SENSOR_DISTRICT_DAILY,
+           DISTRICT_MONTHLY: sn.SENSOR_DISTRICT_MONTHLY}
+TIME_OF = {OBSERVATIONS: sn.PERIOD_START, HOURLY: sn.PERIOD_START, DISTRICT_HOURLY: sn.PERIOD_START,
+           DAILY: sn.DATE, DISTRICT_DAILY: sn.DATE, MONTHLY: sn.MONTH, DISTRICT_MONTHLY: sn.MONTH}
+# the rows of a partition a run's row replaces: same series (station or district) and period
+REPLACED_BY = {kind: [DISTRICT_ID if kind.startswith("district") else sn.STATION_ID, sn.PARAMETER, TIME_OF[kind]]
+               for kind in SCHEMAS}
 SERIES_PERIOD = [sn.STATION_ID, sn.PARAMETER, sn.PERIOD_START]
 PLACE_COLUMNS = (DISTRICT_ID, DISTRICT_NAME, PARENT_ID, PARENT_NAME)
 OBSERVATION_FILE = sn.OBSERVATION  # the local date is the hive partition, not a column of the file
+YEARLY = (DAILY, MONTHLY, DISTRICT_DAILY, DISTRICT_MONTHLY)  # written once per year, after every month
 REPEATED_TEXTS = (sn.STATION_ID, sn.PARAMETER, sn.UNIT, SOURCE, SOURCE_FILE)  # categoricals in the shuffle
 HALO = timedelta(hours=max(r.flatline_hours or 0 for r in DEFAULT_RULES.values()) + MDA8_WINDOW_HOURS)
 CONTEXT_DAYS = HALO.days + 1  # published days read on each side of a touched date
@@ -174,14 +197,20 @@ class _MergeAndWriteMonth(beam.DoFn):
         checked = flag(self._merged(new, touched).with_columns(_without_qc_flags())).with_columns(
             self._local_date().alias(sn.DATE))
         hours = hourly(checked, self.timezone)
-        days = daily_from_hourly(hours, self.timezone)
+        days = self._placed(daily_from_hourly(hours, self.timezone))
         in_run = pl.col(sn.DATE).is_in(touched.implode())
+        month_hours = merged_partition(Path(self.datasets[HOURLY]), HOURLY, month, self._placed(hours.filter(in_run)))
         jobs = [(OBSERVATIONS, value, part) for value, part in _partitions(checked.filter(in_run), OBSERVATIONS)]
-        jobs.append((HOURLY, month, self._placed(hours.filter(in_run))))
+        jobs += [(HOURLY, month, month_hours), (DISTRICT_HOURLY, month, _districts(month_hours, sn.PERIOD_START))]
         with ThreadPoolExecutor(WRITERS) as pool:
             list(pool.map(lambda job: self._write(*job), jobs))
         self.records_out.inc(int(own.sum()))
-        yield from _partitions(self._placed(days.filter(in_run)), DAILY)
+        run_days = days.filter(in_run)
+        months = self._placed(monthly_from_hourly(month_hours, self.timezone))
+        for kind, frame in ((DAILY, run_days), (DISTRICT_DAILY, _districts(run_days, sn.DATE)),
+                            (MONTHLY, months), (DISTRICT_MONTHLY, _districts(months, sn.MONTH))):
+            for year, part in _partitions(frame, kind):
+                yield f"{kind}/{year}", part
 
     def _local_date(self) -> pl.Expr:
         return pl.col(sn.PERIOD_START).dt.convert_time_zone(self.timezone).dt.date()
@@ -204,15 +233,22 @@ class _MergeAndWriteMonth(beam.DoFn):
         return write_partition(Path(self.datasets[kind]), kind, value, frame)
 
 
-class _WriteDailyOfYear(beam.DoFn):
-    """The daily figures of one local year from every month of the run, into its year file."""
+class _WriteYears(beam.DoFn):
+    """The daily and monthly figures of one local year from every month of the run, into its
+    year files (`kind/year` keys)."""
 
-    def __init__(self, dataset: str) -> None:
-        self.dataset = dataset
+    def __init__(self, datasets: dict[str, str]) -> None:
+        self.datasets = datasets
 
     def process(self, keyed):
-        year, frames = keyed
-        yield write_partition(Path(self.dataset), DAILY, year, pl.concat(list(frames), how="vertical_relaxed"))
+        key, frames = keyed
+        kind, year = key.split("/")
+        yield write_partition(Path(self.datasets[kind]), kind, year, pl.concat(list(frames), how="vertical_relaxed"))
+
+
+def _districts(figures: pl.DataFrame, time: str) -> pl.DataFrame:
+    period = [time, sn.DATE, sn.HOUR] if time == sn.PERIOD_START else [time]
+    return district_figures(figures, period).with_columns(pl.lit(sn.SENSOR_SCHEMA_VERSION).alias(SCHEMA_VERSION_COLUMN))
 
 
 def _placed(frame: pl.DataFrame, places: dict[str, dict]) -> pl.DataFrame:
@@ -222,23 +258,29 @@ def _placed(frame: pl.DataFrame, places: dict[str, dict]) -> pl.DataFrame:
         pl.lit(sn.SENSOR_SCHEMA_VERSION).alias(SCHEMA_VERSION_COLUMN))
 
 
-def write_partition(dataset: Path, kind: str, value: str, frame: pl.DataFrame) -> str:
-    """One partition file: observations of a touched day are whole in `frame`; hourly and daily
-    rows replace the published rows of the same keys and keep the others."""
+def merged_partition(dataset: Path, kind: str, value: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """The rows of a partition once `frame`'s rows replace the published rows of the same keys."""
     target = partition_file(dataset, kind, value)
-    if kind != OBSERVATIONS and target.exists():
-        old = pl.read_parquet(target, hive_partitioning=False).join(frame, on=REPLACED_BY[kind], how="anti")
-        frame = pl.concat([old.select(frame.columns), frame], how="vertical_relaxed")
-    schema = {OBSERVATIONS: OBSERVATION_FILE, HOURLY: sn.SENSOR_HOURLY, DAILY: sn.SENSOR_DAILY}[kind]
-    order = [sn.STATION_ID, sn.PARAMETER, sn.PERIOD_START if kind != DAILY else sn.DATE]
-    table = frame.select(schema.names).sort(order).to_arrow().cast(schema)
+    if kind == OBSERVATIONS or not target.exists():  # observations of a touched day are whole in `frame`
+        return frame
+    old = pl.read_parquet(target, hive_partitioning=False).join(frame, on=REPLACED_BY[kind], how="anti")
+    return pl.concat([old.select(frame.columns), frame], how="vertical_relaxed")
+
+
+def write_partition(dataset: Path, kind: str, value: str, frame: pl.DataFrame) -> str:
+    """One partition file, `frame`'s rows in place of the published rows they replace."""
+    target = partition_file(dataset, kind, value)
+    frame = merged_partition(dataset, kind, value, frame)
+    schema = SCHEMAS[kind]
+    table = frame.select(schema.names).sort(REPLACED_BY[kind]).to_arrow().cast(schema)
     write_atomic(table, target, dataset, sync=False)  # synced at the commit
     return str(target)
 
 
 def _partition_values(kind: str) -> pl.Expr:
-    day = pl.col(sn.DATE)
-    return {OBSERVATIONS: day.cast(pl.String), HOURLY: day.dt.strftime("%Y-%m"), DAILY: day.dt.year().cast(pl.String)}[kind]
+    time = pl.col(TIME_OF[kind] if kind in (MONTHLY, DISTRICT_MONTHLY) else sn.DATE)
+    return {"date": time.cast(pl.String), "month": time.dt.strftime("%Y-%m"),
+            "year": time.dt.year().cast(pl.String)}[PARTITIONS[kind]]
 
 
 def _partitions(frame: pl.DataFrame, kind: str):
@@ -270,7 +312,7 @@ class WriteSensorDatasets(beam.PTransform):
             | "MergeAndWriteMonths" >> beam.ParDo(_MergeAndWriteMonth(self.datasets, self.timezone, self.places))
             .with_output_types(Keyed)
             | "CollectYears" >> beam.GroupByKey()  # typed: frames travel with the frame coder
-            | "WriteDailyFigures" >> beam.ParDo(_WriteDailyOfYear(self.datasets[DAILY]))
+            | "WriteYearFigures" >> beam.ParDo(_WriteYears(self.datasets))
         )
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from models.sensors.aggregates import daily
 from models.sensors.quality import flag
@@ -84,3 +85,41 @@ def test_qc_and_mda8_across_a_month_edge_equal_the_whole_series(tmp_path: Path) 
     assert days[sn.COUNT].to_list() == expected[sn.COUNT].to_list()
     work = Workspace(home).snapshots / ".work"
     assert not list(work.rglob("*.arrow"))  # the spilled shuffle is gone with the run
+
+
+def test_district_and_monthly_figures_follow_later_runs(tmp_path: Path, tiny_pack) -> None:
+    """Two stations in North One, one in South One: district figures are the spread of the
+    stations' valid figures; a second run of later days updates the month without losing the first."""
+    home = tiny_pack.root.parents[1]
+    stations = tmp_path / "stations.csv"
+    stations.write_text("station_id,station_name,lat,long\nA,Alpha,55.15,37.05\nB,Beta,55.16,37.06\n"
+                        "C,Gamma,55.05,37.05\n", encoding="utf-8")
+    start = datetime(2024, 3, 4, 21, tzinfo=UTC)  # local Moscow midnight of 5 March
+
+    def run(first_day: int, days: int, name: str) -> None:
+        frames = [hours(start + timedelta(days=first_day), 24 * days, station, "pm25").with_columns(
+            pl.col(sn.VALUE) + offset) for station, offset in (("A", 0.0), ("B", 10.0), ("C", 3.0))]
+        path = tmp_path / f"{name}.csv"
+        pl.concat(frames).select(sn.STATION_ID, sn.PARAMETER, sn.PERIOD_START, sn.VALUE).write_csv(path)
+        report = ingest_sensors.run(ingest_sensors.sensor_argv([str(path)], "tiny", str(home), "csv",
+                                                               stations=str(stations)))
+        assert report.accounting_ok
+
+    def read(name: str) -> pl.DataFrame:
+        return pl.read_parquet(Workspace(home).city_dataset(name, "tiny") / "**" / "*.parquet", hive_partitioning=False)
+
+    run(0, 2, "first")
+    run(2, 3, "second")
+    station_days = read(ds.SENSOR_DAILY)
+    assert station_days.height == 3 * 5 and station_days["district_id"].to_list().count("N1") == 10
+    district_days = read(ds.SENSOR_DISTRICT_DAILY).sort(sn.DATE)
+    north = district_days.filter(pl.col("district_id") == "N1")
+    assert north.height == 5 and north[sn.COUNT].to_list() == [2] * 5 and north[sn.EXPECTED_COUNT].to_list() == [2] * 5
+    means = station_days.filter(pl.col("district_id") == "N1").group_by(sn.DATE).agg(pl.col(sn.MEAN).mean()).sort(sn.DATE)
+    assert north[sn.MEAN].to_list() == pytest.approx(means[sn.MEAN].to_list())
+    monthly = read(ds.SENSOR_MONTHLY)
+    assert monthly.filter(pl.col(sn.STATION_ID) == "A")[sn.COUNT].to_list() == [24 * 5]  # both runs' hours
+    district_months = read(ds.SENSOR_DISTRICT_MONTHLY)
+    assert sorted(district_months["district_id"]) == ["N1", "S1"]
+    district_hours = read(ds.SENSOR_DISTRICT_HOURLY)
+    assert district_hours.filter(pl.col("district_id") == "N1").height == 24 * 5
