@@ -35,7 +35,7 @@ EXIT_DISK_FULL = 74  # EX_IOERR
 BEAM_STEP = re.compile(r" \[while running '[^']*'\]")
 COMMAND_MODULES = ("flows.cli_classify", "flows.cli_geocode", "flows.cli_live", "flows.cli_datasets",
                    "flows.cli_votes", "flows.cli_live_votes", "flows.cli_sensors",
-                   "flows.cli_live_sensors")
+                   "flows.cli_live_sensors", "flows.cli_cross")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -233,6 +233,11 @@ def _demo(args, _extra, workspace: Workspace) -> int:
 
         print(f"\nair quality and noise of city 'demo' ({args.stations} generated stations):")
         print_sensor_report(result["sensors"])
+    if result["cross"]:
+        from flows.cli_cross import print_cross_report
+
+        print("\nrequests against sensors and residents:")
+        print_cross_report(result["cross"])
     seconds = args.live_seconds if args.live_seconds is not None else (None if sys.stdin.isatty() else 60.0)
     if seconds != 0:
         from flows.live_demo import run_live_demo

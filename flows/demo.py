@@ -5,7 +5,8 @@ month's requests -> ingest them with the Beam pipeline -> summarise the publishe
 then a generated city-wide participatory-budget vote (200,000 approval ballots) -> its tallies,
 the greedy and equal-shares outcomes and the turnout by okrug; then 20 generated air-quality and
 noise stations with 60 days of hourly observations (planted faults) -> quality control, hourly
-and daily figures in their districts.
+and daily figures in their districts; then the requests of environmental categories against the
+sensor anomalies near them, and requests per 1,000 residents.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import polars as pl
 from prefect import flow, task
 
+from flows.cross import cross_streams
 from flows.ingest import ingest_requests
 from flows.sensors import ingest_sensors
 from flows.summary import dataset_summary
@@ -112,8 +114,9 @@ def demo(home: str, count: int = 200_000, seed: int = 2026, ballots: int = DEMO_
     if stations:
         stations_file, observations = generate_sensor_feed(home, stations, seed)
         sensors = ingest_sensors([observations], DEMO_CITY, home, "csv", stations=stations_file)
-    return {"report": report, "summary": summary, "votes": votes, "sensors": sensors, "stations_file": stations_file,
-            "next_request_id": next_request_id(count)}
+    cross = cross_streams(DEMO_CITY, home) if stations else None
+    return {"report": report, "summary": summary, "votes": votes, "sensors": sensors, "cross": cross,
+            "stations_file": stations_file, "next_request_id": next_request_id(count)}
 
 
 def next_request_id(count: int) -> int:

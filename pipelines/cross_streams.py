@@ -215,6 +215,9 @@ def run(argv: list[str] | None = None) -> CrossReport:
         raise ValueError("no city: pass --cross_city=NAME")
     settings = settings_of(cross)
     workspace = Workspace.resolve(cross.cross_home)
+    if not any(workspace.city_dataset(ds.REQUESTS, cross.cross_city).rglob("*.parquet")):
+        raise ValueError(f"city {cross.cross_city!r} has no published requests in {workspace.root}: ingest its "
+                         "requests (and sensors) first, then join them")
     districts = districts_of(workspace, cross.cross_city)
     started = datetime.now(UTC)
     run_id = new_run_id(started)

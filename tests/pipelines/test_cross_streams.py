@@ -142,3 +142,22 @@ def test_options_change_the_match_and_the_other_datasets_stay(demo) -> None:
     assert rows["env-near"][cx.CORROBORATED]
     assert sorted(p.name for p in workspace.city_dataset(ds.SENSOR_HOURLY, CITY).iterdir()) == hourly_before
     assert any(workspace.city_dataset(ds.REQUESTS, CITY).iterdir())
+
+
+def test_the_command_reruns_with_a_shorter_distance(demo, capsys) -> None:
+    from flows.cli import main
+
+    workspace, _pack, _requests, _report = demo
+    assert main(["--home", str(workspace.root), "cross", "streams", "--city", CITY, "--distance-m", "200",
+                 "--no-prefect"]) == 0
+    rows = _context(workspace)
+    assert rows["env-near"][cx.REASON] == cx.ContextReason.NO_STATION_IN_RANGE  # 300 m away, 200 m asked
+    corroborated = sum(bool(r[cx.CORROBORATED]) for r in rows.values())
+    assert f"{len(rows):,} of environmental categories, {corroborated:,}" in capsys.readouterr().out
+
+
+def test_a_city_without_requests_gets_one_clear_line(tmp_path: Path, capsys) -> None:
+    from flows.cli import main
+
+    assert main(["--home", str(tmp_path), "cross", "streams", "--city", "empty", "--no-prefect"]) == 2
+    assert "has no published requests" in capsys.readouterr().err
