@@ -35,7 +35,7 @@ EXIT_DISK_FULL = 74  # EX_IOERR
 BEAM_STEP = re.compile(r" \[while running '[^']*'\]")
 COMMAND_MODULES = ("flows.cli_classify", "flows.cli_geocode", "flows.cli_live", "flows.cli_datasets",
                    "flows.cli_votes", "flows.cli_live_votes", "flows.cli_sensors",
-                   "flows.cli_live_sensors", "flows.cli_cross")
+                   "flows.cli_live_sensors", "flows.cli_cross", "flows.cli_sla")
 
 
 def _parser() -> argparse.ArgumentParser:

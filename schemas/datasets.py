@@ -35,7 +35,9 @@ REQUEST_SENSOR_CONTEXT = "request_sensor_context"
 REQUESTS_PER_1000 = "request_rates"
 CROSS_DATASETS = (REQUEST_SENSOR_CONTEXT, REQUESTS_PER_1000)
 # Every published dataset; a city's run (`plumbing.publishing.CityTransaction`) covers all of them.
-PUBLISHED = (*REQUEST_DATASETS, *PARTICIPATION_DATASETS, *SENSOR_DATASETS, *CROSS_DATASETS)
+# SLA breach risk of open requests (`schemas.sla`): one file per city.
+SLA_BREACH_RISK = "sla_breach_risk"
+PUBLISHED = (*REQUEST_DATASETS, SLA_BREACH_RISK, *PARTICIPATION_DATASETS, *SENSOR_DATASETS, *CROSS_DATASETS)
 
 CITY_PARTITION = "city"
 

@@ -10,6 +10,7 @@ from schemas import dead_letters as dl
 from schemas import participation as pb
 from schemas import requests as rq
 from schemas import sensors as sn
+from schemas import sla
 from schemas import surveys as sv
 
 DESCRIPTIONS: dict[str, str] = {
@@ -165,6 +166,7 @@ PUBLISHED: dict[str, tuple[pa.Schema, str]] = {
                                 "datasets/sensor_district_monthly/city=NAME/year=YYYY/part-0.parquet"),
     "request_sensor_context": (cx.REQUEST_SENSOR_CONTEXT, "datasets/request_sensor_context/city=NAME/part-0.parquet"),
     "request_rates": (cx.REQUEST_RATE, "datasets/request_rates/city=NAME/part-0.parquet"),
+    "sla_breach_risk": (sla.SLA_BREACH_RISK, "datasets/sla_breach_risk/city=NAME/part-0.parquet"),
 }
 
 
@@ -176,6 +178,8 @@ def meanings(dataset: str) -> dict[str, str]:
         return {**DESCRIPTIONS, **SENSOR_DESCRIPTIONS, **cx.CROSS_DESCRIPTIONS}
     if dataset.startswith("sensor_"):
         return {**DESCRIPTIONS, **SENSOR_DESCRIPTIONS}
+    if dataset.startswith("sla_"):
+        return {**DESCRIPTIONS, **sla.SLA_DESCRIPTIONS}
     if dataset.startswith("survey_"):
         return {**DESCRIPTIONS, **PARTICIPATION_DESCRIPTIONS, **sv.SURVEY_DESCRIPTIONS}
     return DESCRIPTIONS

@@ -1,0 +1,1 @@
+"""SLA breach risk of open requests (`models.sla.risk`)."""
