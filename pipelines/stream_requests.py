@@ -5,6 +5,7 @@
       -> CommitToLiveStore (request states, windows, dead letters, offsets: one transaction)
       -> ScrubPersonalData (the batch path's composites, all of them) -> HandOverToPublisher
          -> dataset publisher (a child process: datasets/requests, dead_letters, request_daily)
+                                                                   -> CommitOpen311Views (GET requests)
     the inbox watcher (a thread beside the pipeline) lands files dropped into the sources' inboxes
 
 All steps are fused into one stage on `FnApiRunner`, so a segment is committed as soon as it is
@@ -34,6 +35,7 @@ from pipelines.land_requests import InboxWatcher
 from pipelines.publish_live import DatasetPublisher
 from pipelines.sinks.live_handover import HandOverToPublisher
 from pipelines.sinks.live_store import CommitToLiveStore
+from pipelines.sinks.open311_views import CommitOpen311Views
 from pipelines.sources.landing import ReadLandingSegments
 from pipelines.stopping import RESTART, STOP, drain_and_restart
 from pipelines.transforms.requests.classify import ClassifyRequests
@@ -116,10 +118,11 @@ def build_live_pipeline(pipeline: beam.Pipeline, settings: LiveSettings, pack: C
     committed = (enriched, validated[DEAD]) | "CommitToLiveStore" >> CommitToLiveStore(
         settings.landing, settings.store_path, pack.timezone, settings.lateness,
     )
-    # after the commit (the live store holds no text), so scrubbing never delays the feed
+    # after the commit, so scrubbing never delays the feed's windows; the Open311 view keeps scrubbed texts
+    scrubbed = committed | "ScrubPersonalData" >> ScrubPersonalData(public=pack.public_contacts())
+    _ = scrubbed | "CommitOpen311Views" >> CommitOpen311Views(settings.store_path)
     _ = (
-        committed
-        | "ScrubPersonalData" >> ScrubPersonalData()
+        scrubbed
         | "HandOverToPublisher" >> HandOverToPublisher(
             settings.workspace.root, settings.city, settings.store_path, pack.timezone, settings.handover_seconds,
             bounded=end is not None, publisher=DatasetPublisher,

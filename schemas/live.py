@@ -112,5 +112,23 @@ CHANGES_TABLE = LiveTable("changes", pa.schema(
 ), primary_key=(CHANGE_ROW_ID,), without_rowid=False)
 META_TABLE = LiveTable("meta", pa.schema([(META_KEY, _TEXT), (META_VALUE, _TEXT)]),
                        primary_key=(META_KEY,), without_rowid=False)
+# the published-safe fields of each request's kept version, as Open311 `GET requests` serves them:
+# texts scrubbed of personal data (written after `ScrubPersonalData`, `writer_open311`)
+OPEN311_REQUESTS_TABLE = LiveTable("open311_requests", pa.schema([
+    (rq.SERVICE_REQUEST_ID, _TEXT), (VERSION_TIME, _TIME), (rq.SOURCE_FILE, _TEXT), (rq.SOURCE_POSITION, _INT),
+    (rq.STATUS, _TEXT), (rq.STATUS_NOTES, _TEXT), (rq.SERVICE_CODE, _TEXT), (rq.SERVICE_NAME, _TEXT),
+    (rq.DESCRIPTION, _TEXT), (rq.AGENCY_RESPONSIBLE, _TEXT), (rq.ADDRESS, _TEXT), (rq.LAT, _REAL), (rq.LONG, _REAL),
+    (rq.REQUESTED_DATETIME, _TIME), (rq.UPDATED_DATETIME, _TIME), (rq.EXPECTED_DATETIME, _TIME),
+    (rq.DISTRICT_ID, _TEXT), (rq.CATEGORY, _TEXT), (rq.SOURCE, _TEXT),
+]), primary_key=(rq.SERVICE_REQUEST_ID,), indexes={
+    "open311_requests_by_requested": (rq.REQUESTED_DATETIME,),
+    "open311_requests_by_updated": (rq.UPDATED_DATETIME,),
+})
+UPDATE_ID = "update_id"  # an accepted version that changed a request's status or notes
+# FixMyStreet's `servicerequestupdates`: one row per accepted version that changed status or notes
+REQUEST_UPDATES_TABLE = LiveTable("request_updates", pa.schema([
+    (UPDATE_ID, _TEXT), (rq.SERVICE_REQUEST_ID, _TEXT), (rq.STATUS, _TEXT), (rq.STATUS_NOTES, _TEXT),
+    (rq.UPDATED_DATETIME, _TIME),
+]), primary_key=(UPDATE_ID,), indexes={"request_updates_by_updated": (rq.UPDATED_DATETIME,)})
 LIVE_TABLES = (OFFSETS_TABLE, REQUESTS_TABLE, WINDOWS_TABLE, SEGMENTS_TABLE, DEAD_LETTERS_TABLE,
-               WINDOW_HOURS_TABLE, CHANGES_TABLE, META_TABLE)
+               WINDOW_HOURS_TABLE, CHANGES_TABLE, META_TABLE, OPEN311_REQUESTS_TABLE, REQUEST_UPDATES_TABLE)
