@@ -44,6 +44,12 @@ def train_classifier(args, _extra, workspace: Workspace) -> int:
     print(f"holdout ({summary['split']}): accuracy {summary['accuracy']:.3f}, macro-F1 "
           f"{summary['macro_f1']:.3f} (baseline {summary['baseline_macro_f1']:.3f}); "
           f"{summary['coverage_at_threshold']:.1%} decided without review")
+    print(f"selection: {summary['selection']['verdict']}")
+    if "level2" in summary:
+        level2 = summary["level2"]
+        print(f"second level {level2['label']}: holdout macro-F1 {level2['holdout_macro_f1']:.3f}, "
+              f"category and {level2['label']} both right {level2['holdout_joint_accuracy']:.1%}, "
+              f"consistent with the category {level2['holdout_consistent_share']:.1%}")
     return 0
 
 

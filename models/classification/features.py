@@ -10,8 +10,10 @@ Why this shape:
 - Robustness to Russian inflection and typos. Besides each word and each pair of adjacent words,
   a long word also yields its prefix (3 Cyrillic or 5 Latin letters), so "сломан", "сломана" and
   "сломаны" share a feature, and its last 3 letters with its length, which survive a typo early
-  in the word. In-word character 3/4-grams gained at most 0.2 macro-F1 points over this on very
-  noisy ru/en text while doubling the features (and the predict time), so they are not used.
+  in the word. In-word character 2-5-grams (`models.classification.char_ngrams`, the features of
+  the TF-IDF baseline) are added by default: they carry Russian morphology and survive typos
+  anywhere in a word. They are hashed once per distinct word of a block, so they cost far less
+  than their number suggests; `char_max=0` turns them off (the `hashed-words` candidate).
 - Stable hashes. Normalisation and hashing are our own arithmetic (murmur3's 64-bit finaliser,
   multiply-shift into buckets), not polars' `hash` or Python's, so a library upgrade does not
   move a word to another bucket. Only the URL / e-mail regexes run in polars. Every saved model
@@ -31,6 +33,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from models.classification.char_ngrams import char_block, char_parts
 from models.text.normalise import BYTE_MASKS, Tokens, tokenize, u64_view
 
 FEATURE_ALGORITHM = "urbanpulse-hashed-words/1"
@@ -61,6 +64,10 @@ class FeatureRecipe:
     suffix_bytes_latin: int = 3
     suffix_bytes_other: int = 6
     seed: int = 0x5EED_C17E
+    # In-word character n-grams (`models.classification.char_ngrams`); char_max=0 turns them off.
+    char_min: int = 2
+    char_max: int = 5
+    char_weight: float = 1.0
     algorithm: str = FEATURE_ALGORITHM
 
     def __post_init__(self) -> None:
@@ -70,6 +77,13 @@ class FeatureRecipe:
                  self.suffix_bytes_other)
         if not all(0 <= size <= 8 for size in sizes):
             raise ValueError("prefix and suffix lengths must be 0..8 bytes (0 turns them off)")
+        if self.char_max and not 1 <= self.char_min <= self.char_max <= 8:
+            raise ValueError(f"character n-grams {self.char_min}..{self.char_max} must lie in "
+                             "1..8 (char_max=0 turns them off)")
+
+    @property
+    def has_chars(self) -> bool:
+        return self.char_max > 0
 
     @property
     def n_features(self) -> int:
@@ -85,7 +99,8 @@ class FeatureRecipe:
                 f"the model's features were made by {values.get('algorithm')!r}, this code makes "
                 f"{FEATURE_ALGORITHM!r}; retrain the model with this version of UrbanPulse"
             )
-        return cls(**values)
+        # Models saved before character n-grams existed had none.
+        return cls(**({"char_max": 0} | values))
 
 
 class FeatureRecipeError(ValueError):
@@ -136,7 +151,8 @@ def _bucket(keys: np.ndarray, odd: np.uint64, n_bits: int) -> np.ndarray:
 def hash_features(
     texts: pl.Series, recipe: FeatureRecipe, block_rows: int = BLOCK_ROWS
 ) -> sp.csr_matrix:
-    """CSR matrix (texts x 2**n_bits, float32) of word, prefix, suffix and word-pair features.
+    """CSR matrix (texts x 2**n_bits, float32) of word, prefix, suffix, word-pair and in-word
+    character n-gram features.
 
     Works in blocks of `block_rows` texts: the temporaries of a block stay in cache, which is
     about a third faster than one pass over 100k texts."""
@@ -147,7 +163,30 @@ def hash_features(
 
 
 def features_of(tokens: Tokens, recipe: FeatureRecipe) -> sp.csr_matrix:
-    """The hashed features of already tokenised texts (see `hash_features`).
+    """The hashed features of already tokenised texts (see `hash_features`): the word block
+    plus, when the recipe has them, the character n-gram block (same bucket space)."""
+    words = word_features_of(tokens, recipe)
+    if not recipe.has_chars:
+        return words
+    chars = char_block(*char_blocks(tokens, recipe))
+    indptr = words.indptr + chars.indptr  # row i: its word features, then its n-grams
+    indices = np.empty(words.nnz + chars.nnz, dtype=np.int32)
+    values = np.empty(indices.size, dtype=np.float32)
+    word_at = np.arange(words.nnz) + np.repeat(chars.indptr[:-1], np.diff(words.indptr))
+    char_at = np.arange(chars.nnz) + np.repeat(words.indptr[1:], np.diff(chars.indptr))
+    indices[word_at], values[word_at] = words.indices, words.data
+    indices[char_at], values[char_at] = chars.indices, chars.data
+    return sp.csr_matrix((values, indices, indptr), shape=words.shape, copy=False)
+
+
+def char_blocks(tokens: Tokens, recipe: FeatureRecipe) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """(A, C): A @ C is the character n-gram block (`models.classification.char_ngrams`)."""
+    return char_parts(tokens, recipe.char_min, recipe.char_max, recipe.seed + 3, recipe.n_bits,
+                      recipe.char_weight)
+
+
+def word_features_of(tokens: Tokens, recipe: FeatureRecipe) -> sp.csr_matrix:
+    """The word, affix and word-pair block of already tokenised texts.
 
     Each word contributes, in this order: itself, its prefix and suffix (if longer than the
     prefix), the pair it forms with the next word of the same text. Laid out word by word, the

@@ -40,6 +40,7 @@ class ModelCard:
     libraries: dict[str, str]
     level2: dict | None = None  # second level (category -> reason), when trained
     notes: list[str] = field(default_factory=list)
+    selection: dict | None = None  # the rule, the shipped and the baseline validation macro-F1
 
     @property
     def accuracy(self) -> float:
@@ -103,13 +104,17 @@ def _summary_lines(card: ModelCard) -> list[str]:
         f"- model_version: `{card.model_version}`",
         f"- created: {card.created_at}",
         f"- selected candidate: **{card.selected}** ({card.model.get('estimator')})",
+        *([f"- selection: {card.selection['verdict']}"] if card.selection else []),
         (f"- training time (all candidates and the baseline): {card.training_seconds:.1f} s; "
         f"inference: {card.inference_texts_per_second:,.0f} texts/s"),
     ]
 
 
 def _candidates_section(card: ModelCard) -> list[str]:
+    floor = card.selection or {}
     return _section("Candidates (validation slice of the training period)", [
+        *([f"- rule: {floor['rule']}", (f"- baseline on this slice: macro-F1 "
+           f"{floor['baseline_validation_macro_f1']:.4f}"), ""] if floor else []),
         "| candidate | estimator | macro-F1 | accuracy | training s | texts/s |",
         "|---|---|---:|---:|---:|---:|",
         *(

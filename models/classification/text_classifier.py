@@ -30,10 +30,11 @@ import polars as pl
 from models.classification.features import BLOCK_ROWS as FEATURE_BLOCK_ROWS
 from models.classification.features import (
     FeatureRecipe,
+    char_blocks,
     check_probes,
-    features_of,
     probe_buckets,
     tokenize,
+    word_features_of,
 )
 from models.classification.model_card import library_versions
 from models.classification.predictions import prediction_frame
@@ -75,7 +76,10 @@ class TextClassifier:
     @property
     def estimator(self) -> str:
         weighting = f", class_weight={self.class_weight!r}" if self.class_weight else ""
-        return f"hashed words + affixes + word pairs -> LinearSVC(C={SVM_C}{weighting})"
+        recipe = self.recipe
+        chars = (f" + in-word char {recipe.char_min}-{recipe.char_max}-grams"
+                 if recipe.has_chars else "")
+        return f"hashed words + affixes + word pairs{chars} -> LinearSVC(C={SVM_C}{weighting})"
 
     # ------------------------------------------------------------------ identity
     @property
@@ -100,7 +104,10 @@ class TextClassifier:
     # ------------------------------------------------------------------ prediction
     def _block_scores(self, texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
         tokens = tokenize(texts)
-        scores = np.asarray(features_of(tokens, self.recipe) @ self.weights)
+        scores = np.asarray(word_features_of(tokens, self.recipe) @ self.weights)
+        if self.recipe.has_chars:  # A @ (C @ W): one score vector per distinct word
+            occurrences, ngrams = char_blocks(tokens, self.recipe)
+            scores += occurrences @ np.asarray(ngrams @ self.weights)
         scores += self.intercept
         return scores, tokens.counts > 0
 

@@ -3,9 +3,10 @@
 One run, in this order (see `models.classification.split` for the split):
 1. hold out the latest 20% of rows by time (or a stratified random 20%): the holdout;
 2. split the rest into a fit part and a validation slice (latest 10% of the training period);
-3. train every candidate on the fit part, calibrate and judge it on the validation slice,
-   select one (`models.classification.candidates`), train it again on the whole training period;
-4. train the optional second level the same way;
+3. train every candidate and the TF-IDF baseline on the fit part, calibrate and judge them on
+   the validation slice, select one that reaches the baseline there
+   (`models.classification.candidates`), train it again on the whole training period;
+4. train the optional second level (its labels constrained to the category's: `levels`);
 5. train the TF-IDF baseline on the same training period;
 6. score the holdout once, with the shipped model and the baseline; save the artifact, the holdout
    predictions and the model card (`models.classification.training_report`) into
@@ -26,7 +27,13 @@ from models.classification.artifact import (
     RequestTextModel,
 )
 from models.classification.baseline import evaluate_baseline
-from models.classification.candidates import CANDIDATES, KIND_OF, refit, select, try_candidates
+from models.classification.candidates import (
+    DEFAULT_CANDIDATES,
+    KIND_OF,
+    refit,
+    select,
+    try_candidates,
+)
 from models.classification.levels import SecondLevel
 from models.classification.metrics import holdout_report, measure_throughput
 from models.classification.request_classifier import DEFAULT_MODEL_POINTER
@@ -80,7 +87,8 @@ def train_classifier(
     started = _clock()
     columns = TrainingColumns(text, label, label2, time)
     split = _split(_labelled_rows(frame, columns), columns, seed)
-    selection = _select_and_refit(split, columns, candidates or list(CANDIDATES), seed, name)
+    selection = _select_and_refit(split, columns, candidates or list(DEFAULT_CANDIDATES), seed,
+                                  name)
     level2 = _second_level(split, columns, seed) if label2 else None
     baseline = evaluate_baseline(split.train[text], split.train[label], split.holdout[text],
                                  split.holdout[label])
@@ -121,12 +129,14 @@ def _select_and_refit(
     split: TrainingSplit, columns: TrainingColumns, names: list[str], seed: int, name: str
 ) -> Selection:
     text, label = columns.text, columns.label
-    trials = try_candidates(names, (split.fit[text], split.fit[label]),
-                            (split.validation[text], split.validation[label]), seed)
-    chosen = select(trials)
+    fit, validation = (split.fit[text], split.fit[label]), (split.validation[text],
+                                                            split.validation[label])
+    trials = try_candidates(names, fit, validation, seed)
+    baseline = evaluate_baseline(*fit, *validation, throughput_rows=0)
+    chosen, reaches = select(trials, baseline["macro_f1"])
     refit_started = _clock()
     model = refit(chosen, split.train[text], split.train[label], seed, name)
-    return Selection(trials, chosen, model, _clock() - refit_started)
+    return Selection(trials, chosen, model, _clock() - refit_started, baseline, reaches)
 
 
 def _second_level(split: TrainingSplit, columns: TrainingColumns, seed: int) -> SecondLevel:

@@ -12,17 +12,27 @@ from pathlib import Path
 
 import polars as pl
 
-from models.classification.artifact import HOLDOUT_TRUTH_LEVEL2, RequestTextModel
-from models.classification.calibration import CONFIDENCE_FLOOR, PRECISION_TARGET
-from models.classification.candidates import Model, Trial
+from models.classification.artifact import HOLDOUT_TRUTH, HOLDOUT_TRUTH_LEVEL2, RequestTextModel
+from models.classification.calibration import (
+    CONFIDENCE_FLOOR,
+    PRECISION_TARGET,
+    precision_threshold,
+)
+from models.classification.candidates import SELECTION_TOLERANCE, Model, Trial
 from models.classification.levels import SecondLevel
 from models.classification.metrics import classification_metrics
 from models.classification.model_card import ModelCard, library_versions
 from models.classification.split import HOLDOUT_SHARE, VALIDATION_SHARE, split_description
+from schemas.requests import CATEGORY, CATEGORY_CONFIDENCE
 
 REVIEW_RULE = (
     f"needs_review below the lowest calibrated confidence whose validation precision reaches "
     f"{PRECISION_TARGET:.0%} (>= 20 rows), never below {CONFIDENCE_FLOOR}"
+)
+SELECTION_RULE = (
+    "candidates and the TF-IDF baseline are trained on the fit part and scored on the validation "
+    "slice; only candidates at or above the baseline's macro-F1 there may ship: the best of those, "
+    f"or the cheapest within {SELECTION_TOLERANCE} of it (if none reaches it, the best one)"
 )
 NOTES = [
     "Candidates were chosen on the validation slice; the holdout was scored once.",
@@ -65,6 +75,21 @@ class Selection:
     chosen: Trial
     model: Model
     refit_seconds: float
+    baseline: dict  # the TF-IDF baseline trained on the fit part, scored on the validation slice
+    reaches_baseline: bool  # the chosen candidate's validation macro-F1 >= the baseline's
+
+    @property
+    def record(self) -> dict:
+        """How the model was chosen, as the card and the CLI report it."""
+        shipped, floor = self.chosen.figures["macro_f1"], self.baseline["macro_f1"]
+        return {
+            "rule": SELECTION_RULE, "validation_macro_f1": shipped,
+            "baseline_validation_macro_f1": floor, "reaches_baseline": self.reaches_baseline,
+            "verdict": (f"validation macro-F1 {shipped:.4f} >= baseline {floor:.4f} on the same slice"
+                        if self.reaches_baseline else
+                        f"BELOW THE BASELINE: no candidate reached the baseline's validation "
+                        f"macro-F1 {floor:.4f}; shipped the best, {shipped:.4f}"),
+        }
 
 
 @dataclass(frozen=True)
@@ -103,7 +128,8 @@ def model_card(
                "refit_seconds": round(selection.refit_seconds, 3)},
         libraries=library_versions(),
         level2=_level2_figures(artifact.level2, score.predictions) if artifact.level2 else None,
-        notes=list(NOTES),
+        selection=selection.record,
+        notes=list(NOTES) + ([] if selection.reaches_baseline else [selection.record["verdict"]]),
     )
 
 
@@ -125,6 +151,8 @@ def training_summary(
         "training_seconds": card.training_seconds,
         "texts_per_second": card.inference_texts_per_second,
         "baseline_texts_per_second": baseline["texts_per_second"],
+        "selection": selection.record,
+        **({"level2": card.level2} if card.level2 else {}),
     }
 
 
@@ -145,11 +173,26 @@ def _data_description(
 
 
 def _level2_figures(level2: SecondLevel, predictions: pl.DataFrame) -> dict:
+    """The second level on the holdout: alone, jointly with the category, and its consistency."""
     truth = predictions[HOLDOUT_TRUTH_LEVEL2]
     labelled = truth.is_not_null()
     metrics = classification_metrics(
         predictions[level2.label].filter(labelled), truth.filter(labelled), level2.model.classes
     )
+    category, reason = predictions[CATEGORY], predictions[level2.label]
+    pair = category + "\x1f" + reason
+    true_pair = predictions[HOLDOUT_TRUTH] + "\x1f" + truth
+    allowed = pl.Series([f"{parent}\x1f{child}" for parent, children in level2.allowed.items()
+                         for child in children])
+    decided = reason.is_not_null()
+    joint = predictions[CATEGORY_CONFIDENCE] * predictions[level2.confidence_column]
+    _, coverage, precision = precision_threshold(pair, joint, true_pair, PRECISION_TARGET)
     return {"label": level2.label, "classes": len(level2.model.classes),
             "holdout_accuracy": metrics["accuracy"], "holdout_macro_f1": metrics["macro_f1"],
-            "rule": "chosen among the labels seen under the predicted category in training"}
+            "holdout_joint_accuracy": float((pair == true_pair).fill_null(False).mean() or 0.0),
+            "holdout_consistent_share": (float(pair.filter(decided).is_in(allowed.to_list()).mean())
+                                         if decided.any() else 1.0),
+            "holdout_joint_coverage_at_target": coverage,
+            "holdout_joint_precision_at_target": precision,
+            "rule": "chosen among the labels seen under the predicted category in training; "
+                    "joint confidence = category confidence x reason confidence"}

@@ -75,3 +75,18 @@ def test_classify_names_a_missing_text_column(
     assert "['other', 'note']" in err
     assert "no request classifier" not in err
     assert not out.exists()
+
+
+def test_train_reports_selection_against_the_baseline_and_both_levels(tmp_path: Path, capsys) -> None:
+    from synthetic.requests.free_text import CATEGORY, FILED, REASON, TEXT, generate_appeals
+
+    generate_appeals(1500, seed=5).write_csv(tmp_path / "appeals.csv")
+    code = main(["--home", str(tmp_path / "home"), "train", "classifier", "--data",
+                 str(tmp_path / "appeals.csv"), "--text", TEXT, "--label", CATEGORY,
+                 "--label2", REASON, "--time", FILED, "--name", "appeals"])
+    out = capsys.readouterr().out
+    assert code == 0
+    selection = next(line for line in out.splitlines() if line.startswith("selection: "))
+    assert ("on the same slice" in selection) or selection.startswith("selection: BELOW THE BASELINE")
+    level2 = next(line for line in out.splitlines() if line.startswith("second level reason: "))
+    assert "consistent with the category 100.0%" in level2
