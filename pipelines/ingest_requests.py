@@ -19,8 +19,7 @@ from pathlib import Path
 
 import apache_beam as beam
 import polars as pl
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
-from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+from apache_beam.options.pipeline_options import PipelineOptions
 
 from models.cities.pack import CityPack
 from models.classification.request_classifier import default_model_dir
@@ -34,6 +33,7 @@ from pipelines.batch_runs import (
     publishing_run,
     run_counters,
 )
+from pipelines.runners import batch_runner
 from pipelines.sinks.dead_letters import (
     WriteDeadLetters,
     dead_letter_reasons,
@@ -163,7 +163,7 @@ def build_pipeline(pipeline: beam.Pipeline, inputs: list[str], options: IngestOp
         | "ClassifyRequests" >> ClassifyRequests(pack.root, model_dir)
         | "GeocodeRequests" >> GeocodeRequests(pack.root)
         | "ComputeSla" >> ComputeSla()
-        | "ScrubPersonalData" >> ScrubPersonalData()
+        | "ScrubPersonalData" >> ScrubPersonalData(public=pack.public_contacts())
         | "SplitEnrichFailures" >> SplitEnrichFailures()
     )
     requests = transaction.dataset(ds.REQUESTS)
@@ -206,7 +206,7 @@ def run(argv: list[str] | None = None) -> IngestReport:
     inputs, input_ids = distinct_inputs(checked_inputs(ingest.input))
     started = datetime.now(UTC)
     run_id = new_run_id(started)
-    runner = None if options.view_as(StandardOptions).runner else FnApiRunner()
+    runner = batch_runner(options)
     workspace.make_restricted()
     # one writer per city at a time (concurrent merges of a partition would lose rows); the run
     # publishes in one commit at the end of the block, or not at all

@@ -26,3 +26,11 @@ class PiiType:
 
 # the free-text columns `ScrubPersonalData` scrubs before anything is published
 SCRUBBED_COLUMNS: tuple[str, ...] = (rq.DESCRIPTION, rq.STATUS_NOTES)
+
+# A city pack's own public contacts, kept in published texts (`models.personal_data.public`):
+# a CSV of `kind,value` rows, kind `phone` (compared by digits) or `text` (kept verbatim).
+PACK_PUBLIC_CONTACTS_FILE = "public_contacts.csv"
+PUBLIC_KIND = "kind"
+PUBLIC_VALUE = "value"
+PUBLIC_KIND_PHONE = "phone"
+PUBLIC_KIND_TEXT = "text"

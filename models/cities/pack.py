@@ -18,6 +18,7 @@ import shapely
 
 from models.cities.boundaries import SourceFields, pack_features
 from models.cities.errors import CityPackError
+from models.personal_data.public import PublicContacts
 from schemas import citypack as cp
 from schemas.taxonomy import (
     DEFAULT_SLA_DAYS,
@@ -81,6 +82,11 @@ class CityPack:
             h3_resolution=int(manifest.get(cp.MANIFEST_H3_RESOLUTION, 9)),
             manifest=manifest,
         )
+
+    def public_contacts(self) -> PublicContacts | None:
+        """The city's own public phones and addresses, kept when texts are scrubbed: the optional
+        `public_contacts.csv` in the pack folder (`models.personal_data.public`)."""
+        return PublicContacts.of_pack(self.root)
 
     @property
     def has_parent_level(self) -> bool:

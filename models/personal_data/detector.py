@@ -5,135 +5,117 @@ numbers residents type into them must not reach a public output. Spans come back
 list-of-struct shape the synthetic generator uses for its answer key (`{start, end, type}`, in
 characters), so the detector is graded span by span against generated text.
 
-Speed: whole-column Rust-regex pre-filters in polars pick the rows that may hold a contact or a
-name; only those go through the compiled Python expressions (`models.personal_data.patterns`) and the name
-rules (`models.personal_data.people`). A spaCy `Matcher` over `spacy.blank` tokens was the other option; the
-tokenizer alone costs more than this whole pass (see `bench/out/pii_report.md`).
+Speed: everything runs over whole columns. polars' Rust regex engine finds the candidates and
+their offsets (`models.personal_data.matches`), context rules and name rules are polars
+expressions over the candidate frames (`contacts`, `people`), and the scrubbed texts are put
+together from slices. No Python code runs per text (see `bench/out/pii_report.md`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from models.personal_data.patterns import (
-    ADDRESS_FLAT,
-    ADDRESS_FLAT_HINT,
-    CONTACTS,
-    NAME_HINT,
-    NUMBERED_BEFORE,
+from models.personal_data.contacts import (
+    find_address_flats,
+    find_emails,
+    find_flats,
+    find_phones,
 )
-from models.personal_data.people import person_spans
+from models.personal_data.matches import END, ROW, START
+from models.personal_data.people import find_people
+from models.personal_data.public import PublicContacts
 from schemas.personal_data import PII_END, PII_SPAN, PII_START, PII_TYPE, PiiType
 
 PII_TYPES = (PiiType.PHONE, PiiType.EMAIL, PiiType.PERSON, PiiType.FLAT)
 # When two findings overlap, the more specific one wins ("ivanov.i@mail.ru" is an e-mail, not
 # a name; a phone inside an e-mail's local part is part of the e-mail).
-_PRIORITY = {PiiType.EMAIL: 0, PiiType.PHONE: 1, PiiType.FLAT: 2, PiiType.PERSON: 3}
+_PRIORITY = (PiiType.EMAIL, PiiType.PHONE, PiiType.FLAT, PiiType.PERSON)
+_FINDERS = {PiiType.EMAIL: find_emails, PiiType.PHONE: find_phones, PiiType.FLAT: find_flats,
+            PiiType.PERSON: find_people}  # fmt: skip
 PLACEHOLDERS = {kind: f"[{kind.upper()}]" for kind in PII_TYPES}
-
-Span = tuple[int, int, str]
-_ID_LOOK_BACK = 32  # characters before a bare number searched for what it numbers
 _ADDRESS_SEPARATORS = " \u00a0,;"
+_MIN_PART = 20_000  # texts per slice searched in its own thread
 
 
-def spans_in_text(text: str, kinds: tuple[str, ...] = PII_TYPES) -> list[Span]:
-    """Non-overlapping (start, end, type) findings of one text, in reading order; `kinds` limits
-    the search to the types the column pre-filters left possible."""
-    found: list[Span] = []
-    for kind in kinds:
-        if kind == PiiType.PERSON:
-            found += [(start, end, kind) for start, end in person_spans(text)]
-        elif kind == PiiType.PHONE:
-            found += [(m.start(), m.end(), kind) for m in CONTACTS[kind][1].finditer(text)
-                      if not _numbers_something(text, m.start(), m.end())]
-        else:
-            found += [(m.start(), m.end(), kind) for m in CONTACTS[kind][1].finditer(text)]
-    if len(found) < 2:
-        return found
-    kept: list[Span] = []
-    for span in sorted(found, key=lambda s: (_PRIORITY[s[2]], s[0] - s[1])):
-        if all(span[1] <= k[0] or span[0] >= k[1] for k in kept):
-            kept.append(span)
-    return sorted(kept)
+def find_pii(
+    texts: pl.Series, kinds: tuple[str, ...] = PII_TYPES, public: PublicContacts | None = None
+) -> pl.DataFrame:
+    """One row per finding (row, start, end, type), non-overlapping, in reading order.
+
+    A long column is cut into one slice per polars thread, searched side by side (polars lets go
+    of the GIL while its Rust code runs, and most single-column string kernels use one core)."""
+    parts = min(pl.thread_pool_size(), len(texts) // _MIN_PART)
+    if parts < 2:
+        return _find_pii(texts, kinds, public)
+    bounds = np.linspace(0, len(texts), parts + 1).astype(int)
+    with ThreadPoolExecutor(max_workers=parts) as pool:
+        found = pool.map(
+            lambda lo, hi: _find_pii(texts.slice(lo, hi - lo), kinds, public).with_columns(
+                pl.col(ROW) + lo
+            ),
+            bounds[:-1], bounds[1:],
+        )
+        return pl.concat(list(found))
 
 
-def _numbers_something(text: str, start: int, end: int) -> bool:
-    """A phone-shaped run of bare digits that follows "заявка", "ИНН", "request #" ... is the
-    number of that, not a phone; a number written with separators is a phone wherever it is."""
-    return text[start:end].isdigit() and bool(
-        NUMBERED_BEFORE.search(text, max(0, start - _ID_LOOK_BACK), start)
-    )
+def _find_pii(
+    texts: pl.Series, kinds: tuple[str, ...], public: PublicContacts | None
+) -> pl.DataFrame:
+    kept: pl.DataFrame | None = None
+    for kind in (k for k in _PRIORITY if k in kinds):
+        found = _FINDERS[kind](texts).select(
+            pl.col(ROW).cast(pl.UInt32), pl.col(START).cast(pl.Int32), pl.col(END).cast(pl.Int32), PII_TYPE
+        )
+        if kept is None:
+            kept = found
+            continue
+        if found.height and kept.height:
+            numbered = found.with_row_index("_id")
+            clash = numbered.join(kept.select(ROW, pl.col(START).alias("_s"), pl.col(END).alias("_e")), on=ROW)
+            clash = clash.filter((pl.col(START) < pl.col("_e")) & (pl.col("_s") < pl.col(END)))
+            found = numbered.join(clash.select("_id"), on="_id", how="anti").drop("_id")
+        kept = pl.concat([kept, found])
+    if kept is None:
+        kept = pl.DataFrame(schema={ROW: pl.UInt32, START: pl.Int32, END: pl.Int32, PII_TYPE: pl.String})
+    if public is not None:
+        kept = public.drop_public(texts, kept)
+    return kept.sort(ROW, START)
 
 
-def detect_pii(texts: pl.Series, kinds: tuple[str, ...] = PII_TYPES) -> pl.Series:
+def detect_pii(
+    texts: pl.Series, kinds: tuple[str, ...] = PII_TYPES, public: PublicContacts | None = None
+) -> pl.Series:
     """Per text, a list of {start, end, type} spans (empty for null or clean texts); `kinds`
-    limits the search to some types."""
-    hints = {kind: hint for kind, (hint, _) in CONTACTS.items()} | {PiiType.PERSON: NAME_HINT}
-    hints = {kind: hints[kind] for kind in kinds}
-    possible = pl.DataFrame(
-        {kind: texts.str.contains(hint).fill_null(False) for kind, hint in hints.items()}
-    )
-    candidates = np.flatnonzero(possible.select(pl.any_horizontal(pl.all())).to_series().to_numpy())
-    masks = possible.to_numpy()[candidates]
-    names = tuple(possible.columns)
-    values = texts.gather(candidates).to_list() if len(candidates) else []
-    counts = np.zeros(len(texts), dtype=np.int32)
-    starts: list[int] = []
-    ends: list[int] = []
-    found_kinds: list[str] = []
-    for row, text, mask in zip(candidates.tolist(), values, masks.tolist(), strict=True):
-        found = spans_in_text(text, tuple(k for k, on in zip(names, mask, strict=True) if on))
-        counts[row] = len(found)
-        for start, end, kind in found:
-            starts.append(start)
-            ends.append(end)
-            found_kinds.append(kind)
-    return spans_series(starts, ends, found_kinds, counts, texts.name)
+    limits the search to some types; `public` keeps the city's own contacts."""
+    return _as_lists(find_pii(texts, kinds, public), len(texts), texts.name)
 
 
 def detect_address_flats(addresses: pl.Series) -> pl.Series:
     """Per address, its flat spans ("кв. 15", "apt 4B", the "#12" after "123 Main St"), in the
     same list-of-struct shape as `detect_pii`. Only flats: the street and house are what an
     address is published for, and the names in it are streets'."""
-    possible = addresses.str.contains(ADDRESS_FLAT_HINT).fill_null(False)
-    candidates = np.flatnonzero(possible.to_numpy())
-    values = addresses.gather(candidates).to_list() if len(candidates) else []
-    counts = np.zeros(len(addresses), dtype=np.int32)
-    starts: list[int] = []
-    ends: list[int] = []
-    for row, text in zip(candidates.tolist(), values, strict=True):
-        found = [(m.start(), m.end()) for m in ADDRESS_FLAT.finditer(text)]
-        counts[row] = len(found)
-        starts += [start for start, _ in found]
-        ends += [end for _, end in found]
-    return spans_series(starts, ends, [PiiType.FLAT] * len(starts), counts, addresses.name)
+    return _as_lists(find_address_flats(addresses).sort(ROW, START), len(addresses), addresses.name)
 
 
-def scrub_addresses(addresses: pl.Series, spans: pl.Series | None = None) -> pl.Series:
-    """Addresses without their flat part and the separator before it: "ул. Ленина, д. 5, кв. 15"
-    -> "ул. Ленина, д. 5", "123 Main St #4B" -> "123 Main St". Dropped rather than replaced, so
-    that the published address still parses (and geocodes) to the same street and house."""
-    spans = detect_address_flats(addresses) if spans is None else spans
-    return _rewrite(addresses, spans, _drop_flats)
+def _as_lists(found: pl.DataFrame, n: int, name: str) -> pl.Series:
+    rows = found.get_column(ROW).to_numpy()
+    counts = np.bincount(rows, minlength=n).astype(np.int32) if len(rows) else np.zeros(n, np.int32)
+    return spans_series(
+        found.get_column(START).to_numpy(), found.get_column(END).to_numpy(),
+        found.get_column(PII_TYPE).to_arrow(), counts, name,
+    )
 
 
-def _drop_flats(text: str, spans: list[dict]) -> str:
-    kept = text
-    for span in sorted(spans, key=lambda s: s[PII_START], reverse=True):
-        kept = kept[: span[PII_START]].rstrip(_ADDRESS_SEPARATORS) + kept[span[PII_END] :]
-    return kept.strip(_ADDRESS_SEPARATORS)
-
-
-def spans_series(
-    starts: list[int], ends: list[int], kinds: list[str], counts: np.ndarray, name: str = ""
-) -> pl.Series:
-    """One Arrow list array from flattened spans and the number of spans per row."""
+def spans_series(starts, ends, kinds, counts: np.ndarray, name: str = "") -> pl.Series:
+    """One Arrow list array from flattened spans (lists, numpy or Arrow arrays) and the spans
+    per row."""
+    kinds = kinds.cast(pa.string()) if isinstance(kinds, pa.Array) else pa.array(kinds, pa.string())
     values = pa.StructArray.from_arrays(
-        [pa.array(starts, pa.int32()), pa.array(ends, pa.int32()), pa.array(kinds, pa.string())],
+        [pa.array(starts, pa.int32()), pa.array(ends, pa.int32()), kinds],
         names=[PII_START, PII_END, PII_TYPE],
     )
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
@@ -141,39 +123,58 @@ def spans_series(
     return spans.cast(pl.List(PII_SPAN))
 
 
-def scrub_pii(texts: pl.Series, spans: pl.Series | None = None) -> pl.Series:
-    """Texts with every span replaced by its placeholder (`[PHONE]`, `[EMAIL]`, `[PERSON]`,
-    `[FLAT]`); `spans` defaults to `detect_pii(texts)`. Nulls stay null."""
-    spans = detect_pii(texts) if spans is None else spans
-    return _rewrite(texts, spans, _replace)
-
-
-def _rewrite(
-    texts: pl.Series, spans: pl.Series, rewrite: Callable[[str, list[dict]], str]
+def scrub_pii(
+    texts: pl.Series, spans: pl.Series | None = None, public: PublicContacts | None = None
 ) -> pl.Series:
-    """`texts` with `rewrite(text, spans)` applied to the rows that have spans."""
-    has_spans = spans.list.len().fill_null(0).to_numpy() > 0
-    rows = np.flatnonzero(has_spans & texts.is_not_null().to_numpy())
-    if len(rows) == 0:
+    """Texts with every span replaced by its placeholder (`[PHONE]`, `[EMAIL]`, `[PERSON]`,
+    `[FLAT]`); `spans` defaults to `detect_pii(texts, public=public)`. Nulls stay null."""
+    spans = detect_pii(texts, public=public) if spans is None else spans
+    placeholder = pl.col(PII_TYPE).replace_strict(PLACEHOLDERS, default="[PII]", return_dtype=pl.String)
+    return _rewrite(texts, spans, lambda head: head + placeholder, None)
+
+
+def scrub_addresses(addresses: pl.Series, spans: pl.Series | None = None) -> pl.Series:
+    """Addresses without their flat part and the separator before it: "ул. Ленина, д. 5, кв. 15"
+    -> "ул. Ленина, д. 5", "123 Main St #4B" -> "123 Main St". Dropped rather than replaced, so
+    that the published address still parses (and geocodes) to the same street and house."""
+    spans = detect_address_flats(addresses) if spans is None else spans
+    return _rewrite(
+        addresses, spans, lambda head: head.str.strip_chars_end(_ADDRESS_SEPARATORS),
+        lambda whole: whole.str.strip_chars(_ADDRESS_SEPARATORS),
+    )
+
+
+def _rewrite(texts: pl.Series, spans: pl.Series, head, finish) -> pl.Series:
+    """`texts` with each span cut out and the text before it replaced by `head(text before)`,
+    then `finish(whole)` on the rows that changed. Spans go from the last to the first of each
+    row, one column pass per rank, so that earlier offsets stay valid; a span overlapping the one
+    before it is cut from where that one ends."""
+    flat = (
+        pl.DataFrame({"_spans": spans}).with_row_index(ROW).explode("_spans")
+        .drop_nulls("_spans").unnest("_spans")
+    )  # fmt: skip
+    if flat.height == 0:
         return texts.clone()
-    picked = pl.Series(rows)
-    rewritten = [
-        rewrite(text, row_spans)
-        for text, row_spans in zip(
-            texts.gather(picked).to_list(), spans.gather(picked).to_list(), strict=True
-        )
-    ]
-    return texts.clone().scatter(rows, pl.Series(rewritten, dtype=pl.String))
-
-
-def _replace(text: str, spans: list[dict]) -> str:
-    pieces: list[str] = []
-    cursor = 0
-    for span in sorted(spans, key=lambda s: s[PII_START]):
-        start = max(span[PII_START], cursor)
-        if span[PII_END] <= start:
-            continue
-        pieces += [text[cursor:start], PLACEHOLDERS.get(span[PII_TYPE], "[PII]")]
-        cursor = span[PII_END]
-    pieces.append(text[cursor:])
-    return "".join(pieces)
+    flat = flat.sort(ROW, PII_START)
+    same_row = pl.col(ROW) == pl.col(ROW).shift(1)
+    reach = pl.when(same_row).then(pl.col(PII_END).shift(1)).otherwise(0)
+    flat = flat.with_columns(pl.max_horizontal(PII_START, reach).alias(PII_START))
+    flat = flat.filter(pl.col(PII_END) > pl.col(PII_START))
+    rows = flat.get_column(ROW).to_numpy()
+    firsts = np.flatnonzero(np.concatenate([[True], rows[1:] != rows[:-1]]))
+    rank = np.arange(len(rows)) - np.repeat(firsts, np.diff(np.concatenate([firsts, [len(rows)]])))
+    flat = flat.with_columns(pl.Series("_rank", rank))
+    out = texts.clone()
+    for rank in range(int(flat.get_column("_rank").max() or 0), -1, -1):
+        part = flat.filter(pl.col("_rank") == rank)
+        rows = part.get_column(ROW)
+        current = out.gather(rows)
+        new = part.with_columns(current.alias("_text")).select(
+            head(pl.col("_text").str.slice(0, pl.col(PII_START)))
+            + pl.col("_text").str.slice(pl.col(PII_END))
+        ).to_series()
+        out = out.scatter(rows.to_numpy(), new)
+    if finish is not None:
+        changed = flat.get_column(ROW).unique().to_numpy()
+        out = out.scatter(changed, pl.select(finish(pl.lit(out.gather(changed)))).to_series())
+    return out.alias(texts.name)

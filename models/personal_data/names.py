@@ -74,6 +74,28 @@ RU_LATIN_FIRST = (
 TITLES = (
     "Mr", "Mrs", "Ms", "Miss", "Dr", "Prof", "Sir", "Madam", "Officer", "г-н", "г-жа", "гр",
 )
+# Words right before a single name word that make it a person whatever the word is ("гр. Кот",
+# "жилец Ли", "MR NG"): the courtesy titles and the nouns Russian bureaucratic text puts before a
+# surname. Matched in any case; a lone surname after one of them is scrubbed, unless it is an
+# organisation or a place word.
+PERSON_MARKERS = (
+    "mr", "mrs", "ms", "miss", "г-н", "г-жа", "гр", "гражданин", "гражданина", "гражданину",
+    "гражданином", "гражданка", "гражданки", "гражданке", "гражданку", "гражданкой", "жилец",
+    "жильца", "жильцу", "жильцом", "жилица", "жилицы", "жилице", "жилицу", "жилицей",
+)
+# Titles written in capitals that still announce a surname ("MR SMITH"); "DR" is as often a
+# drive ("SUNSET DR SAN FRANCISCO") and "MS" a main sewer, so they are left out (and "dr" is no
+# marker: "1 DR CARLTON B GOODLETT PL").
+CAPITAL_TITLES = ("Mr", "Mrs", "Miss", "Гр")
+# Words in capitals that are never part of a name ("GARY HUEY TO CONTACT"); words in capitals of
+# three letters or fewer are abbreviations (RPP, DPW, SFO) unless a name list knows them.
+CAPITAL_STOP_WORDS = frozenset((
+    "To", "For", "And", "Of", "At", "In", "On", "By", "From", "With", "Or", "As", "Is", "Be", "Not",
+    "No", "Per", "Re", "Via", "Into", "Onto", "Over", "Under", "Near", "Will", "Was", "Were", "Has",
+    "Have", "Had", "Are", "Been", "Called", "Contacted", "Spoke", "Sent", "Left", "Closed",
+    "Customer", "Caller", "Request", "Case", "Info", "Information", "Regarding", "Message",
+    "Из", "По", "На", "От", "Для", "Или", "При", "Под", "Над", "Без", "Про", "Через",
+))
 # Capitalised words that open sentences or sign-offs next to a name but are not part of it, and
 # street words that make "Madison Avenue" or "улица Александра Невского" a place, not a person.
 NOT_NAME_WORDS = frozenset((
@@ -86,11 +108,12 @@ NOT_NAME_WORDS = frozenset((
     "Контактное", "Контакт", "Сосед", "Соседка", "Собственник", "Жилец",
     "Hello", "Hi", "Dear", "Please", "Thanks", "Thank", "Regards", "Best", "Sincerely", "Good",
     "Email", "Phone", "Tel", "Call", "Reply", "My", "The", "This", "That", "We", "I", "It",
-    "Contact", "Ask", "Attn", "Attention", "Speak", "Talk", "Tenant", "Landlord", "Neighbor",
+    "Contact", "Ask", "Per", "Attn", "Attention", "Speak", "Talk", "Tenant", "Landlord", "Neighbor",
     "Neighbour",
     "Street", "St", "Avenue", "Ave", "Road", "Rd", "Lane", "Ln", "Boulevard", "Blvd", "Place", "Pl",
     "Square", "Sq", "Highway", "Hwy", "Drive", "Dr", "Court", "Ct", "Parkway", "Pkwy", "Terrace",
     "Embankment", "Emb", "Park", "Heights", "Bridge", "Station", "School", "Hospital", "Center",
+    "Way", "Aly", "Alley", "Corner", "Circle", "Cir", "Plaza", "Plz", "Loop", "Walk", "Row",
     "Apt", "Unit", "Flat", "New", "York", "City", "NYC", "Manhattan", "Brooklyn", "Queens",
     "Bronx", "Staten", "Island", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
     "Saturday", "Sunday", "January", "February", "March", "August", "September", "October",

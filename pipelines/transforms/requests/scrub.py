@@ -21,6 +21,7 @@ from models.personal_data.detector import (
     scrub_addresses,
     scrub_pii,
 )
+from models.personal_data.public import PublicContacts
 from pipelines.transforms.guard import enrich_guarded
 from schemas import ledger
 from schemas import requests as rq
@@ -31,18 +32,23 @@ STEP = "scrub_personal_data"  # the dead-letter stage of records this step canno
 ADDRESS_COLUMNS: tuple[str, ...] = (rq.ADDRESS,)  # flat numbers only; SCRUBBED_COLUMNS: every kind of span
 
 
-def scrub_frame(frame: pl.DataFrame) -> pl.DataFrame:
+def scrub_frame(frame: pl.DataFrame, public: PublicContacts | None = None) -> pl.DataFrame:
     """`frame` with its free-text columns scrubbed and the flats dropped from its address; other
-    columns and the row order untouched."""
-    scrubbed, _ = scrub_frame_counted(frame)
+    columns and the row order untouched; `public` (the city pack's own contacts) is kept."""
+    scrubbed, _ = scrub_frame_counted(frame, public)
     return scrubbed
 
 
-def scrub_frame_counted(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+def scrub_frame_counted(
+    frame: pl.DataFrame, public: PublicContacts | None = None
+) -> tuple[pl.DataFrame, int]:
     """(scrubbed frame, number of spans replaced), for callers that count what they removed."""
     replaced = 0
     columns = []
-    for names, detect, scrub in ((SCRUBBED_COLUMNS, detect_pii, scrub_pii),
+    def detect_texts(texts: pl.Series) -> pl.Series:
+        return detect_pii(texts, public=public)
+
+    for names, detect, scrub in ((SCRUBBED_COLUMNS, detect_texts, scrub_pii),
                                  (ADDRESS_COLUMNS, detect_address_flats, scrub_addresses)):
         for name in (n for n in names if n in frame.columns):
             texts = frame.get_column(name)
@@ -53,22 +59,28 @@ def scrub_frame_counted(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
 
 
 class _ScrubBatch(beam.DoFn):
-    def __init__(self) -> None:
+    def __init__(self, public: PublicContacts | None = None) -> None:
+        self.public = public
         self.spans = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.PERSONAL_DATA_SPANS_SCRUBBED)
 
     def process(self, frame: pl.DataFrame):
         yield enrich_guarded(STEP, self.scrub, frame)
 
     def scrub(self, frame: pl.DataFrame) -> pl.DataFrame:
-        scrubbed, replaced = scrub_frame_counted(frame)
+        scrubbed, replaced = scrub_frame_counted(frame, self.public)
         self.spans.inc(replaced)
         return scrubbed
 
 
 class ScrubPersonalData(beam.PTransform):
-    """Frames in, the same frames with personal data in their texts replaced, out."""
+    """Frames in, the same frames with personal data in their texts replaced, out; `public`
+    (the city pack's `public_contacts()`) is kept."""
+
+    def __init__(self, public: PublicContacts | None = None) -> None:
+        super().__init__()
+        self.public = public
 
     def expand(self, frames):
-        return frames | "ScrubTextBatches" >> beam.ParDo(_ScrubBatch()).with_output_types(
+        return frames | "ScrubTextBatches" >> beam.ParDo(_ScrubBatch(self.public)).with_output_types(
             pl.DataFrame
         )
