@@ -6,19 +6,30 @@ geocoding throughput against a shapely STRtree baseline on the same points.
     requests (`--later`, the next 10 days), graded against the generator's true house points. The
     baseline is what a plain lookup table of past addresses would do: the median reported point
     per exact address text, nothing for a text never seen.
-(b) 1M random points in the city's bounding box: district + parent + H3 cell with
+(b) A harder address world (`bench.geocode_world`): a satellite town whose streets share names with
+    the city's, odd/even sides, корпус variants nobody reported, streets in two pieces, crossings,
+    district-only texts, Russian and English in several transliterations. Graded three ways in
+    the same run: the geocoder of `--reference-rev` (the shipped code before this work, read with
+    `git show`), today's geocoder on a gazetteer learned from the same history, and today's on an
+    imported address register (70% of the houses, a `;`-separated CSV with decimal commas and
+    bad rows) refined by that history.
+(c) 1M random points in the city's bounding box: district + parent + H3 cell with
     `ReverseGeocoder.predict_batch` vs shapely `STRtree.query(predicate="within")` + the same
     parent gather + H3 cells, both timed on the same points.
 
     python -m bench.geocode [--history 100000] [--later 20000] [--points 1000000] [--runs 3]
+                            [--reference-rev 95625b7]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import shutil
 import statistics
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,9 +39,11 @@ import numpy as np
 import polars as pl
 import shapely
 
+from bench import geocode_world as gw
 from bench.report import machine_info
 from models.cities.pack import CityPack
 from models.geocoding import address_parser as ap
+from models.geocoding.address_register import read_register, register_gazetteer
 from models.geocoding.forward import ForwardGeocoder
 from models.geocoding.gazetteer import learn_addresses, merge_gazetteer
 from models.geocoding.reverse import ReverseGeocoder
@@ -42,6 +55,8 @@ from synthetic.requests.generator import generate_requests
 OUT = Path(__file__).resolve().parent / "out"
 START = datetime(2026, 8, 1, tzinfo=UTC)
 WITHIN_M = 250.0
+REFERENCE_REV = "95625b79f035b5cdd25c1fb96ccc179d2fca6ef1"  # the geocoder before localities and gaps
+GPS_NOISE_M, OUTLIER_SHARE = 15.0, 0.05
 
 
 def _error_m(lat, lon, true_lat, true_lon) -> np.ndarray:
@@ -99,6 +114,106 @@ def forward(pack: CityPack, history_n: int, later_n: int, runs: int) -> dict:
     }
 
 
+def reference_modules(rev: str) -> tuple[object, object] | None:
+    """(forward, gazetteer) modules of models/geocoding at git revision `rev`, or None without git."""
+    root = OUT / "reference" / rev[:12]
+    package = root / "reference_geocoding"
+    try:
+        names = subprocess.run(["git", "ls-tree", "--name-only", rev, "models/geocoding/"], check=True,
+                               capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1]).stdout.split()
+        package.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            text = subprocess.run(["git", "show", f"{rev}:{name}"], check=True, capture_output=True, text=True,
+                                  cwd=Path(__file__).resolve().parents[1]).stdout
+            (package / Path(name).name).write_text(text.replace("models.geocoding", "reference_geocoding"))
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    return importlib.import_module("reference_geocoding.forward"), importlib.import_module("reference_geocoding.gazetteer")
+
+
+def _history(world: gw.World, n: int, seed: int) -> pl.DataFrame:
+    """Requests of the past: written addresses with the resident's GPS point (noise, some far off)."""
+    rng = np.random.default_rng(seed)
+    past = gw.written(world, n, seed).filter(pl.col("true_lat").is_not_null() & (pl.col(gw.CASE) != "crossing"))
+    noise = rng.normal(0, GPS_NOISE_M / 111_200, (past.height, 2))
+    far = rng.random(past.height) < OUTLIER_SHARE
+    noise[far] += rng.normal(0, 3_000 / 111_200, (int(far.sum()), 2))
+    return past.with_columns((pl.col("true_lat") + noise[:, 0]).alias(rq.LAT),
+                             (pl.col("true_long") + noise[:, 1] * 1.78).alias(rq.LONG))
+
+
+def _grade(found: pl.DataFrame, later: pl.DataFrame, seconds: float) -> dict:
+    error = _error_m(found[rq.LAT].to_numpy(), found[rq.LONG].to_numpy(),
+                     later["true_lat"].to_numpy(), later["true_long"].to_numpy())
+    graded = later.with_columns(pl.Series("error", error), found[rq.GEOCODE_PRECISION])
+    gradeable = graded.filter(pl.col("true_lat").is_not_null())
+    within = (pl.col("error").fill_nan(None).fill_null(float("inf")) <= WITHIN_M).mean()
+    cases = gradeable.group_by(gw.CASE).agg(within.alias("within"), pl.len().alias("n")).sort(gw.CASE)
+    districts = graded.filter(pl.col(gw.CASE) == "district")
+    return {
+        "addresses": later.height, "share_within_250m": float(gradeable.select(within).item()),
+        "median_error_m": float(np.nanmedian(gradeable["error"].to_numpy())),
+        "unresolved_share": float((graded[rq.GEOCODE_PRECISION] == "none").mean()),
+        "within_250m_by_case": {c: round(w, 4) for c, w, _ in cases.rows()},
+        "addresses_by_case": {c: n for c, _, n in cases.rows()},
+        "district_only_resolved": float((districts[rq.GEOCODE_PRECISION] != "none").mean()) if districts.height else None,
+        "precision_counts": dict(graded[rq.GEOCODE_PRECISION].value_counts().rows()),
+        "addresses_per_second": later.height / seconds,
+    }
+
+
+def messy(pack: CityPack, history_n: int, later_n: int, reference_rev: str | None) -> dict:
+    """The harder world, graded for the reference, the learned and the register-based geocoders."""
+    world = gw.build_world(pack)
+    history = _history(world, history_n, seed=21)
+    later = gw.written(world, later_n, seed=22)
+    seen = history.select("street_id", "number").unique().with_columns(pl.lit(True).alias("seen"))
+    later = later.join(seen, on=["street_id", "number"], how="left", nulls_equal=True, maintain_order="left")
+    unseen = pl.col("seen").is_null() & pl.col(gw.CASE).is_in(["house", "english", "town"])
+    later = later.with_columns(pl.when(unseen).then(pl.lit("unseen")).otherwise(pl.col(gw.CASE)).alias(gw.CASE))
+    addresses = later["address"]
+    report: dict = {"world_houses": world.houses.height, "history_requests": history.height}
+    runs: dict[str, tuple] = {}
+    modules = reference_modules(reference_rev) if reference_rev else None
+    if modules is not None:
+        old_forward, old_gazetteer = modules
+        learned = old_gazetteer.learn_addresses(history["address"], history[rq.LAT], history[rq.LONG], pack)
+        runs["reference"] = (old_forward.ForwardGeocoder(old_gazetteer.merge_gazetteer(None, learned).gazetteer), None)
+    learned = learn_addresses(history["address"], history[rq.LAT], history[rq.LONG], _without_gazetteer(pack))
+    runs["learned"] = (ForwardGeocoder(merge_gazetteer(None, learned).gazetteer, areas=_areas(pack)), None)
+    register_csv = OUT / "geocode-home" / "register.csv"
+    register_csv.write_bytes(b"\xef\xbb\xbf" + gw.register_rows(world, 0.7, seed=23).write_csv(separator=";").encode())
+    imported = register_gazetteer(read_register(register_csv), _without_gazetteer(pack))
+    report["register_rows"], report["register_rejected"] = imported.rows, imported.reasons()
+    base = imported.gazetteer
+    refined = merge_gazetteer(base, learn_addresses(history["address"], history[rq.LAT], history[rq.LONG],
+                                                    _with_gazetteer(pack, base))).gazetteer
+    runs["register_and_learned"] = (ForwardGeocoder(refined, areas=_areas(pack)), None)
+    for name, (geocoder, _) in runs.items():
+        started = time.perf_counter()
+        found = geocoder.predict_batch(addresses)
+        report[name] = _grade(found, later, time.perf_counter() - started)
+    return report
+
+
+def _without_gazetteer(pack: CityPack) -> CityPack:
+    return _with_gazetteer(pack, None)
+
+
+def _with_gazetteer(pack: CityPack, gazetteer: pl.DataFrame | None) -> CityPack:
+    from dataclasses import replace
+
+    return replace(pack, gazetteer=gazetteer)
+
+
+def _areas(pack: CityPack) -> pl.DataFrame:
+    from models.geocoding.forward import district_areas
+
+    return district_areas(pack)
+
+
 def _h3_cells(lat: np.ndarray, lon: np.ndarray, resolution: int) -> list[str]:
     return [format(h3_int.latlng_to_cell(a, b, resolution), "x") for a, b in zip(lat.tolist(), lon.tolist(), strict=True)]
 
@@ -142,8 +257,11 @@ def _markdown(report: dict) -> str:
     summary = (f"Machine: {machine['cpu_model']}, {machine['nproc']} CPUs, {machine['ram_gb']} GB; "
                f"medians of {report['runs']} runs.")
     lines = ["# Geocoding benchmark", "", summary, ""]
-    for title, values in (("Forward geocoding (learned gazetteer)", report["forward"]),
-                          ("Reverse geocoding (district + parent + H3)", report["reverse"])):
+    sections = [("Forward geocoding (learned gazetteer)", report["forward"])]
+    sections += [(f"Harder addresses: {name}", values) for name, values in report["messy"].items()
+                 if isinstance(values, dict) and "share_within_250m" in values]
+    sections += [("Reverse geocoding (district + parent + H3)", report["reverse"])]
+    for title, values in sections:
         lines += [f"## {title}", "", "| measure | value |", "|---|---|"]
         lines += [f"| {k} | {v:,.4g} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in values.items()]
         lines.append("")
@@ -156,6 +274,7 @@ def run(argv: list[str] | None = None) -> dict:
     parser.add_argument("--later", type=int, default=20_000)
     parser.add_argument("--points", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--reference-rev", default=REFERENCE_REV, help="git revision of the geocoder to compare with")
     args = parser.parse_args(argv)
     home = OUT / "geocode-home"
     demo = build_demo_city(home / "demo")
@@ -167,6 +286,7 @@ def run(argv: list[str] | None = None) -> dict:
     report = {
         "machine": machine_info(), "runs": args.runs,
         "forward": forward(demo, args.history, args.later, args.runs),
+        "messy": messy(demo, args.history, args.later, args.reference_rev),
         "reverse": reverse(empty_pack, args.points, args.runs),
     }
     OUT.mkdir(parents=True, exist_ok=True)
@@ -177,4 +297,4 @@ def run(argv: list[str] | None = None) -> dict:
 
 if __name__ == "__main__":
     result = run()
-    print(json.dumps({k: result[k] for k in ("forward", "reverse")}, indent=2, default=str))
+    print(json.dumps({k: result[k] for k in ("forward", "messy", "reverse")}, indent=2, default=str))

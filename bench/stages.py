@@ -114,7 +114,7 @@ def _enrich(bench: StageBench, feed: Path, pack: CityPack, model_dir: Path | Non
     now = datetime.now(UTC)
     classifier = load_request_classifier(model_dir)
     geocoder = ReverseGeocoder(pack)
-    forward = ForwardGeocoder(pack.gazetteer) if pack.gazetteer is not None else None
+    forward = ForwardGeocoder.from_pack(pack)
     spans = AddressSpanFinder() if forward is not None else None
     raw = bench.whole("read", lambda: list(read_raw_batches(feed, "csv")))
     frames = bench.per_batch("validate", raw, lambda b: validate_frame(to_frame(b), now)[0])

@@ -1,4 +1,5 @@
-"""`urbanpulse geocode` (addresses in a file -> points) and `urbanpulse train gazetteer`."""
+"""`urbanpulse geocode` (addresses in a file -> points), `urbanpulse train gazetteer` and
+`urbanpulse city addresses` (an official address register as the city's base gazetteer)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,17 @@ def register(commands, groups) -> None:
     gazetteer.add_argument("--lat", required=True)
     gazetteer.add_argument("--lon", required=True)
     gazetteer.set_defaults(handler=train_gazetteer)
+
+    if "city" in groups:  # the `city` sub-commands of flows/cli.py
+        register_file = groups["city"].add_parser(
+            "addresses", help="import an address register (CSV or GeoJSON with coordinates) as the gazetteer")
+        register_file.add_argument("path", type=Path, metavar="FILE")
+        register_file.add_argument("--city", required=True)
+        register_file.add_argument("--encoding", help="text encoding of a CSV (default: UTF-8, else guessed)")
+        for role in ("address", "street", "street-type", "street-en", "house", "locality", "lat", "lon", "point"):
+            register_file.add_argument(f"--{role}", dest=f"column_{role.replace('-', '_')}", metavar="COLUMN",
+                                       help=f"column with the {role.replace('-', ' ')} (default: found by its usual names)")
+        register_file.set_defaults(handler=import_addresses)
 
 
 def _read(path: Path, columns: list[str]) -> pl.DataFrame:
@@ -76,4 +88,31 @@ def train_gazetteer(args, _extra, workspace: Workspace) -> int:
     print(f"{update.learned:,} addresses learned from {update.reports_used:,} reports "
           f"({update.reports_rejected:,} unusable or outliers): {update.added:,} new, "
           f"{update.replaced:,} moved; gazetteer has {update.gazetteer.height:,} rows -> {pack.root}")
+    return 0
+
+
+def import_addresses(args, _extra, workspace: Workspace) -> int:
+    from models.cities.pack import CityPack
+    from models.geocoding import address_register as ar
+    from models.geocoding.gazetteer import publish_gazetteer
+    from schemas import citypack as cp
+
+    pack = CityPack.load(workspace.city(args.city))
+    frame = ar.read_register(args.path, args.encoding)
+    named = {role: getattr(args, f"column_{role}") for role in ar.COLUMN_ALIASES if hasattr(args, f"column_{role}")}
+    started = step(f"importing {frame.height:,} register rows of {args.path} into city {args.city!r}")
+    result = ar.register_gazetteer(frame, pack, named)
+    if result.gazetteer.height == result.kept_from_before:
+        reasons = ", ".join(f"{reason} {n:,}" for reason, n in result.reasons().items())
+        raise ValueError(f"no row of {args.path} is a usable address ({reasons}); check its columns "
+                         "(--street/--house or --address, --lat/--lon) and that it is the city's register")
+    publish_gazetteer(pack, result.gazetteer)
+    rejected = Path(pack.root) / cp.PACK_REGISTER_REJECTED_FILE
+    result.rejected.write_csv(rejected)
+    done(started)
+    imported = result.gazetteer.height - result.kept_from_before
+    reasons = ", ".join(f"{reason} {n:,}" for reason, n in result.reasons().items()) or "none"
+    print(f"{imported:,} addresses imported from {result.rows:,} rows; rejected: {reasons} -> {rejected}; "
+          f"{result.kept_from_before:,} learned addresses kept; gazetteer has {result.gazetteer.height:,} rows "
+          f"-> {pack.root}")
     return 0

@@ -38,6 +38,22 @@ GAZETTEER = pa.schema(
     ]
 )
 
+# A gazetteer may also carry the locality of each address (a town or settlement of the city, null
+# for the city itself): an address register import and a learned gazetteer write it, older packs
+# and the demo city have none. The locality is part of an address's key.
+LOCALITY = "locality"
+GAZETTEER_WITH_LOCALITY = GAZETTEER.append(pa.field(LOCALITY, pa.large_string()))
+PACK_REGISTER_REJECTED_FILE = "address_register_rejected.csv"  # rows of the last register import left out
+
+
+class RegisterIssue:
+    """Why a row of an imported address register is not in the gazetteer (`reason`)."""
+
+    NO_STREET = "no_street"
+    NO_HOUSE = "no_house"
+    BAD_COORDINATES = "bad_coordinates"  # missing, unreadable, out of range or (0, 0)
+    OUTSIDE_CITY = "outside_city"  # in no district of the pack
+
 # Manifest keys.
 MANIFEST_NAME = "name"
 MANIFEST_VERSION = "pack_version"

@@ -61,6 +61,9 @@ INGESTED_AT = "ingested_at"
 REQUEST_DATE = "date"
 SCHEMA_VERSION_COLUMN = "schema_version"
 GEOCODE_SCORE = "geocode_score"
+# Radius in metres an address-derived point stands for (a street's or a locality's extent); forward
+# geocoding output only, not a published column.
+GEOCODE_EXTENT_M = "geocode_extent_m"
 
 # The Open311 fields every adapter maps into; all carried as source text until validation.
 OPEN311_FIELDS: tuple[str, ...] = (
@@ -165,7 +168,9 @@ class GeocodePrecision:
     POINT = "point"  # reported coordinates inside the city
     HOUSE = "house"
     INTERPOLATED = "interpolated"
+    INTERSECTION = "intersection"  # the crossing of two named streets
     STREET = "street"
+    LOCALITY = "locality"  # a town or settlement of the city named without a known street
     DISTRICT = "district"
     NONE = "none"
 

@@ -1,10 +1,17 @@
-"""House numbers never seen: a point between the nearest known numbers of the same street.
+"""House numbers never seen: a point between the nearest known numbers of the same street side.
 
 Russian and most other streets number one side odd and the other even, both growing along the
-street, so a missing number sits between its known neighbours on its side, in proportion.
-Beyond the last known number the step between the last two known ones carries on, for at most
-`MAX_EXTRAPOLATED_NUMBERS` numbers. A street with no known house on that side is tried with
-both sides together. Everything is two `join_asof`s per side over whole frames.
+street, so a missing number sits between its known neighbours on its own side, in proportion,
+on the stretch of street line that joins them. Beyond the last known number the step between the
+last two known ones carries on, for at most `MAX_EXTRAPOLATED_NUMBERS` numbers.
+
+Never across a gap: when the two neighbours are farther apart than `max_gap_m` (a park, a railway,
+a street in two pieces, or two places that share a name) nothing is interpolated; the number is
+placed at the middle of that stretch with `street` precision and the stretch's half-length as its
+extent. An extrapolation that would run farther than `max_gap_m` is not made either. A side with
+no known neighbours borrows the other side only when that side brackets the number within the
+gap limit (the point is then across the street, tens of metres off). Everything is `join_asof`s
+over whole frames.
 """
 
 from __future__ import annotations
@@ -12,23 +19,28 @@ from __future__ import annotations
 import polars as pl
 
 from models.geocoding.address_parser import HOUSE_NUMBER
-from models.geocoding.gazetteer_index import PARITY, STREET_ID
+from models.geocoding.gazetteer_index import EXTENT_M, PARITY, STREET_ID, distance_m
 from schemas import citypack as cp
 
 MAX_EXTRAPOLATED_NUMBERS = 20
+DEFAULT_MAX_GAP_M = 400.0
+PLACED_AS = "placed_as"
+INTERPOLATED, OTHER_SIDE, GAP = "interpolated", "other_side", "gap"
 _NONE_BELOW, _NONE_ABOVE = -10, 10**9
 _AT = "asof_at"
-_SURE = "bracketed_or_extrapolated"  # two known numbers on this side fix the point
+_SIDES = ("lo", "hi", "lo2", "hi2")
 
 
-def interpolate_numbers(asked: pl.DataFrame, numbers: pl.DataFrame) -> pl.DataFrame:
-    """`asked` (with street_id and house_number) plus lat/long where neighbours were found."""
+def interpolate_numbers(
+    asked: pl.DataFrame, numbers: pl.DataFrame, max_gap_m: float = DEFAULT_MAX_GAP_M
+) -> pl.DataFrame:
+    """`asked` (street_id, house_number, ...) + lat, long, extent_m, placed_as where a point was found."""
     asked = asked.with_columns((pl.col(HOUSE_NUMBER) % 2).alias(PARITY))
-    same_side = _between(asked, numbers, [STREET_ID, PARITY])
-    placed = same_side.filter(pl.col(_SURE)).drop(_SURE)
-    rest = asked.join(placed, on=asked.columns, how="anti")
-    any_side = _between(rest, numbers, [STREET_ID]).filter(pl.col(cp.GAZ_LAT).is_not_null()).drop(_SURE)
-    return pl.concat([placed, any_side]).drop(PARITY)
+    same_side = _between(asked, numbers, [STREET_ID, PARITY], max_gap_m).filter(pl.col(PLACED_AS).is_not_null())
+    rest = asked.join(same_side.select(asked.columns), on=asked.columns, how="anti", nulls_equal=True)
+    other = _between(rest, numbers, [STREET_ID], max_gap_m)
+    other = other.filter(pl.col(PLACED_AS) == INTERPOLATED).with_columns(pl.lit(OTHER_SIDE).alias(PLACED_AS))
+    return pl.concat([same_side, other]).drop(PARITY)
 
 
 def _neighbour(
@@ -46,29 +58,49 @@ def _neighbour(
     return joined.drop(_AT)
 
 
-def _between(asked: pl.DataFrame, numbers: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+def _between(asked: pl.DataFrame, numbers: pl.DataFrame, by: list[str], max_gap_m: float) -> pl.DataFrame:
     n = pl.col(HOUSE_NUMBER)
-    frame = _neighbour(asked, numbers, by, n, False, "lo")
-    frame = _neighbour(frame, numbers, by, n, True, "hi")
+    frame = _neighbour(asked, numbers, by, n - 1, False, "lo")
+    frame = _neighbour(frame, numbers, by, n + 1, True, "hi")
     frame = _neighbour(frame, numbers, by, pl.col("lo_n") - 1, False, "lo2")
     frame = _neighbour(frame, numbers, by, pl.col("hi_n") + 1, True, "hi2")
-    both = pl.col("lo_n").is_not_null() & pl.col("hi_n").is_not_null()
-    span = (pl.col("hi_n") - pl.col("lo_n")).cast(pl.Float64)
-    share = pl.when(span > 0).then((n - pl.col("lo_n")) / span).otherwise(0.0)
-    beyond_lo = (n - pl.col("lo_n")).clip(upper_bound=MAX_EXTRAPOLATED_NUMBERS)
-    beyond_hi = (pl.col("hi_n") - n).clip(upper_bound=MAX_EXTRAPOLATED_NUMBERS)
+
+    def col(side: str, part: str) -> pl.Expr:
+        return pl.col(f"{side}_{part}")
+
+    def apart(a: str, b: str) -> pl.Expr:
+        return distance_m(col(a, "lat"), col(a, "lon"), col(b, "lat"), col(b, "lon"))
+
+    known = {side: col(side, "n").is_not_null() for side in _SIDES}
+    both = known["lo"] & known["hi"]
+    gap = apart("lo", "hi")
+    beyond_lo = n - col("lo", "n")
+    beyond_hi = col("hi", "n") - n
+    reach_up = apart("lo2", "lo") / (col("lo", "n") - col("lo2", "n")) * beyond_lo
+    reach_down = apart("hi", "hi2") / (col("hi2", "n") - col("hi", "n")) * beyond_hi
+    up_ok = ~known["hi"] & known["lo2"] & (beyond_lo <= MAX_EXTRAPOLATED_NUMBERS) & (reach_up <= max_gap_m) \
+        & (apart("lo2", "lo") <= max_gap_m)
+    down_ok = ~known["lo"] & known["hi2"] & (beyond_hi <= MAX_EXTRAPOLATED_NUMBERS) & (reach_down <= max_gap_m) \
+        & (apart("hi", "hi2") <= max_gap_m)
+    placed_as = (
+        pl.when(both & (gap <= max_gap_m)).then(pl.lit(INTERPOLATED))
+        .when(both).then(pl.lit(GAP))
+        .when(up_ok | down_ok).then(pl.lit(INTERPOLATED))
+    )
+    span = (col("hi", "n") - col("lo", "n")).cast(pl.Float64)
+    share = beyond_lo / span
     out = []
-    for axis in ("lat", "lon"):
-        lo, hi, lo2, hi2 = (pl.col(f"{side}_{axis}") for side in ("lo", "hi", "lo2", "hi2"))
-        step_down = (lo - lo2) / (pl.col("lo_n") - pl.col("lo2_n"))
-        step_up = (hi2 - hi) / (pl.col("hi2_n") - pl.col("hi_n"))
+    for axis, name in (("lat", cp.GAZ_LAT), ("lon", cp.GAZ_LONG)):
+        lo, hi, lo2, hi2 = (col(side, axis) for side in _SIDES)
+        step_up = (lo - lo2) / (col("lo", "n") - col("lo2", "n"))
+        step_down = (hi2 - hi) / (col("hi2", "n") - col("hi", "n"))
         point = (
-            pl.when(both).then(lo + share * (hi - lo))
-            .when(pl.col("lo_n").is_not_null()).then(lo + (step_down * beyond_lo).fill_null(0.0))
-            .otherwise(hi - (step_up * beyond_hi).fill_null(0.0))
+            pl.when(both & (gap <= max_gap_m)).then(lo + share * (hi - lo))
+            .when(both).then((lo + hi) / 2)
+            .when(up_ok).then(lo + step_up * beyond_lo)
+            .when(down_ok).then(hi - step_down * beyond_hi)
         )
-        out.append(point.alias(cp.GAZ_LAT if axis == "lat" else cp.GAZ_LONG))
-    helpers = [f"{side}_{part}" for side in ("lo", "hi", "lo2", "hi2") for part in ("n", "lat", "lon")]
-    known = [pl.col(f"{side}_n").is_not_null() for side in ("lo", "hi", "lo2", "hi2")]
-    sure = (known[0] & known[1]) | (known[0] & known[2]) | (known[1] & known[3])
-    return frame.with_columns(*out, sure.alias(_SURE)).drop(helpers)
+        out.append(point.alias(name))
+    extent = pl.when(placed_as == GAP).then(gap / 2)
+    helpers = [f"{side}_{part}" for side in _SIDES for part in ("n", "lat", "lon")]
+    return frame.with_columns(*out, extent.alias(EXTENT_M), placed_as.alias(PLACED_AS)).drop(helpers)

@@ -5,13 +5,17 @@ Residents write one house a dozen ways ("Садовая ул., д. 15к2", "ул
 normalisation (lower case, ё -> е, punctuation, abbreviations to one language-neutral type key,
 house suffixes to one key such as `15к2`, `43/14`, `7с1`, `12a`), so a dictionary join matches
 them. Everything here is polars string expressions over whole columns: no per-row Python.
-Finding an address inside free text is `models.geocoding.address_spans` (spaCy).
+The locality, district and a house written before the street are split off first
+(`models.geocoding.address_places`); crossings ("Lenina / Mira", "угол ул. Ленина и ул. Мира",
+"Broadway & W 42nd St", "X and Y") give a second street. Finding an address inside free text is
+`models.geocoding.address_spans` (spaCy).
 """
 
 from __future__ import annotations
 
 import polars as pl
 
+from models.geocoding import address_places as places
 from schemas import citypack as cp
 
 # Columns of a parsed address (the street and house columns reuse the gazetteer's names).
@@ -24,8 +28,11 @@ KORPUS = "korpus"
 BUILDING = "building"
 CROSS_STREET_KEY = "cross_street"
 CROSS_TYPE_KEY = "cross_street_type"
+LOCALITY_KEY = places.LOCALITY
+DISTRICT_KEY = places.DISTRICT
+PLACE_KEY = places.PLACE
 PARSED_COLUMNS = (STREET_KEY, TYPE_KEY, HOUSE_KEY, HOUSE_NUMBER, HOUSE_LETTER, KORPUS, BUILDING,
-                  CROSS_STREET_KEY, CROSS_TYPE_KEY)
+                  CROSS_STREET_KEY, CROSS_TYPE_KEY, LOCALITY_KEY, DISTRICT_KEY, PLACE_KEY)
 
 # Every spelling of a street type (lower case, no dots) -> one key shared by both languages.
 # fmt: off
@@ -84,7 +91,15 @@ _FLAT_TAIL = (
     r"\s*\d+.*$"
 )
 _PLACE_PREFIX = r"^(?:(?:россия|рф|г|город|москва|moscow|russia|russian federation)\s+)+"
-_CROSSING = r"^(?P<first>.+?)\s+(?:&|and|x)\s+(?P<second>.+)$"
+_CROSSING_LEAD = (
+    r"^(?:на\s+|at\s+|the\s+)?(?:угол|углу|пересечение|пересечении|перекресток|перекрестке|"
+    r"corner of|corner|intersection of|intersection)\s+"
+)
+_CROSSING = r"^(?P<first>.+?)\s+(?:&|and|x|/|at)\s+(?P<second>.+)$"
+# "и" joins two streets only after a crossing word or before a second street-type word:
+# "ул. Кирилла и Мефодия" is one street.
+_CROSSING_AND = rf"^(?P<first>.+?)\s+и\s+(?P<second>(?:{_TYPES})\s.+|.+\s(?:{_TYPES}))$"
+_CROSSING_AND_LED = r"^(?P<first>.+?)\s+и\s+(?P<second>.+)$"
 
 
 def normalise_text(text: pl.Expr) -> pl.Expr:
@@ -92,6 +107,7 @@ def normalise_text(text: pl.Expr) -> pl.Expr:
     text = text.str.to_lowercase().str.replace_all("ё", "е", literal=True)
     text = text.str.replace_all(r"[.,;:()\[\]\"'«»№#]", " ").str.replace_all(r"\s[-–—]+\s", " ")
     text = text.str.replace_all("&", " & ", literal=True)
+    text = text.str.replace_all(r"([^\W\d_])\s*/\s*([^\W\d_])", "$1 / $2")  # Lenina/Mira, not 43/14
     text = text.str.replace_all(r"\b(д|дом|вл)(\d)", "$1 $2")  # д5 -> д 5
     return text.str.replace_all(r"\s+", " ").str.strip_chars()
 
@@ -137,10 +153,15 @@ def _house_key(parts: pl.Expr) -> pl.Expr:
 
 
 def parse_addresses(addresses: pl.Series) -> pl.DataFrame:
-    """One row per input: normalised street name and type key, house key and parts (nulls allowed)."""
-    frame = pl.DataFrame({"raw": addresses.cast(pl.String)})
-    text = normalise_text(pl.col("raw")).str.replace(_FLAT_TAIL, "").str.replace(_PLACE_PREFIX, "")
-    frame = frame.select(text.alias("text"))
+    """One row per input: normalised street name and type key, house key and parts, the crossing
+    street, and the locality, district and unmarked place named around the street (nulls allowed)."""
+    split = places.split_places(addresses, _TYPES)
+    text = normalise_text(pl.col(places.STREET_TEXT)).str.replace(_FLAT_TAIL, "").str.replace(_PLACE_PREFIX, "")
+    led = text.str.contains(_CROSSING_LEAD)
+    frame = split.select(
+        text.str.replace(_CROSSING_LEAD, "").alias("text"), led.alias("led"),
+        places.LOCALITY, places.DISTRICT, places.PLACE,
+    )
     last = pl.col("text").str.extract_groups(_HOUSE_LAST)
     first = pl.col("text").str.extract_groups(_HOUSE_FIRST)
     has_first = first.struct.field("num").is_not_null()
@@ -153,10 +174,14 @@ def parse_addresses(addresses: pl.Series) -> pl.DataFrame:
     rest = pl.coalesce(pl.col("parts").struct.field("rest"), pl.col("text"))
     rest = pl.when(pl.col("parts").struct.field("num").is_null()).then(pl.col("text")).otherwise(rest)
     crossing = rest.str.extract_groups(_CROSSING)
-    street_text = pl.coalesce(crossing.struct.field("first"), rest)
+    by_and = pl.when(pl.col("led")).then(rest.str.extract_groups(_CROSSING_AND_LED)).otherwise(
+        rest.str.extract_groups(_CROSSING_AND)
+    )
+    first_street = pl.coalesce(crossing.struct.field("first"), by_and.struct.field("first"))
+    second_street = pl.coalesce(crossing.struct.field("second"), by_and.struct.field("second"))
     frame = frame.with_columns(
-        *_split_type(street_text, "street_"),
-        *_split_type(crossing.struct.field("second"), "cross_"),
+        *_split_type(pl.coalesce(first_street, rest), "street_"),
+        *_split_type(second_street, "cross_"),
         _house_key(pl.col("parts")).alias(HOUSE_KEY),
     )
     parts = pl.col("parts").struct.field
@@ -170,6 +195,7 @@ def parse_addresses(addresses: pl.Series) -> pl.DataFrame:
         parts("stroy").cast(pl.Int32, strict=False).alias(BUILDING),
         pl.col("cross_name").alias(CROSS_STREET_KEY),
         pl.col("cross_type").alias(CROSS_TYPE_KEY),
+        pl.col(LOCALITY_KEY), pl.col(DISTRICT_KEY), pl.col(PLACE_KEY),
     )
 
 

@@ -72,7 +72,7 @@ class _GeocodeBatch(beam.DoFn):
     def setup(self) -> None:
         pack = CityPack.load(self.pack_dir)
         self.reverse = ReverseGeocoder(pack)
-        self.forward = ForwardGeocoder(pack.gazetteer) if pack.gazetteer is not None else None
+        self.forward = ForwardGeocoder.from_pack(pack)
         self.spans = AddressSpanFinder() if self.forward is not None else None
 
     def process(self, frame: pl.DataFrame):
