@@ -23,8 +23,7 @@ from pathlib import Path
 import apache_beam as beam
 import polars as pl
 from apache_beam.metrics import Metrics
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
-from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+from apache_beam.options.pipeline_options import PipelineOptions
 
 from models.cities.errors import CityPackError
 from models.cities.pack import CityPack
@@ -39,6 +38,7 @@ from pipelines.batch_runs import (
     publishing_run,
     run_counters,
 )
+from pipelines.runners import batch_runner
 from pipelines.sinks.dead_letters import WriteDeadLetters
 from pipelines.sinks.sensors import DATASETS as SENSOR_SINK_DATASETS
 from pipelines.sinks.sensors import PLACE_COLUMNS, WriteSensorDatasets, write_stations
@@ -210,7 +210,7 @@ def run(argv: list[str] | None = None) -> IngestReport:
     stations, places = station_places(listed, observed, pack)
     started = datetime.now(UTC)
     run_id = new_run_id(started)
-    runner = None if options.view_as(StandardOptions).runner else FnApiRunner()
+    runner = batch_runner(options)
     workspace.make_restricted()
     with publishing_run(workspace, sensors.sensor_city, run_id, f"sensor ingest {run_id}", input_ids) as transaction:
         pipeline = beam.Pipeline(runner=runner, options=options)

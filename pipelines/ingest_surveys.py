@@ -26,8 +26,7 @@ from pathlib import Path
 import apache_beam as beam
 import polars as pl
 from apache_beam.metrics import Metrics
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
-from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+from apache_beam.options.pipeline_options import PipelineOptions
 
 from models.cities.errors import CityPackError
 from models.cities.pack import CityPack
@@ -41,6 +40,7 @@ from pipelines.batch_runs import (
     publishing_run,
     run_counters,
 )
+from pipelines.runners import batch_runner
 from pipelines.sinks.dead_letters import WriteDeadLetters
 from pipelines.sinks.survey import WriteSurveys, install_answers, restricted_answers, survey_folder
 from pipelines.sources.participation.survey import DEFAULT_ROWS, read_population, read_survey
@@ -179,7 +179,7 @@ def _run_pipeline(options: PipelineOptions, inputs: list[str], mapping: SurveyMa
                   transaction, input_ids: dict[str, str], staged: Path, population: pl.DataFrame | None,
                   timezone: str, started: datetime, run_id: str) -> SurveyReport:
     surveys = options.view_as(SurveyOptions)
-    runner = None if options.view_as(StandardOptions).runner else FnApiRunner()
+    runner = batch_runner(options)
     pipeline = beam.Pipeline(runner=runner, options=options)
     build_pipeline(pipeline, inputs, surveys, mapping, workspace, transaction, input_ids, staged, population,
                    timezone, started)

@@ -22,8 +22,7 @@ from pathlib import Path
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
-from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+from apache_beam.options.pipeline_options import PipelineOptions
 
 from models.participation.election import election_from_pabulib
 from models.participation.outcomes import COMPLETIONS
@@ -37,6 +36,7 @@ from pipelines.batch_runs import (
     publishing_run,
     run_counters,
 )
+from pipelines.runners import batch_runner
 from pipelines.sinks.dead_letters import WriteDeadLetters
 from pipelines.sinks.participation import WriteElections, install_ballots
 from pipelines.sources.errors import SourceFormatError
@@ -168,7 +168,7 @@ def run(argv: list[str] | None = None) -> VoteReport:
     inputs, input_ids = distinct_inputs(checked_inputs(votes.vote_input))
     started = datetime.now(UTC)
     run_id = new_run_id(started)
-    runner = None if options.view_as(StandardOptions).runner else FnApiRunner()
+    runner = batch_runner(options)
     workspace.make_restricted()
     restricted_ballots = workspace.restricted_ballots(votes.vote_city)
     staged = staging_dir(restricted_ballots) / f"ballots-{partition_value(run_id)}"
