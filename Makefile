@@ -3,11 +3,13 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+WEB    := dashboard/web
+PAGE   := dashboard/static/index.html
 export URBANPULSE_HOME ?= $(CURDIR)/urbanpulse-home
 
-.PHONY: demo test fuzz bench bench-batch bench-models bench-participation bench-sensors bench-live bench-live-votes bench-live-sensors install clean
+.PHONY: demo test fuzz bench bench-batch bench-models bench-participation bench-sensors bench-live bench-live-votes bench-live-sensors bench-dashboard bench-dask bench-open311 cluster flows install clean
 
-install: $(STAMP)
+install: $(STAMP) $(PAGE)
 
 $(STAMP): pyproject.toml
 	@echo "-> creating $(VENV) and installing UrbanPulse with its dependencies (first run takes a few minutes)"
@@ -17,10 +19,15 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
-demo: $(STAMP)
+# the dashboard page: npm packages from the committed lockfile, built into dashboard/static
+$(PAGE): $(STAMP) $(WEB)/package-lock.json $(WEB)/build.mjs $(wildcard $(WEB)/src/*)
+	@echo "-> building the dashboard page (npm ci && npm run build in $(WEB))"
+	@cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
+
+demo: $(STAMP) $(PAGE)
 	$(VENV)/bin/urbanpulse demo $(DEMO_ARGS)
 
-test: $(STAMP)
+test: $(STAMP) $(PAGE)
 	$(PY) -m pytest -q
 
 # the fuzz suite at full budget (10,000 examples per test; `make test` runs it at 100)
@@ -53,6 +60,26 @@ bench-live-votes: $(STAMP)
 
 bench-live-sensors: $(STAMP)
 	$(PY) -m bench.live_sensors $(BENCH_ARGS)
+
+# a Dask scheduler and workers as separate processes, for `ingest ... --runner=DaskRunner --dask_address=127.0.0.1:8786`
+cluster: $(STAMP)
+	$(VENV)/bin/urbanpulse cluster start $(CLUSTER_ARGS)
+
+# a local Prefect server (SQLite) and every scheduled deployment, until Ctrl-C
+flows: $(STAMP)
+	$(VENV)/bin/urbanpulse serve-flows $(FLOWS_ARGS)
+
+# FnApiRunner beside a 2-worker Dask cluster on the same 1M-row feed
+bench-dask: $(STAMP)
+	$(PY) -m bench.dask_batch $(BENCH_ARGS)
+
+# concurrent Open311 POSTs while the stream runs: accepted reports/s, response times, every report landed
+bench-open311: $(STAMP)
+	$(PY) -m bench.open311_posts $(BENCH_ARGS)
+
+# the dashboard page of the demo city in headless Chromium: paint, bytes, 100 stream updates/s
+bench-dashboard: $(STAMP) $(PAGE)
+	$(PY) -m bench.dashboard_page $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) urbanpulse-home bench/out

@@ -3,6 +3,7 @@
     GET /api/v1/requests/windows?window=15m|1d&district=&category=&since=&limit=
     GET /api/v1/requests/kpis[?date=YYYY-MM-DD]
     GET /api/v1/districts
+    GET /api/v1/requests, /districts/figures, /requests/{trends,summary,density}  (`dashboard.requests_feed`)
     GET /api/v1/participation/...  (live votes: `dashboard.participation`)
     GET /api/v1/sensors/...        (live sensors: `dashboard.sensors`)
     GET /api/v1/stream            (text/event-stream; one `change` event per committed change)
@@ -27,7 +28,10 @@ from dashboard.events import stream_router
 from dashboard.figures import figures_router
 from dashboard.health import health_router
 from dashboard.limits import FeedLimits, RequestSizeLimit
+from dashboard.open311.routes import open311_router
+from dashboard.page import page_router
 from dashboard.participation import participation_router
+from dashboard.requests_feed import requests_router
 from dashboard.sensors import sensors_router
 from plumbing.workspace import Workspace
 
@@ -56,6 +60,9 @@ def create_app(workspace: Workspace, city: str, limits: FeedLimits | None = None
     app.include_router(figures_router(workspace.live_store(city), workspace.city(city), city), prefix=API)
     app.include_router(participation_router(workspace.live_store(city), city), prefix=API)
     app.include_router(sensors_router(workspace.live_store(city), city), prefix=API)
+    app.include_router(requests_router(workspace, city), prefix=API)
     app.include_router(stream_router(hub), prefix=API)
     app.include_router(health_router(workspace, city, hub))
+    app.include_router(page_router(workspace.root, workspace.city(city), city))
+    app.include_router(open311_router(workspace, city))
     return app

@@ -35,7 +35,7 @@ EXIT_DISK_FULL = 74  # EX_IOERR
 BEAM_STEP = re.compile(r" \[while running '[^']*'\]")
 COMMAND_MODULES = ("flows.cli_classify", "flows.cli_geocode", "flows.cli_live", "flows.cli_datasets",
                    "flows.cli_votes", "flows.cli_live_votes", "flows.cli_sensors",
-                   "flows.cli_live_sensors", "flows.cli_cross", "flows.cli_sla")
+                   "flows.cli_live_sensors", "flows.cli_cross", "flows.cli_sla", "flows.cli_open311", "flows.cli_flows", "flows.cli_cluster")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -79,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
                                  help="progress line on stderr: auto (only on a terminal), always, never")
 
     train = commands.add_parser("train", help="train models").add_subparsers(dest="what", required=True)
-    groups = {"train": train, "ingest": ingest, "generate": generate}
+    groups = {"train": train, "ingest": ingest, "generate": generate, "city": city}
     for module in COMMAND_MODULES:
         importlib.import_module(module).register(commands, groups)
 
@@ -242,13 +242,15 @@ def _demo(args, _extra, workspace: Workspace) -> int:
     if seconds != 0:
         from flows.live_demo import run_live_demo
         from flows.live_demo_sensors import LiveSensors
+        from flows.live_demo_votes import LiveVote
 
         sensors = None
         if result["stations_file"]:
             sensors = LiveSensors(workspace, "demo", Path(result["stations_file"]), args.stations, args.seed,
                                   args.sensor_rate)
+        vote = LiveVote(workspace, "demo", Path(result["votes"]["inputs"][0]), rate=500) if result["votes"] else None
         run_live_demo(workspace, "demo", args.live_rate, seconds, args.port, first_id=result["next_request_id"],
-                      sensors=sensors)
+                      sensors=sensors, vote=vote)
     return 0
 
 

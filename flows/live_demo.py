@@ -20,11 +20,14 @@ import pyarrow as pa
 
 from flows.cli_steps import free_port, urbanpulse_process
 from flows.live_demo_sensors import LiveSensors
+from flows.live_demo_votes import LiveVote
+from flows.open311_demo import prepare_open311, start_posting
 from models.cities.pack import CityPack
 from plumbing.landing import LandingLog
 from plumbing.live_store.reader import LiveStoreReader
 from plumbing.workspace import Workspace
 from schemas import ledger
+from schemas import open311 as o3
 from synthetic.replayer import land_at_rate, raw_records, recent_requests
 
 SOURCE = "demo-311"
@@ -62,40 +65,55 @@ def live_requests(pack: CityPack, count: int, first_id: int, seed: int = LIVE_SE
 
 
 def run_live_demo(workspace: Workspace, city: str, rate: float, seconds: float | None, port: int = 8000,
-                  first_id: int = 1, sensors: LiveSensors | None = None) -> dict:
+                  first_id: int = 1, sensors: LiveSensors | None = None, vote: LiveVote | None = None) -> dict:
     """Until Ctrl-C (or `seconds`): land `rate` requests/s, stream them, serve the feed.
     `first_id`: the first request id after those the city already has (the batch part's);
-    `sensors`: the sensor part (MQTT broker, lander, stream, publisher), started and stopped here."""
+    `sensors`: the sensor part (MQTT broker, lander, stream, publisher), `vote`: a vote open live
+    (its stream and ballots), both started and stopped here."""
     pack = CityPack.load(workspace.city(city))
     count = round(rate * (seconds or 3_600))
     records = live_requests(pack, count, first_id)
     log = LandingLog(workspace.landing(city), SOURCE).create()
+    demo_key = prepare_open311(workspace, city)  # a tenth of the load comes in by Open311 POST requests
+    share = records.num_rows // 10
+    posted, records = records.slice(0, share), records.slice(share)
     port = free_port(port)
     base = f"http://127.0.0.1:{port}"
     stream = urbanpulse_process(workspace.root, "stream", "requests", "--city", city, "--source", SOURCE,
-                         "--handover-seconds", "10")
+                                "--source", o3.SOURCE, "--handover-seconds", "10")
     server = urbanpulse_process(workspace.root, "serve", "--city", city, "--port", str(port))
     print(f"\nlive: landing {rate:,.0f} requests/s into {log.root}; press Ctrl-C to stop")
     print(f"  feed (server-sent events): curl -N {base}/api/v1/stream")
     print(f"  windows:  {base}/api/v1/requests/windows?window=15m   KPIs: {base}/api/v1/requests/kpis")
     print(f"  health:   {base}/health   API reference: {base}/docs", flush=True)
+    print(f"  dashboard: {base}/   (open it in a browser: it updates live)", flush=True)
+    print(f"  Open311:  {base}{o3.ROOT}/discovery.json   demo API key: {demo_key}")
+    print(f"  report:   curl -d api_key={demo_key} -d service_code=road_damage -d lat=55.75 -d long=37.62 "
+          f"-d description=Pothole {base}{o3.ROOT}/requests.json", flush=True)
     if sensors is not None:
         sensors.start()
+    if vote is not None:
+        vote.start(base)
     stop = threading.Event()
     if seconds:
         threading.Timer(seconds, stop.set).start()
 
     # Ctrl-C: stop landing; the stream and the server are told below (a second signal is harmless)
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    producer = threading.Thread(target=land_at_rate, args=(log, records, rate, 0.5, stop), daemon=True)
+    producer = threading.Thread(target=land_at_rate, args=(log, records, rate * 0.9, 0.5, stop), daemon=True)
     producer.start()
+    poster = start_posting(workspace, city, base, posted, rate * 0.1, demo_key, stop)
     while not stop.wait(STATUS_EVERY_SECONDS):
         print(f"  {_status(base, pack.timezone)}", flush=True)
     print("\nstopping: the stream drains and commits what it has read...", flush=True)
     producer.join()
+    poster.join(timeout=15)
     if sensors is not None:
         sensors.stop()
         print(f"  sensors: {sensors.published:,} observations published over MQTT", flush=True)
+    if vote is not None:
+        vote.stop()
+        print(f"  vote: {vote.landed:,} ballots landed into {vote.election_id!r}", flush=True)
     for process in (stream, server):
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
@@ -113,4 +131,5 @@ def run_live_demo(workspace: Workspace, city: str, rate: float, seconds: float |
         store.close()
     print(f"live store {workspace.live_store(city)}: {counts[ledger.RECORDS_IN]:,} records landed = "
           f"{counts[ledger.RECORDS_OUT]:,} out + {counts[ledger.DEAD_LETTERS]:,} dead letters ({counts[ledger.TOO_LATE]:,} too late)")
+    print(f"dashboard: `urbanpulse --home {workspace.root} serve --city {city} --port {port}`, then open {base}/")
     return counts

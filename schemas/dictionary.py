@@ -46,7 +46,7 @@ DESCRIPTIONS: dict[str, str] = {
     rq.PARENT_ID: "Parent area (okrug, borough) id.",
     rq.PARENT_NAME: "Parent area name.",
     rq.H3_CELL: "H3 cell of the point at the pack's resolution (hex string).",
-    rq.GEOCODE_PRECISION: "How the location is known: point (reported coordinates inside the city); house, interpolated "
+    rq.GEOCODE_PRECISION: "How the location is known: point (reported coordinates inside the city); house, interpolated, "
     "intersection, street, locality or district (placed from the written address: a known house, between known "
     "house numbers, the crossing of two streets, the street's middle, a town's or a district's centre); none.",
     rq.GEOCODE_ISSUE: "What was wrong with the reported coordinates: missing_coordinates, null_island, "
