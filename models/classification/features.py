@@ -90,7 +90,13 @@ class FeatureRecipe:
         return 1 << self.n_bits
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The saved recipe; without character n-grams exactly what models saved before they
+        existed hold, so those models keep loading (their fingerprint hashes this dict)."""
+        values = asdict(self)
+        if not self.has_chars:
+            for name in ("char_min", "char_max", "char_weight"):
+                del values[name]
+        return values
 
     @classmethod
     def from_dict(cls, values: dict) -> FeatureRecipe:

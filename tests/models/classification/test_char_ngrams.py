@@ -87,3 +87,16 @@ def test_models_saved_before_char_ngrams_load_without_them() -> None:
     assert not FeatureRecipe.from_dict(saved).has_chars
     with pytest.raises(ValueError, match="character n-grams"):
         FeatureRecipe(char_min=4, char_max=3)
+
+
+def test_a_recipe_saved_before_character_ngrams_round_trips_unchanged() -> None:
+    """Models saved by earlier releases hash their recipe dict into their fingerprint: reading
+    and writing it back must give the very same dict, or they no longer load."""
+    from models.classification.features import FEATURE_ALGORITHM, FeatureRecipe
+
+    saved = {"n_bits": 20, "word_bigrams": True, "prefix_bytes_latin": 5, "prefix_bytes_other": 6,
+             "suffix_bytes_latin": 3, "suffix_bytes_other": 6, "seed": 0x5EED_C17E, "algorithm": FEATURE_ALGORITHM}
+    recipe = FeatureRecipe.from_dict(saved)
+    assert not recipe.has_chars
+    assert list(recipe.to_dict().items()) == list(saved.items())
+    assert "char_max" in FeatureRecipe().to_dict()  # a recipe with n-grams says so
