@@ -3,8 +3,8 @@ and this process publishing the demo stations' observations over MQTT at a stead
 
     urbanpulse mqtt land --city demo --port P --source demo-sensors   broker + lander (a process)
     urbanpulse stream sensors --city demo --stations FILE              live hourly figures, alerts
-    this process: paho-mqtt, QoS 1, JSON lists of 20 observations of the last day's hours,
-                  with the generator's late and repeated messages
+    this process: paho-mqtt, QoS 1, JSON lists of 20 observations of the last day's hours in
+                  time order (as stations send them), with the generator's late and repeated messages
 
 The feed then serves them at /api/v1/sensors/stations, /{station}/hourly and /alerts.
 """
@@ -63,7 +63,8 @@ class LiveSensors:
         stations = generate_stations(pack, self.stations, seed=self.seed)
         now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         generated = generate_observations(pack, stations, now - timedelta(hours=23), 24, seed=self.seed + 1)
-        return mqtt_messages(generated.observations, per_message=PER_MESSAGE, seed=self.seed, timezone=pack.timezone)
+        in_time_order = generated.observations.sort("period_start", "station_id", maintain_order=True)  # as stations send
+        return mqtt_messages(in_time_order, per_message=PER_MESSAGE, seed=self.seed, timezone=pack.timezone)
 
     def _publish(self) -> None:
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"urbanpulse-demo-{self.port}")
