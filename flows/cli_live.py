@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -84,14 +83,14 @@ def land_files(args, _extra, workspace: Workspace) -> int:
 
 
 def run_stream(args, extra, workspace: Workspace) -> int:
-    from pipelines.stopping import STOP
+    from pipelines.stopping import stopping_after
     from pipelines.stream_requests import stream
 
     settings = _settings(args, workspace, extra)
-    if args.seconds:
-        threading.Timer(args.seconds, STOP.set).start()
     print(f"-> streaming {', '.join(settings.source_names())} into {settings.store_path} (Ctrl-C stops)", flush=True)
-    _print_live(stream(settings))
+    with stopping_after(args.seconds):
+        report = stream(settings)
+    _print_live(report)
     return 0
 
 

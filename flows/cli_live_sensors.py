@@ -11,7 +11,6 @@ groups it adds to.
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -99,7 +98,7 @@ def mqtt_land(args, _extra, workspace: Workspace) -> int:
 
 def stream_sensors(args, extra, workspace: Workspace) -> int:
     """`urbanpulse stream sensors`: commit landed observations until stopped (or, `--to-end`, up to now)."""
-    from pipelines.stopping import STOP
+    from pipelines.stopping import stopping_after
     from pipelines.stream_sensors import SensorSettings, catch_up, stream
 
     settings = SensorSettings(workspace, args.city, lateness=timedelta(hours=args.lateness_hours),
@@ -107,13 +106,10 @@ def stream_sensors(args, extra, workspace: Workspace) -> int:
     if args.to_end:
         report = catch_up(settings)
     else:
-        if args.seconds:
-            timer = threading.Timer(args.seconds, STOP.set)
-            timer.daemon = True
-            timer.start()
         print(f"-> committing the observations of {', '.join(settings.source_names())} into {settings.store_path} "
               "(Ctrl-C stops)", flush=True)
-        report = stream(settings)
+        with stopping_after(args.seconds):
+            report = stream(settings)
     c = report.counters
     print(f"observations in {c[ledger.RECORDS_IN]:,}: accepted {c[ledger.RECORDS_OUT]:,}, dead letters "
           f"{c[ledger.DEAD_LETTERS]:,}; offsets {report.offsets}; {report.seconds:.1f} s")

@@ -10,7 +10,6 @@ Registered after `flows.cli_live`, whose `land` and `stream` groups it adds to.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from flows.cli_steps import done, step
@@ -97,20 +96,17 @@ def land_votes(args, _extra, workspace: Workspace) -> int:
 
 def stream_votes(args, extra, workspace: Workspace) -> int:
     """`urbanpulse stream votes`: count landed ballots until stopped (or, `--to-end`, up to now)."""
-    from pipelines.stopping import STOP
+    from pipelines.stopping import stopping_after
     from pipelines.stream_votes import VoteSettings, catch_up, stream
 
     settings = VoteSettings(workspace, args.city, beam_args=extra)
     if args.to_end:
         report = catch_up(settings)
     else:
-        if args.seconds:
-            timer = threading.Timer(args.seconds, STOP.set)
-            timer.daemon = True
-            timer.start()
         print(f"-> counting the ballots of {', '.join(settings.source_names())} into {settings.store_path} "
               "(Ctrl-C stops)", flush=True)
-        report = stream(settings)
+        with stopping_after(args.seconds):
+            report = stream(settings)
     c = report.counters
     print(f"ballots in {c[ledger.RECORDS_IN]:,}: counted {c[ledger.RECORDS_OUT]:,}, dead letters "
           f"{c[ledger.DEAD_LETTERS]:,} (a replaced earlier ballot counts as one); offsets {report.offsets}; "

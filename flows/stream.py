@@ -5,7 +5,6 @@ store's offsets make the restart exactly-once."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
-from pipelines.stopping import STOP
+from pipelines.stopping import stopping_after
 from pipelines.stream_requests import LiveSettings, replay, stream
 from plumbing.workspace import Workspace
 from schemas import ledger
@@ -27,14 +26,8 @@ def _settings(home: str, city: str, sources: list[str] | None, lateness_days: fl
 @task
 def run_stream(settings: LiveSettings, run_seconds: float | None) -> dict:
     """The Beam live pipeline; no retries: a restart resumes from the committed offsets anyway."""
-    timer = threading.Timer(run_seconds, STOP.set) if run_seconds else None
-    if timer:
-        timer.start()
-    try:
+    with stopping_after(run_seconds):
         return asdict(stream(settings))
-    finally:
-        if timer:
-            timer.cancel()
 
 
 @task
