@@ -35,6 +35,7 @@ import pyarrow as pa
 
 from pipelines.sources.requests import read_raw_batches
 from plumbing.landing import SEGMENT_ROWS, LandingLog
+from plumbing.transactions import write_transaction
 from schemas import open311 as o3
 from schemas import requests as rq
 
@@ -96,18 +97,13 @@ class PollState:
 
     def commit(self, token: str | None = None) -> None:
         """Apply the pending cycle (its versions and cursor) and forget it, in one transaction."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with write_transaction(self.db):
             where, params = ("WHERE token = ?", (token,)) if token else ("", ())
             for _token, _seq, cursor, versions in self.db.execute(f"SELECT * FROM pending {where}", params).fetchall():
                 self.db.executemany("INSERT OR REPLACE INTO versions VALUES (?, ?)", json.loads(versions).items())
                 if cursor is not None:
                     self.db.execute("INSERT OR REPLACE INTO cursor VALUES ('cursor', ?)", (cursor,))
             self.db.execute("DELETE FROM pending")
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
 
     def recover(self, log: LandingLog) -> bool:
         """A cycle killed between landing and committing: commit it if its segment landed, else drop it."""

@@ -14,7 +14,6 @@ read. `replay` runs the same pipeline over a fixed range of the log and ends.
 
 from __future__ import annotations
 
-import fcntl
 import signal
 import threading
 from collections.abc import Iterator
@@ -46,17 +45,13 @@ from pipelines.transforms.requests.sla import ComputeSla
 from pipelines.transforms.requests.validate import DEAD, ValidateRequests
 from plumbing.landing import LandingLog
 from plumbing.live_store.reader import LiveStoreReader
-from plumbing.live_store.writer import LiveStore
+from plumbing.live_store.writer import LiveStore, writing_store
 from plumbing.workspace import Workspace
 from schemas import ledger
 from schemas import live as lv
 from schemas.live import DEFAULT_ALLOWED_LATENESS
 
 HANDOVER_SECONDS = 30.0
-
-
-class StreamBusyError(RuntimeError):
-    """Another stream or replay of the same city holds its live store."""
 
 
 @dataclass
@@ -132,25 +127,12 @@ def build_live_pipeline(pipeline: beam.Pipeline, settings: LiveSettings, pack: C
 
 @contextmanager
 def holding_store(settings: LiveSettings, fresh: bool = False) -> Iterator[LiveStore]:
-    """The live store, opened for writing by this process only (a lock file beside it)."""
-    settings.store_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(settings.store_path.with_suffix(".lock"), "a+") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as error:
-            raise StreamBusyError(
-                f"a stream or replay of city {settings.city!r} is already running ({settings.store_path})"
-            ) from error
-        if fresh:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{settings.store_path}{suffix}").unlink(missing_ok=True)
-        store = LiveStore(settings.store_path)
+    """The live store, opened for writing by this city's request stream (or replay) only."""
+    busy = f"a stream or replay of city {settings.city!r} is already running ({settings.store_path})"
+    with writing_store(settings.store_path, ".lock", busy, fresh) as store:
         store.set_meta(city=settings.city, timezone=settings.pack.timezone,
                        allowed_lateness_seconds=str(int(settings.lateness.total_seconds())))
-        try:
-            yield store
-        finally:
-            store.close()
+        yield store
 
 
 def _run(settings: LiveSettings, start: dict[str, int], end: dict[str, int] | None) -> LiveReport:

@@ -18,7 +18,6 @@ segment committed once), the stop and restart signals (a new sensor source resta
 
 from __future__ import annotations
 
-import fcntl
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,7 +43,7 @@ from pipelines.stream_requests import LiveReport, combined_report
 from pipelines.transforms.sensors.live import segment_effect
 from pipelines.transforms.sensors.normalise import normalise_observations
 from plumbing.live_store import sensors as st
-from plumbing.live_store.writer import LiveStore, SegmentLedger
+from plumbing.live_store.writer import LiveStore, SegmentLedger, writing_store
 from plumbing.live_store.writer_sensors import (
     AlertRule,
     Checkpointer,
@@ -65,10 +64,6 @@ COUNTERS = (ledger.RECORDS_IN, ledger.RECORDS_OUT, ledger.DEAD_LETTERS)
 # EU hourly limit values, WHO 2021 24-hour guidelines (models.sensors.thresholds.STANDARDS)
 ALERT_RULES = (AlertRule("no2", EU_2008, "hour", 200.0), AlertRule("so2", EU_2008, "hour", 350.0),
                AlertRule("pm25", WHO_2021, "day", 15.0), AlertRule("pm10", WHO_2021, "day", 45.0))
-
-
-class SensorStreamBusyError(RuntimeError):
-    """Another stream of the same city's sensors holds its live store."""
 
 
 @dataclass
@@ -160,23 +155,15 @@ def build_sensor_pipeline(pipeline: beam.Pipeline, settings: SensorSettings, sou
 def holding_sensors(settings: SensorSettings) -> Iterator[LiveStore]:
     """The live store for the stream of sensors: one per city (a lock file of its own beside the
     other streams'; SQLite serialises their transactions). A stations file is registered here."""
-    settings.store_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(settings.store_path.with_suffix(".sensors.lock"), "a+") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as error:
-            raise SensorStreamBusyError(f"a stream of the sensors of city {settings.city!r} is already running") from error
-        store = LiveStore(settings.store_path)
+    busy = f"a stream of the sensors of city {settings.city!r} is already running"
+    with writing_store(settings.store_path, ".sensors.lock", busy) as store:
         create_sensor_tables(store.db)
-        try:
-            if settings.stations is not None:
-                listed = read_stations(settings.stations)
-                places, _ = station_places(listed, listed[sn.STATION_ID].to_list(), settings.pack())
-                register_stations(store, places.select(
-                    sn.STATION_ID, sn.STATION_NAME, rq.LAT, rq.LONG, rq.DISTRICT_ID, rq.DISTRICT_NAME))
-            yield store
-        finally:
-            store.close()
+        if settings.stations is not None:
+            listed = read_stations(settings.stations)
+            places, _ = station_places(listed, listed[sn.STATION_ID].to_list(), settings.pack())
+            register_stations(store, places.select(
+                sn.STATION_ID, sn.STATION_NAME, rq.LAT, rq.LONG, rq.DISTRICT_ID, rq.DISTRICT_NAME))
+        yield store
 
 
 def _run(settings: SensorSettings, sources: list[str], start: dict[str, int], end: dict[str, int] | None) -> LiveReport:

@@ -23,7 +23,6 @@ every commit after the close (ballots that landed before the close and are count
 
 from __future__ import annotations
 
-import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -54,7 +53,7 @@ from plumbing.ballot_landing import BallotLog
 from plumbing.landing import segment_ref
 from plumbing.live_store import votes as vt
 from plumbing.live_store.reader import LiveStoreReader
-from plumbing.live_store.writer import LiveStore, SegmentLedger
+from plumbing.live_store.writer import LiveStore, SegmentLedger, writing_store
 from plumbing.live_store.writer_votes import (
     BallotCommit,
     ballots_of,
@@ -69,10 +68,6 @@ from schemas import participation as pb
 from schemas.requests import SOURCE
 
 COUNTERS = (ledger.RECORDS_IN, ledger.RECORDS_OUT, ledger.DEAD_LETTERS)
-
-
-class VoteStreamBusyError(RuntimeError):
-    """Another stream of the same city's votes holds its live store."""
 
 
 @dataclass
@@ -201,18 +196,10 @@ def build_vote_pipeline(pipeline: beam.Pipeline, settings: VoteSettings, sources
 def holding_votes(settings: VoteSettings) -> Iterator[LiveStore]:
     """The live store for the stream of votes: one per city (a lock file of its own, beside the
     request stream's: the two write the same store, SQLite serialises their transactions)."""
-    settings.store_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(settings.store_path.with_suffix(".votes.lock"), "a+") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as error:
-            raise VoteStreamBusyError(f"a stream of the votes of city {settings.city!r} is already running") from error
-        store = LiveStore(settings.store_path)
+    busy = f"a stream of the votes of city {settings.city!r} is already running"
+    with writing_store(settings.store_path, ".votes.lock", busy) as store:
         create_vote_tables(store.db)
-        try:
-            yield store
-        finally:
-            store.close()
+        yield store
 
 
 def _run(settings: VoteSettings, sources: list[str], start: dict[str, int], end: dict[str, int] | None) -> LiveReport:

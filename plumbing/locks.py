@@ -4,7 +4,8 @@ Two batch ingests (or an ingest and the live publisher) merging into the same da
 once would each read the partition, add their rows and replace it: the later replace loses the
 earlier run's rows. So a writer of a city holds `Workspace.city_lock` for its whole run, and a
 commit holds `Workspace.publishing_lock` while it switches the snapshot (`plumbing.publishing`);
-a second writer waits for the first and says so on the log (once), naming the holder.
+a second writer waits for the first and says so on the log (once), naming the holder. A live
+stream does not wait (`at_once`): a second stream of the same kind and city is a mistake to report.
 """
 
 from __future__ import annotations
@@ -35,6 +36,21 @@ def exclusive(path: Path, holder: str) -> Iterator[None]:
         handle.truncate()
         handle.write(f"{holder} (pid {os.getpid()}, since {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ})\n")
         handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def at_once(path: Path, busy: Exception) -> Iterator[None]:
+    """Hold the lock at `path`, or raise `busy` at once if another process holds it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise busy from None
         try:
             yield
         finally:

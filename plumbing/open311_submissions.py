@@ -17,6 +17,7 @@ from pathlib import Path
 
 from plumbing.paths import partition_value
 from plumbing.private_db import open_owner_only
+from plumbing.transactions import write_transaction
 from plumbing.workspace import Workspace
 from schemas import open311 as o3
 from schemas import requests as rq
@@ -53,14 +54,8 @@ class SubmissionStore:
         now = datetime.now(UTC).isoformat()
         rows = [tuple(json.dumps(s.get(c)) if c == o3.ATTRIBUTES else (now if c == "submitted_at" else s.get(c))
                       for c in _COLUMNS) for s in submissions]
-        with self.lock:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                self.db.executemany(f"INSERT INTO submissions VALUES ({', '.join('?' * len(_COLUMNS))})", rows)
-                self.db.execute("COMMIT")
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
+        with self.lock, write_transaction(self.db):
+            self.db.executemany(f"INSERT INTO submissions VALUES ({', '.join('?' * len(_COLUMNS))})", rows)
 
     def request_of_token(self, token: str) -> str | None:
         with self.lock:

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +30,8 @@ import polars as pl
 from plumbing.live_store.figures import WindowStats
 from plumbing.live_store.reader import LiveStoreReader
 from plumbing.live_store.tables import from_micros, insert, micros, schema_script, sql_type, to_rows
+from plumbing.locks import at_once
+from plumbing.transactions import write_transaction
 from schemas import ledger
 from schemas import live as lv
 
@@ -99,8 +103,7 @@ class LiveStore(LiveStoreReader):
         """Write one reader's commit in one transaction; returns the feed's change id, if any."""
         now = micros(datetime.now(UTC))
         db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with write_transaction(db):
             if commit.states is not None and commit.states.height:
                 db.executemany(insert(lv.REQUESTS_TABLE), to_rows(commit.states, lv.REQUESTS_TABLE))
             change_id = self._write_windows(commit, now) if commit.windows is not None else None
@@ -108,10 +111,6 @@ class LiveStore(LiveStoreReader):
             if commit.dead_letters.height:
                 db.executemany(insert(lv.DEAD_LETTERS_TABLE), to_rows(commit.dead_letters, lv.DEAD_LETTERS_TABLE))
             self.set_offsets({commit.segment.source: commit.segment.seq + 1}, commit.reader)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
         return change_id
 
     def _write_windows(self, commit: Commit, now: int) -> int:
@@ -135,6 +134,27 @@ class LiveStore(LiveStoreReader):
             (segment.source, segment.seq, micros(segment.landed_at), segment.records_in,
              segment.records_out, segment.too_late, segment.invalid, segment.enrich_failed),
         )
+
+
+class StreamBusyError(RuntimeError):
+    """Another stream (or replay) of the same kind and city holds its live store."""
+
+
+@contextmanager
+def writing_store(store_path: Path, lock_suffix: str, busy: str, fresh: bool = False) -> Iterator[LiveStore]:
+    """The live store, opened for writing by one stream of one kind: the lock file
+    `<store>.<lock_suffix>` beside it is held for the run, so a second stream of that kind fails
+    at once with `busy`, while streams of other kinds (own lock files) share the store, SQLite
+    serialising their transactions. `fresh` deletes the store first (a rebuild)."""
+    with at_once(store_path.with_suffix(lock_suffix), StreamBusyError(busy)):
+        if fresh:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{store_path}{suffix}").unlink(missing_ok=True)
+        store = LiveStore(store_path)
+        try:
+            yield store
+        finally:
+            store.close()
 
 
 def _add_missing_columns(db: sqlite3.Connection) -> None:

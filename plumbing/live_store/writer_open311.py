@@ -18,6 +18,7 @@ import polars as pl
 
 from plumbing.live_store.tables import insert, select, to_frame, to_rows
 from plumbing.live_store.versions import VERSION_KEY, version_time
+from plumbing.transactions import write_transaction
 from schemas import live as lv
 from schemas import requests as rq
 
@@ -52,8 +53,7 @@ def commit_views(db: sqlite3.Connection, enriched: pl.DataFrame) -> tuple[int, i
         return 0, 0
     incoming = view_rows(enriched)
     table = lv.OPEN311_REQUESTS_TABLE
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(db):
         rows = db.execute(select(table, where=f"{rq.SERVICE_REQUEST_ID} IN (SELECT value FROM json_each(?))"),
                           (json.dumps(incoming[rq.SERVICE_REQUEST_ID].to_list()),)).fetchall()
         previous = to_frame(rows, table).select(rq.SERVICE_REQUEST_ID, *VERSION_KEY, *_CHANGE)
@@ -68,10 +68,6 @@ def commit_views(db: sqlite3.Connection, enriched: pl.DataFrame) -> tuple[int, i
         )
         db.executemany(insert(table), to_rows(accepted, table))
         db.executemany(insert(lv.REQUEST_UPDATES_TABLE), to_rows(updates, lv.REQUEST_UPDATES_TABLE))
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
     return accepted.height, updates.height
 
 

@@ -26,6 +26,7 @@ import polars as pl
 
 from plumbing.live_store.tables import create_table, from_micros, insert, micros, to_rows
 from plumbing.live_store.writer import CHANGES_KEPT, LiveStore, SegmentLedger
+from plumbing.transactions import write_transaction
 from schemas import dead_letters as dl
 from schemas import ledger
 from schemas import live as lv
@@ -108,8 +109,7 @@ def commit_observations(store: LiveStore, commit: SensorCommit, reader: str, lat
     """Write one segment's effect in one transaction (see the module docstring); returns the change id."""
     db, segment = store.db, commit.segment
     now = micros(datetime.now(UTC))
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(db):
         change_id = db.execute(f"SELECT coalesce(max({lv.CHANGE_ROW_ID}), 0) + 1 FROM {lv.CHANGES_TABLE.name}").fetchone()[0]
         replaced = commit.replaced_in_segment + _write_observations(db, commit.observations, change_id)
         _write_stations(db, commit.stations, lateness)
@@ -124,11 +124,6 @@ def commit_observations(store: LiveStore, commit: SensorCommit, reader: str, lat
                                                segment.records_in, commit.observations.height, replaced, dead, change_id))
         _write_change(db, change_id, now, segment, (commit.observations.height, replaced, dead), alerts)
         store.set_offsets({segment.source: segment.seq + 1}, reader)
-        db.execute("COMMIT")
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
     return change_id
 
 

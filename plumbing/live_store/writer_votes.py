@@ -34,6 +34,7 @@ from plumbing.live_store.tables import (
     to_rows,
 )
 from plumbing.live_store.writer import CHANGES_KEPT, LiveStore, SegmentLedger
+from plumbing.transactions import write_transaction
 from schemas import dead_letters as dl
 from schemas import ledger
 from schemas import live as lv
@@ -85,14 +86,12 @@ def register_election(store: LiveStore, definition: ElectionDefinition) -> bool:
     """Register a vote as open; False when it is registered already with the same rules and
     projects. A different definition under the same id raises ValueError."""
     db = store.db
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(db):
         known = vt.election(db, definition.election_id, with_rules=True)
         if known is not None:
             if known[vt.RULES] != definition.rules or known[vt.PROJECTS] != definition.projects_text:
                 raise ValueError(f"election {definition.election_id!r} is registered with other rules or "
                                  "projects: open the new file under another --election id")
-            db.execute("ROLLBACK")
             return False
         now = micros(datetime.now(UTC))
         row = {pb.ELECTION_ID: definition.election_id, SOURCE: definition.source,
@@ -107,11 +106,6 @@ def register_election(store: LiveStore, definition: ElectionDefinition) -> bool:
         columns = (pb.ELECTION_ID, pb.GROUP_KIND, pb.GROUP_VALUE, pb.GROUP_NAME, pb.POPULATION)
         db.executemany(insert(vt.TURNOUT_TABLE, columns), to_rows(groups, vt.TURNOUT_TABLE, columns))
         _write_change(db, now, definition.election_id, "opened", None)
-        db.execute("COMMIT")
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
     return True
 
 
@@ -119,13 +113,11 @@ def close_election(store: LiveStore, election_id: str, closed_at: datetime, outc
     """Mark a vote closed (ballots that land from `closed_at` on are dead letters `vote_closed`)
     and decide it from every ballot counted so far; False when it was closed already."""
     db = store.db
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(db):
         known = vt.election(db, election_id)
         if known is None:
             raise ValueError(f"no election {election_id!r} in {store.path}; open it first (urbanpulse vote open)")
         if known[vt.CLOSED_AT] is not None:
-            db.execute("ROLLBACK")
             return False
         now = micros(datetime.now(UTC))
         db.execute(f"UPDATE {vt.ELECTIONS_TABLE.name} SET {vt.CLOSED_AT} = ?, {vt.UPDATED_AT} = ? "
@@ -133,11 +125,6 @@ def close_election(store: LiveStore, election_id: str, closed_at: datetime, outc
         before = vt.project_frame(db, election_id)
         _decide(db, election_id, outcomes)
         _write_change(db, now, election_id, "closed", before)
-        db.execute("COMMIT")
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
     return True
 
 
@@ -145,8 +132,7 @@ def commit_ballots(store: LiveStore, commit: BallotCommit, reader: str, outcomes
     """Write one segment's effect in one transaction (see the module docstring); returns the change id."""
     db, segment, election_id = store.db, commit.segment, commit.election_id
     now = micros(datetime.now(UTC))
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(db):
         before = vt.project_frame(db, election_id)
         _add_tallies(db, commit)
         dead = sum(commit.dead.values()) + commit.replaced
@@ -165,11 +151,6 @@ def commit_ballots(store: LiveStore, commit: BallotCommit, reader: str, outcomes
         _decide(db, election_id, outcomes)
         change_id = _write_change(db, now, election_id, "ballots", before, segment)
         store.set_offsets({segment.source: segment.seq + 1}, reader)
-        db.execute("COMMIT")
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
     return change_id
 
 
