@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -33,9 +32,9 @@ import paho.mqtt.client as mqtt
 import psutil
 
 from bench.live import _percentiles, _start, _wait_for
-from bench.report import code_state, machine_info
+from bench.report import code_state, machine_info, save_report
 from bench.workload import build_city
-from flows.cli_steps import urbanpulse_command
+from flows.cli_steps import stop_processes, urbanpulse_command
 from plumbing.live_store.reader import LiveStoreReader
 from plumbing.workspace import Workspace
 from schemas import live as lv
@@ -181,12 +180,7 @@ def measure(home: Path, stations: int, per_message: int, rate: float, seconds: f
     finally:
         if watchers is not None:
             watchers.stop.set()
-        for process in (p for p in (streamer, lander) if p is not None):
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_processes([p for p in (streamer, lander) if p is not None], 60)
         server.terminate()
         server.wait(timeout=30)
     ticks = published
@@ -251,9 +245,7 @@ def main(argv: list[str] | None = None) -> int:
          f"for {args.seconds:.0f} s")
     report = {"machine": machine_info(), "code": code_state(), "settings": vars(args) | {"home": str(args.home)},
               "run": measure(args.home, stations, args.per_message, args.rate, args.seconds, 0.1)}
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "live_sensors_report.json").write_text(json.dumps(report, indent=2, default=str))
-    (OUT / "live_sensors_report.md").write_text(render(report))
+    save_report(OUT, "live_sensors_report", report, render(report))
     print(render(report))
     return 0
 

@@ -32,6 +32,19 @@ def urbanpulse_process(home: Path | str, *args: str) -> subprocess.Popen:
     return subprocess.Popen(urbanpulse_command(home, *args), stderr=subprocess.DEVNULL)
 
 
+def stop_processes(processes, seconds: float) -> None:
+    """Ask each process to stop as Ctrl-C does (all at once, so they drain side by side), wait up
+    to `seconds` for each, and kill one that is still running then."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+    for process in processes:
+        try:
+            process.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 def free_port(preferred: int) -> int:
     """`preferred` if it is free on 127.0.0.1, else any free port."""
     with socket.socket() as probe:

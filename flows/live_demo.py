@@ -10,7 +10,6 @@ demo prints the live store's ledger.
 from __future__ import annotations
 
 import signal
-import subprocess
 import threading
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -18,7 +17,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pyarrow as pa
 
-from flows.cli_steps import free_port, urbanpulse_process
+from flows.cli_steps import free_port, stop_processes, urbanpulse_process
 from flows.live_demo_sensors import LiveSensors
 from flows.live_demo_votes import LiveVote
 from flows.open311_demo import prepare_open311, start_posting
@@ -114,14 +113,7 @@ def run_live_demo(workspace: Workspace, city: str, rate: float, seconds: float |
     if vote is not None:
         vote.stop()
         print(f"  vote: {vote.landed:,} ballots landed into {vote.election_id!r}", flush=True)
-    for process in (stream, server):
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-    for process in (stream, server):
-        try:
-            process.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    stop_processes((stream, server), 120)
     for sig, handler in previous.items():
         signal.signal(sig, handler)
     store = LiveStoreReader.open(workspace.live_store(city))

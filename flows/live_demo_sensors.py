@@ -11,7 +11,6 @@ The feed then serves them at /api/v1/sensors/stations, /{station}/hourly and /al
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import threading
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from flows.cli_steps import free_port, urbanpulse_process
+from flows.cli_steps import free_port, stop_processes, urbanpulse_process
 from models.cities.pack import CityPack
 from plumbing.workspace import Workspace
 from synthetic.sensors import generate_observations, generate_stations, mqtt_messages
@@ -95,11 +94,4 @@ class LiveSensors:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
-        for process in self._processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-        for process in self._processes:
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_processes(self._processes, 60)

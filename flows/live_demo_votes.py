@@ -7,12 +7,11 @@ steady rate, and the vote stream counting them, so the dashboard's participation
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import threading
 from pathlib import Path
 
-from flows.cli_steps import urbanpulse_process
+from flows.cli_steps import stop_processes, urbanpulse_process
 from pipelines.land_votes import BallotLander, read_ballot_file
 from pipelines.live_elections import open_vote
 from plumbing.workspace import Workspace
@@ -54,9 +53,5 @@ class LiveVote:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
-        if self._process is not None and self._process.poll() is None:
-            self._process.send_signal(signal.SIGINT)
-            try:
-                self._process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
+        if self._process is not None:
+            stop_processes([self._process], 60)
