@@ -28,7 +28,7 @@ from pathlib import Path
 
 import polars as pl
 
-from bench.report import machine_info
+from bench.report import machine_info, save_report
 from models.classification.artifact import RequestTextModel
 from models.classification.baseline import baseline_pipeline
 from models.classification.training import train_classifier
@@ -203,10 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out")
     args = parser.parse_args(argv)
     report = run(args.demo_rows, args.throughput_rows, args.free_text_rows)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "classifier_report.json").write_text(json.dumps(report, indent=2, default=str))
-    (args.out / "classifier_report.md").write_text(render(report))
-    print(f"report: {args.out / 'classifier_report.md'}")
+    print(f"report: {save_report(args.out, 'classifier_report', report, render(report))}")
     return 0
 
 

@@ -27,7 +27,6 @@ Writes bench/out/dashboard_page.json and .md, and screenshots of the demo city's
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sqlite3
 import statistics
@@ -41,7 +40,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.report import code_state, machine_info
+from bench.report import code_state, machine_info, save_report
 from flows.cli_steps import urbanpulse_command
 from plumbing.workspace import Workspace
 from schemas import live as lv
@@ -265,8 +264,7 @@ def main(argv: list[str] | None = None) -> int:
             server.terminate()
             server.wait(timeout=30)
         shutil.rmtree(home, ignore_errors=True)
-    (OUT / "dashboard_page.json").write_text(json.dumps(report, indent=2))
-    (OUT / "dashboard_page.md").write_text(render(report))
+    save_report(OUT, "dashboard_page", report, render(report))
     print(render(report))
     return 0
 

@@ -15,7 +15,6 @@ processes, so their peak RSS (sampled) is reported beside it.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import socket
 import statistics
@@ -28,7 +27,7 @@ import psutil
 
 from bench.endtoend import run_urbanpulse
 from bench.measure import QUIET_BUSY_SHARE, wait_for_quiet
-from bench.report import code_state, machine_info
+from bench.report import code_state, machine_info, save_report
 from bench.training import train_urbanpulse
 from bench.workload import REPO_ROOT, BenchPaths, build_city, labelled_history, write_feed
 from pipelines.dask_cluster import ClusterProcesses
@@ -129,14 +128,13 @@ def main(argv: list[str] | None = None) -> int:
         "same_counters": counters["FnApiRunner"] == counters["DaskRunner"],
         "same_datasets": same_datasets(paths.out / "published-FnApiRunner", paths.out / "published-DaskRunner"),
     }
-    (paths.out / "dask_batch.json").write_text(json.dumps(report, indent=2, default=str))
     lines = [f"# {args.count:,} requests: FnApiRunner vs DaskRunner ({args.workers} workers)", "",
              "| runner | wall s (median) | peak RSS MB (ingest) | peak RSS MB (cluster) |", "|---|---:|---:|---:|"]
     lines += [f"| {runner} | {medians[runner]:.1f} | {found[-1]['peak_rss_mb']:,.0f} | "
               f"{found[-1]['cluster_peak_rss_mb'] or 0:,.0f} |" for runner, found in runs.items()]
     lines += ["", (f"Dask / FnApi wall time: {report['dask_over_fnapi']:.2f}; same counters: {report['same_counters']}; "
               f"same datasets: {report['same_datasets']}; machine {report['machine']['nproc']} cores, shared.")]
-    (paths.out / "dask_batch.md").write_text("\n".join(lines) + "\n")
+    save_report(paths.out, "dask_batch", report, "\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0 if report["same_counters"] and all(report["same_datasets"].values()) else 1
 

@@ -40,7 +40,7 @@ import polars as pl
 import shapely
 
 from bench import geocode_world as gw
-from bench.report import machine_info
+from bench.report import machine_info, save_report
 from models.cities.pack import CityPack
 from models.geocoding import address_parser as ap
 from models.geocoding.address_register import read_register, register_gazetteer
@@ -289,9 +289,7 @@ def run(argv: list[str] | None = None) -> dict:
         "messy": messy(demo, args.history, args.later, args.reference_rev),
         "reverse": reverse(empty_pack, args.points, args.runs),
     }
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "geocode_report.json").write_text(json.dumps(report, indent=2, default=str))
-    (OUT / "geocode_report.md").write_text(_markdown(report))
+    save_report(OUT, "geocode_report", report, _markdown(report))
     return report
 
 

@@ -29,7 +29,7 @@ import httpx
 import psutil
 
 from bench.measure import tree_rss_bytes
-from bench.report import code_state, machine_info
+from bench.report import code_state, machine_info, save_report
 from bench.workload import build_city
 from flows.cli_steps import urbanpulse_command
 from models.classification.training import train_classifier
@@ -273,9 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {"machine": machine_info(), "code": code_state(), "runs": runs,
               "settings": {"rate": args.rate, "seconds": args.seconds, "tick": args.tick,
                            "baseline_seconds": args.baseline_seconds}}
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "live_report.json").write_text(json.dumps(report, indent=2, default=str))
-    (OUT / "live_report.md").write_text(render(report))
+    save_report(OUT, "live_report", report, render(report))
     print(render(report))
     return 0
 

@@ -30,7 +30,7 @@ import numpy as np
 import polars as pl
 
 from bench.live import MemorySampler, _percentiles, _start, _wait_for
-from bench.report import code_state, machine_info
+from bench.report import code_state, machine_info, save_report
 from bench.workload import build_city
 from flows.cli_steps import urbanpulse_command
 from pipelines.land_votes import BallotLander, segment_table
@@ -236,9 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     _say(f"landing {args.rate:,.0f} ballots/s for {args.seconds:.0f} s")
     report = {"machine": machine_info(), "code": code_state(), "settings": vars(args),
               "run": measure(workspace, ballots, args.rate, args.seconds, args.tick)}
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "live_votes_report.json").write_text(json.dumps(report, indent=2, default=str))
-    (OUT / "live_votes_report.md").write_text(render(report))
+    save_report(OUT, "live_votes_report", report, render(report))
     print(render(report))
     return 0
 

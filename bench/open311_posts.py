@@ -28,7 +28,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.report import code_state, machine_info
+from bench.report import code_state, machine_info, save_report
 from bench.workload import build_city
 from flows.cli_steps import urbanpulse_command
 from plumbing.api_keys import KeyStore
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_average": list(os.getloadavg()),
         "machine": machine_info(), "code": code_state(),
     }
-    (OUT / "open311_posts.json").write_text(json.dumps(result, indent=2))
+    save_report(OUT, "open311_posts", result)
     _say(json.dumps({k: v for k, v in result.items() if k not in ("machine", "code")}))
     return 0 if result["all_present"] else 1
 

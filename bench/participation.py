@@ -14,7 +14,6 @@ Medians of `--repeat` runs; the machine and the other CPU load are in the report
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -25,7 +24,7 @@ from pathlib import Path
 import polars as pl
 
 from bench.measure import OtherCpu
-from bench.report import code_state, machine_info
+from bench.report import code_state, machine_info, save_report
 from models.participation.outcomes import (
     Instance,
     equal_shares,
@@ -144,9 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         generated = generated_votes(Path(home), args.repeat)
     report = {"machine": machine_info(), "code": code_state(), "repeat": args.repeat,
               "generated": generated, "warsaw": warsaw_against_pabutools(args.repeat)}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "participation_report.json").write_text(json.dumps(report, indent=2, default=str))
-    print(f"report: {args.out / 'participation_report.json'}")
+    print(f"report: {save_report(args.out, 'participation_report', report)}")
     return 0
 
 

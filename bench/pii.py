@@ -12,7 +12,6 @@ characters (the size the batch pipeline is sized for); one pass over a `--column
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import statistics
 import tempfile
@@ -24,7 +23,7 @@ import numpy as np
 import polars as pl
 
 from bench.measure import OtherCpu
-from bench.report import code_state, machine_info
+from bench.report import code_state, machine_info, save_report
 from models.personal_data.detector import detect_pii, scrub_pii, spans_series
 from models.personal_data.evaluation import card_markdown, evaluate_pii, span_scores, write_pii_card
 from schemas.personal_data import PII_SPANS, PiiType
@@ -135,11 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             "spacy_blank_tokenizer_only": throughput(spacy_tokenizer, texts, 1),
         },
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "pii_report.json").write_text(
-        json.dumps(report, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
-    )
-    (args.out / "pii_report.md").write_text(render(report, card), encoding="utf-8")
+    save_report(args.out, "pii_report", report, render(report, card))
     print(f"wrote {args.out / 'pii_report.md'}")
     return 0
 

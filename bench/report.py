@@ -101,9 +101,19 @@ def summarise_runs(runs: list) -> dict:
     }
 
 
-def write_report(report: dict, out: Path) -> tuple[Path, Path]:
+def save_report(out: Path, stem: str, report: dict, markdown: str | None = None) -> Path:
+    """`out/stem.json` (and `out/stem.md` when there is a Markdown rendering), UTF-8; returns the
+    path to show: the Markdown file if there is one, else the JSON."""
     out.mkdir(parents=True, exist_ok=True)
-    json_path, md_path = out / "batch_report.json", out / "batch_report.md"
-    json_path.write_text(json.dumps(report, indent=2, default=str))
-    md_path.write_text(render_markdown(report))
-    return json_path, md_path
+    json_path = out / f"{stem}.json"
+    json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    if markdown is None:
+        return json_path
+    md_path = out / f"{stem}.md"
+    md_path.write_text(markdown, encoding="utf-8")
+    return md_path
+
+
+def write_report(report: dict, out: Path) -> tuple[Path, Path]:
+    md_path = save_report(out, "batch_report", report, render_markdown(report))
+    return out / "batch_report.json", md_path

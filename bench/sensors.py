@@ -18,7 +18,6 @@ which the peer keeps, so counts differ exactly where faults were planted).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -28,7 +27,7 @@ from pathlib import Path
 import polars as pl
 
 from bench.measure import run_measured
-from bench.report import code_state, machine_info
+from bench.report import code_state, machine_info, save_report
 from plumbing.workspace import Workspace
 from schemas import datasets as ds
 from schemas import sensors as sn
@@ -105,8 +104,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"UrbanPulse {report['ratio']:.1f}x faster; {report['agreement']}", flush=True)
         else:
             print(f"peer not found at {PEER}: UrbanPulse alone")
-    (OUT / "sensors_report.json").write_text(json.dumps(report, indent=2, default=str))
-    print(f"report: {OUT / 'sensors_report.json'}")
+    print(f"report: {save_report(OUT, 'sensors_report', report)}")
     return 0
 
 
