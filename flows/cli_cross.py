@@ -31,6 +31,9 @@ def register(commands, _groups) -> None:
 def cross_streams(args, extra, workspace: Workspace) -> int:
     options = {"distance_m": args.distance_m, "hours_before": args.hours_before, "hours_after": args.hours_after,
                "rule": args.rule}
+    from pipelines.cross_streams import require_published_requests
+
+    require_published_requests(workspace, args.city)  # before the flow: a clear line, not a flow's traceback
     started = step(f"joining the requests of city {args.city!r} with its sensors and residents")
     if args.no_prefect:
         from dataclasses import asdict

@@ -207,6 +207,13 @@ def _report(workspace: Workspace, transaction, run_id: str, city: str, settings:
     return report
 
 
+def require_published_requests(workspace: Workspace, city: str) -> None:
+    """The join reads the city's published requests: say what to do when there are none."""
+    if not any(workspace.city_dataset(ds.REQUESTS, city).rglob("*.parquet")):
+        raise ValueError(f"city {city!r} has no published requests in {workspace.root}: ingest its "
+                         "requests (and sensors) first, then join them")
+
+
 def run(argv: list[str] | None = None) -> CrossReport:
     """Compute and publish `request_sensor_context` and `request_rates` of one city."""
     options = PipelineOptions(argv)
@@ -215,9 +222,7 @@ def run(argv: list[str] | None = None) -> CrossReport:
         raise ValueError("no city: pass --cross_city=NAME")
     settings = settings_of(cross)
     workspace = Workspace.resolve(cross.cross_home)
-    if not any(workspace.city_dataset(ds.REQUESTS, cross.cross_city).rglob("*.parquet")):
-        raise ValueError(f"city {cross.cross_city!r} has no published requests in {workspace.root}: ingest its "
-                         "requests (and sensors) first, then join them")
+    require_published_requests(workspace, cross.cross_city)
     districts = districts_of(workspace, cross.cross_city)
     started = datetime.now(UTC)
     run_id = new_run_id(started)

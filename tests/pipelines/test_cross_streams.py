@@ -156,8 +156,10 @@ def test_the_command_reruns_with_a_shorter_distance(demo, capsys) -> None:
     assert f"{len(rows):,} of environmental categories, {corroborated:,}" in capsys.readouterr().out
 
 
-def test_a_city_without_requests_gets_one_clear_line(tmp_path: Path, capsys) -> None:
+@pytest.mark.parametrize("flow", [[], ["--no-prefect"]], ids=["prefect-flow", "no-prefect"])
+def test_a_city_without_requests_gets_one_clear_line(tmp_path: Path, capsys, flow) -> None:
     from flows.cli import main
 
-    assert main(["--home", str(tmp_path), "cross", "streams", "--city", "empty", "--no-prefect"]) == 2
-    assert "has no published requests" in capsys.readouterr().err
+    assert main(["--home", str(tmp_path), "cross", "streams", "--city", "empty", *flow]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("urbanpulse: error: city 'empty' has no published requests") and err.count("\n") == 1
