@@ -32,10 +32,12 @@ def register(_commands, groups) -> None:
 
 
 def ingest_sensor_files(args, extra, workspace: Workspace) -> int:
+    from pipelines.ingest_sensors import check_inputs
 
     missing = [str(p) for p in [*args.paths, *([args.stations] if args.stations else [])] if not p.is_file()]
     if missing:
         raise FileNotFoundError(f"sensor files not found: {', '.join(missing)}")
+    check_inputs(args.paths, args.format, args.mapping, args.stations)
     paths = [str(p.resolve()) for p in args.paths]
     started = step(f"ingesting {len(paths)} sensor file(s) into city {args.city!r}")
     inputs = (paths, args.city, str(workspace.root), args.format, str(args.stations) if args.stations else None,

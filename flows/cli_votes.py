@@ -60,6 +60,11 @@ def ingest_votes(args, extra, workspace: Workspace) -> int:
         raise FileNotFoundError(f"vote files not found: {', '.join(missing)}")
     if args.format in SURVEY_FORMATS:
         return ingest_survey_answers(args, extra, workspace)
+    if args.format == "pabulib":  # before any flow: a file in another format is one clear line
+        from pipelines.sources.participation.pabulib import check_pabulib
+
+        for path in args.paths:
+            check_pabulib(path, args.encoding)
     city = args.city or default_city(args.paths, args.format)
     paths = [str(p.resolve()) for p in args.paths]
     started = step(f"ingesting {len(paths)} vote file(s) into city {city!r}")

@@ -48,7 +48,7 @@ from pipelines.sources.sensors.sensorthings import read_sensorthings, sensorthin
 from pipelines.sources.sensors.stations import match_station_ids, read_stations
 from pipelines.sources.sensors.tables import load_sensor_mapping, read_table
 from pipelines.sources.sensors.uci import UCI_UNITS, read_uci
-from pipelines.sources.sensors.wide_daily import MADRID_PARAMETERS, read_snapshots
+from pipelines.sources.sensors.wide_daily import MADRID_PARAMETERS, read_snapshots, read_wide_daily
 from pipelines.transforms.sensors.normalise import DEAD, OBSERVATIONS, NormaliseObservations
 from plumbing.workspace import Workspace
 from schemas import datasets as ds
@@ -63,6 +63,7 @@ SENSOR_REPORTED = (*ds.SENSOR_DATASETS, ds.DEAD_LETTERS)
 DEFAULT_UNITS = {"uci": UCI_UNITS, "wide-daily": {name: unit for name, unit in MADRID_PARAMETERS.values()},
                  "sensorthings": {}, "mqtt-json": {}, "csv": {}, "jsonl": {}, "parquet": {}}
 TABLES = ("csv", "jsonl", "parquet")
+CHECK_ROWS = 1_000  # rows of each file read before a run starts, to catch a wrong format
 READERS = {"uci": read_uci, "sensorthings": read_sensorthings, "mqtt-json": read_mqtt_json}
 
 
@@ -192,12 +193,28 @@ def build_pipeline(pipeline, inputs: list[str], options: SensorOptions, workspac
         transaction.dataset(ds.DEAD_LETTERS), workspace.restricted_dead_letters(options.sensor_city), input_ids)
 
 
+def _check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise SourceFormatError(f"--format {fmt!r} is not a sensor format; use one of {', '.join(FORMATS)}")
+
+
+def check_inputs(paths: list[Path], fmt: str, mapping: Path | None = None, stations: Path | None = None) -> None:
+    """Raise what a run of these files cannot get past, from each file's first rows: an unknown
+    format, a mapping or stations file that does not parse, a file that is not in `fmt`. The CLI
+    calls it before Prefect starts, so a wrong file is one clear line, not a failed flow's log."""
+    _check_format(fmt)
+    if stations is not None:
+        read_stations(stations)
+    for path in paths:
+        first = (read_wide_daily(path, CHECK_ROWS) if fmt == "wide-daily"
+                 else _read_group([str(path)], fmt, CHECK_ROWS, str(mapping) if mapping else None))
+        next(iter(first), None)
+
+
 def run(argv: list[str] | None = None) -> IngestReport:
     options = PipelineOptions(argv)
     sensors = options.view_as(SensorOptions)
-    if sensors.sensor_format not in FORMATS:
-        raise SourceFormatError(f"--format {sensors.sensor_format!r} is not a sensor format; use one of "
-                                f"{', '.join(FORMATS)}")
+    _check_format(sensors.sensor_format)
     workspace = Workspace.resolve(sensors.sensor_home)
     inputs, input_ids = distinct_inputs(checked_inputs(sensors.sensor_input))
     try:

@@ -55,3 +55,18 @@ def test_generate_then_ingest(home: Path, fmt: str, capsys) -> None:
 def test_generate_sensors_needs_a_city_pack(tmp_path: Path, capsys) -> None:
     assert main(["--home", str(tmp_path), "generate", "sensors", "--out", str(tmp_path / "x")]) == 2
     assert "city create" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("fmt", "text", "message"), [
+    ("uci", "x;y\n1;2\n", "is not a UCI Beijing multi-site file"),
+    ("wide-daily", "x;y\n1;2\n", "is not in Madrid's hourly layout"),
+    ("sensorthings", "garbage{\n", "is not valid JSON"),
+    ("csv", "x;y\n1;2\n", "has no column 'station_id'"),
+])
+def test_a_file_in_another_format_is_one_line_before_any_flow(tmp_path: Path, capsys, fmt, text, message) -> None:
+    path = tmp_path / "wrong.txt"
+    path.write_text(text)
+    assert main(["--home", str(tmp_path), "ingest", "sensors", str(path), "--format", fmt]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"urbanpulse: error: {path} ") and message in captured.err
+    assert captured.err.count("\n") == 1 and "ingesting" not in captured.out  # no flow started

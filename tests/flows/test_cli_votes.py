@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from flows.cli import main
 from plumbing.workspace import Workspace
@@ -12,14 +13,15 @@ from schemas import datasets as ds
 from schemas import participation as pb
 
 
-def test_a_file_that_is_not_pabulib_gives_one_clear_line(tmp_path: Path, capsys) -> None:
+@pytest.mark.parametrize("flow", [["--no-prefect"], []], ids=["no-prefect", "prefect-flow"])
+def test_a_file_that_is_not_pabulib_gives_one_clear_line(tmp_path: Path, capsys, flow) -> None:
     path = tmp_path / "votes.csv"
     path.write_text("voter_id,vote\n1,2\n", encoding="utf-8")
-    code = main(["--home", str(tmp_path), "ingest", "votes", str(path), "--city", "tiny", "--no-prefect"])
+    code = main(["--home", str(tmp_path), "ingest", "votes", str(path), "--city", "tiny", *flow])
     err = capsys.readouterr().err
     assert code == 2
     assert "is not a Pabulib .pb file" in err and "--format csv" in err and "Traceback" not in err
-    assert "while running" not in err  # the user gets what is wrong, not the pipeline step
+    assert "while running" not in err and err.count("\n") == 1  # what is wrong, not the pipeline step or flow
 
 
 def test_missing_file_and_unknown_project_cost(tmp_path: Path, capsys) -> None:

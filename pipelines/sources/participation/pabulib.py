@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import polars as pl
@@ -76,7 +77,15 @@ def read_meta(path: Path, encoding: str | None = None) -> dict[str, str]:
         return {}
 
 
-def _section_starts(lines: list[str], path: Path) -> dict[str, int]:
+def check_pabulib(path: Path, encoding: str | None = None) -> None:
+    """Raise `SourceFormatError` unless `path` has Pabulib's sections in order: read up to the
+    VOTES line only, so the CLI can say so before a run starts."""
+    detected = text_encoding(path, encoding)
+    with path.open(encoding="utf-8-sig" if detected.is_utf8 else detected.codec, errors="replace") as handle:
+        _section_starts(handle, path)
+
+
+def _section_starts(lines: Iterable[str], path: Path) -> dict[str, int]:
     starts: dict[str, int] = {}
     for number, line in enumerate(lines):
         name = line.strip().upper()
