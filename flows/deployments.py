@@ -7,9 +7,10 @@
                                              the next hour, exactly-once by the live store's offsets
     replay-requests-<city>    on demand      the landing log again (after a fix), `rebuild` optional
     train-classifier-<city>   Sundays 03:00  the city's labelled history (paused until it exists)
+    poll-open311-<city>-<src> every N s      an Open311 endpoint the city follows, one poll cycle a
+                                             run (listed in <home>/poll/open311.toml, `flows.poll_open311`)
     verify-datasets           daily 04:30    every published file against its checksum
 
-(There is no polling flow to schedule: sources arrive as dropped exports or on the landing log.)
 Ingests of one city, of any stream and any deployment, hold the city's global concurrency limit
 (`flows.scheduled.one_ingest_per_city`), so they queue rather than overlap (a run that finds no new
 export takes no slot); the live stream, replay, training and verification deployments run one
@@ -32,6 +33,7 @@ from pathlib import Path
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 
 from flows import scheduled, stream
+from flows.poll_open311 import poll_feeds, poll_open311_flow
 
 EVERY_15_MINUTES, HOURLY, WEEKLY, DAILY = "*/15 * * * *", "0 * * * *", "0 3 * * 0", "30 4 * * *"
 STREAM_RUN_SECONDS = 59 * 60
@@ -64,11 +66,16 @@ def deployments(plan: DeploymentPlan) -> list:
     home = str(plan.home)
     found = []
 
-    def add(flow, name: str, schedule: str | None, parameters: dict, tags: list[str], paused: bool = False,
-            limit: ConcurrencyLimitConfig | None = ONE_AT_A_TIME):
+    def add(flow, name: str, schedule: str | timedelta | None, parameters: dict, tags: list[str],
+            paused: bool = False, limit: ConcurrencyLimitConfig | None = ONE_AT_A_TIME):
+        """`schedule`: a cron line, an interval, or None (on demand only)."""
         if plan.only and not name.startswith(plan.only):
             return
-        timing = ({"interval": plan.interval} if plan.interval else {"cron": schedule}) if schedule else {}
+        timing = {}
+        if schedule is not None and (plan.interval or isinstance(schedule, timedelta)):
+            timing = {"interval": plan.interval or schedule}
+        elif schedule is not None:
+            timing = {"cron": schedule}
         found.append(flow.to_deployment(name=name, parameters=parameters, tags=["urbanpulse", *tags],
                                         concurrency_limit=limit, paused=paused,
                                         description=_first_line(flow.description), **timing))
@@ -91,6 +98,10 @@ def deployments(plan: DeploymentPlan) -> list:
         add(scheduled.train_request_classifier, f"train-classifier-{city}", WEEKLY,
             {"home": home, "data": str(history), "city": city}, [f"city:{city}", "train"],
             paused=not history.is_file())
+    for feed in poll_feeds(plan.home):  # one cycle at a time per feed: a cycle resumes the last one's cursor
+        if feed.city in plan.cities:
+            add(poll_open311_flow, f"poll-open311-{feed.city}-{feed.source}", timedelta(seconds=feed.every_seconds),
+                feed.parameters(home), [f"city:{feed.city}", "stream:requests", "poll", "open311"])
     add(scheduled.verify_published_datasets, "verify-datasets", DAILY, {"home": home}, ["publish"])
     return found
 

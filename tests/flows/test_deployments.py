@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -178,3 +178,47 @@ def test_two_ingests_of_one_city_never_overlap(served, home: Path, tmp_path: Pat
     assert first.end_time <= second.start_time, "two ingests of city 'tiny' ran at the same time"
     published_ids = set(published_requests(home)[rq.SERVICE_REQUEST_ID])
     assert {"r1", "a1", "a9", "b1", "b9"} <= published_ids  # both backfills published
+
+
+def test_each_listed_open311_feed_gets_a_poll_deployment_without_its_key(tmp_path: Path, monkeypatch):
+    build_tiny_pack(tmp_path)
+    (tmp_path / "poll").mkdir()
+    (tmp_path / "poll" / "open311.toml").write_text(
+        '[[feed]]\ncity = "tiny"\nsource = "city-app"\nurl = "https://311.tiny.example/open311/v2"\n'
+        'every_seconds = 120\napi_key_env = "TINY_311_KEY"\n\n'
+        '[[feed]]\ncity = "elsewhere"\nsource = "x"\nurl = "https://x.example/open311/v2"\n', encoding="utf-8")
+    found = {d.name: d for d in deployments(DeploymentPlan(tmp_path, ("tiny",)))}
+    poll = found["poll-open311-tiny-city-app"]
+    assert [s.schedule.interval for s in poll.schedules] == [timedelta(seconds=120)]
+    assert poll.parameters["root"] == "https://311.tiny.example/open311/v2" and poll.parameters["source"] == "city-app"
+    assert poll.parameters["api_key_env"] == "TINY_311_KEY" and "api_key" not in poll.parameters
+    assert poll.concurrency_limit == 1 and {"poll", "open311", "city:tiny"} <= set(poll.tags)
+    assert not any(name.startswith("poll-open311-elsewhere") for name in found)  # a city this plan does not serve
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('[[feed]]\ncity = "tiny"\nsource = "a"\n', "feed 1: give url"),
+    ('[[feed]]\ncity = "tiny"\nsource = "a"\nurl = "ftp://x"\n', r"is not an http\(s\) address"),
+    ('[[feed]]\ncity = "tiny"\nsource = "a"\nurl = "https://x"\nevery = 5\n', "unknown keys every"),
+    ('[[feed]\n', "is not valid TOML"),
+])
+def test_a_poll_file_that_cannot_be_followed_says_what_to_fix(tmp_path: Path, text: str, message: str):
+    from flows.poll_open311 import poll_feeds
+
+    (tmp_path / "poll").mkdir()
+    (tmp_path / "poll" / "open311.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match=message):
+        poll_feeds(tmp_path)
+
+
+def test_the_poll_flow_reads_its_key_from_the_named_variable(monkeypatch):
+    from flows import poll_open311
+
+    seen = {}
+    monkeypatch.setattr(poll_open311, "poll_cycle", lambda *args: seen.setdefault("key", args[4]))
+    monkeypatch.setenv("TINY_311_KEY", "k-123")
+    poll_open311.poll_open311_flow.fn("home", "tiny", "https://x", "a", api_key_env="TINY_311_KEY")
+    assert seen["key"] == "k-123"
+    monkeypatch.delenv("TINY_311_KEY")
+    with pytest.raises(ValueError, match="TINY_311_KEY, which is not set"):
+        poll_open311.poll_open311_flow.fn("home", "tiny", "https://x", "a", api_key_env="TINY_311_KEY")
