@@ -73,9 +73,11 @@ flows: $(STAMP)
 bench-dask: $(STAMP)
 	$(PY) -m bench.dask_batch $(BENCH_ARGS)
 
-# concurrent Open311 POSTs while the stream runs: accepted reports/s, response times, every report landed
+# concurrent Open311 POSTs while the stream runs, then with the stream started afterwards (the
+# intake alone): accepted reports/s, response times, every report landed
 bench-open311: $(STAMP)
-	$(PY) -m bench.open311_posts $(BENCH_ARGS)
+	$(PY) -m bench.open311_posts --stream during $(BENCH_ARGS)
+	$(PY) -m bench.open311_posts --stream after $(BENCH_ARGS)
 
 # the dashboard page of the demo city in headless Chromium: paint, bytes, 100 stream updates/s
 bench-dashboard: $(STAMP) $(PAGE)
