@@ -33,6 +33,7 @@ from dashboard.page import page_router
 from dashboard.participation import participation_router
 from dashboard.requests_feed import requests_router
 from dashboard.sensors import sensors_router
+from dashboard.sla_risk import sla_risk_router
 from plumbing.workspace import Workspace
 
 API = "/api/v1"
@@ -60,6 +61,7 @@ def create_app(workspace: Workspace, city: str, limits: FeedLimits | None = None
     app.include_router(figures_router(workspace.live_store(city), workspace.city(city), city), prefix=API)
     app.include_router(participation_router(workspace.live_store(city), city), prefix=API)
     app.include_router(sensors_router(workspace.live_store(city), city), prefix=API)
+    app.include_router(sla_risk_router(workspace, city), prefix=API)  # before /requests/{...} routes
     app.include_router(requests_router(workspace, city), prefix=API)
     app.include_router(stream_router(hub), prefix=API)
     app.include_router(health_router(workspace, city, hub))
