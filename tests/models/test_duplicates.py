@@ -51,3 +51,21 @@ def test_repeated_reports_link_to_the_first_report_nearby():
     assert dict(zip(out[rq.SERVICE_REQUEST_ID], out[rq.DUPLICATE_OF], strict=True)) == {
         "A": None, "B": "A", "C": None, "D": None, "E": "A", "F": "A", "G": None, "H": None,
     }
+
+
+def test_reports_at_other_house_numbers_are_other_problems_in_any_spelling():
+    metres = 1 / 111_000
+    frame = enriched_frame([
+        report("A", "2026-10-01T08:00", category="water_leak", **{rq.ADDRESS: "Вокзальный пер., д. 17"}),
+        report("B", "2026-10-01T09:00", category="water_leak", lat=55.15 + 15 * metres,
+               **{rq.ADDRESS: "17 Vokzalny Ln"}),                        # the same house, transliterated
+        report("C", "2026-10-01T09:30", category="water_leak", lat=55.15 + 20 * metres,
+               **{rq.ADDRESS: "Вокзальный пер., д. 19"}),                # the next house: its own leak
+        report("E", "2026-10-01T10:00", category="water_leak", lat=55.15 + 10 * metres,
+               **{rq.ADDRESS: "Вокзальный пер., д. 103 стр. 3"}),
+        report("F", "2026-10-01T10:30", category="water_leak", lat=55.15 + 12 * metres,
+               **{rq.ADDRESS: "103 bld 3 Vokzalny Ln"}),                 # E's house in other words
+        report("D", "2026-10-01T11:00", category="water_leak", lat=55.15 + 25 * metres),  # no address: by place
+    ])
+    links = dict(deduplicate(frame).select(rq.SERVICE_REQUEST_ID, rq.DUPLICATE_OF).iter_rows())
+    assert links == {"A": None, "B": "A", "C": None, "D": "A", "E": None, "F": "E"}
