@@ -32,6 +32,8 @@ def serve_flows(args, _extra, workspace: Workspace) -> int:
         raise ValueError(f"no city packs in {workspace.root / 'cities'}: create one first (`urbanpulse city ...`)")
     plan = DeploymentPlan(workspace.root, cities, interval=timedelta(seconds=args.interval) if args.interval else None,
                           only=tuple(args.only), beam_args=tuple(args.beam_arg))
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
     server = None
     if not os.environ.get("PREFECT_API_URL"):
         step(f"starting a Prefect server on 127.0.0.1:{args.port} (SQLite in {os.environ['PREFECT_HOME']})")
@@ -40,7 +42,11 @@ def serve_flows(args, _extra, workspace: Workspace) -> int:
         print(f"   UI and API: http://127.0.0.1:{args.port}", flush=True)
     try:
         step(f"serving the deployments of {', '.join(cities)} (Ctrl-C stops)")
-        serve_deployments(plan, args.limit)
+        # Prefect read its settings when it was imported: without this the serving process and
+        # the flow-run processes it starts would each use a temporary server of their own, and a
+        # run would lose its deployment's concurrency slot on the way ("no slots available")
+        with temporary_settings(updates={PREFECT_API_URL: os.environ["PREFECT_API_URL"]}):
+            serve_deployments(plan, args.limit)
     except KeyboardInterrupt:
         pass
     finally:

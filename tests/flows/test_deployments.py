@@ -222,3 +222,33 @@ def test_the_poll_flow_reads_its_key_from_the_named_variable(monkeypatch):
     monkeypatch.delenv("TINY_311_KEY")
     with pytest.raises(ValueError, match="TINY_311_KEY, which is not set"):
         poll_open311.poll_open311_flow.fn("home", "tiny", "https://x", "a", api_key_env="TINY_311_KEY")
+
+
+def test_serve_flows_on_its_own_server_runs_deployments_that_hold_a_concurrency_limit(tmp_path: Path):
+    """The default path (no PREFECT_API_URL): `serve-flows` starts its own server, and a run of a
+    deployment with a concurrency limit completes (it used to lose its slot to a temporary server)."""
+    patch = pytest.MonkeyPatch()
+    forget_prefect_settings(patch)
+    build_tiny_pack(tmp_path)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env |= {"PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_RUNNER_POLL_FREQUENCY": "1", **QUIET_SERVER}
+    log = open(tmp_path / "serve-flows.log", "wb")  # noqa: SIM115
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "--home", str(tmp_path), "serve-flows", "--city", "tiny",
+         "--port", str(port), "--only", "verify-datasets", "--interval", "5"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: f"http://127.0.0.1:{port}/api"}):
+            runs = finished_runs(deployment_id("verify_published_datasets/verify-datasets", 180), 1, 180)
+        assert {r.state_type.value for r in runs} == {"COMPLETED"}, (tmp_path / "serve-flows.log").read_text()[-3000:]
+    finally:
+        runner.terminate()
+        try:
+            runner.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            runner.kill()
+        log.close()
+        patch.undo()
