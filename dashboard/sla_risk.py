@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 import polars as pl
 from fastapi import APIRouter, Query, Request, Response
 
+from dashboard import request_queries as q
 from dashboard.store import FeedError
 from dashboard.tabular import (
     CSV,
@@ -66,11 +67,14 @@ def sla_risk_router(workspace: Workspace, city: str) -> APIRouter:
             raise FeedError(404, f"city {city!r} has no SLA breach risk yet: run `urbanpulse train sla-risk "
                                  f"--city {city}` after its requests are ingested")
         modified = datetime.fromtimestamp(version[0] / 1e9, UTC)
-        filters = (district, category, department, min_probability)
-        etag = etag_for("sla-risk", version, filters, limit, format)
+        filters = q.RequestFilters(district=district, category=category, department=department)
+        etag = etag_for("sla-risk", version, filters.key(), min_probability, limit, format)
 
         def compute() -> tuple[bytes, str, dict[str, str]]:
-            rows = _matching(pl.scan_parquet(path), *filters).collect()
+            rows = q.without_dates(pl.scan_parquet(path), filters)
+            if min_probability > 0:
+                rows = rows.filter(pl.col(sla.BREACH_PROBABILITY) >= min_probability)
+            rows = rows.sort([sla.BREACH_PROBABILITY, rq.SERVICE_REQUEST_ID], descending=[True, False]).collect()
             listed = rows.head(limit)
             headers = {"X-Total-Count": str(rows.height)}
             if format == "csv":
@@ -83,14 +87,3 @@ def sla_risk_router(workspace: Workspace, city: str) -> APIRouter:
         return conditional(request, answers, etag, modified, compute)
 
     return router
-
-
-def _matching(rows: pl.LazyFrame, district: str | None, category: str | None, department: str | None,
-              min_probability: float) -> pl.LazyFrame:
-    for column, wanted in ((rq.DISTRICT_ID, district), (rq.CATEGORY, category), (rq.DEPARTMENT, department)):
-        if wanted is not None:
-            rows = rows.filter(pl.col(column) == wanted)
-    if min_probability > 0:
-        rows = rows.filter(pl.col(sla.BREACH_PROBABILITY) >= min_probability)
-    return rows.sort([sla.BREACH_PROBABILITY, rq.SERVICE_REQUEST_ID], descending=[True, False])
-
