@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -54,16 +56,27 @@ def served(tmp_path_factory, home: Path):
     server = LocalServer(prefect_home, free_port(), QUIET_SERVER).start()
     env = {**os.environ, "PREFECT_API_URL": server.api_url, "PREFECT_HOME": str(prefect_home),
            "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "PREFECT_RUNNER_POLL_FREQUENCY": "1"}
-    log = open(prefect_home / "serve-flows.log", "wb")  # noqa: SIM115
-    runner = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "--home", str(home), "serve-flows", "--city", "tiny",
-         "--only", "ingest-requests-tiny", "--only", "backfill-requests-tiny", "--interval", "15"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        with serving_flows(home, env, server.api_url, prefect_home / "serve-flows.log", "--only", "ingest-requests-tiny",
+                           "--only", "backfill-requests-tiny", "--interval", "15"):
+            yield server
+    finally:
+        server.stop()
+        patch.undo()
+
+
+@contextmanager
+def serving_flows(home: Path, env: dict, api_url: str, log_path: Path, *options: str) -> Iterator[None]:
+    """`urbanpulse serve-flows --city tiny OPTIONS` in its own process, its output in `log_path`;
+    this process's Prefect client talks to `api_url` meanwhile."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    log = open(log_path, "wb")  # noqa: SIM115
+    runner = subprocess.Popen([sys.executable, "-m", "flows.cli", "--home", str(home), "serve-flows", "--city", "tiny",
+                               *options], env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
-        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):  # this process's client too
-            yield server
+        with temporary_settings(updates={PREFECT_API_URL: api_url}):
+            yield
     finally:
         runner.terminate()
         try:
@@ -71,8 +84,6 @@ def served(tmp_path_factory, home: Path):
         except subprocess.TimeoutExpired:
             runner.kill()
         log.close()
-        server.stop()
-        patch.undo()
 
 
 def client():
@@ -233,22 +244,11 @@ def test_serve_flows_on_its_own_server_runs_deployments_that_hold_a_concurrency_
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     env |= {"PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_RUNNER_POLL_FREQUENCY": "1", **QUIET_SERVER}
-    log = open(tmp_path / "serve-flows.log", "wb")  # noqa: SIM115
-    runner = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "--home", str(tmp_path), "serve-flows", "--city", "tiny",
-         "--port", str(port), "--only", "verify-datasets", "--interval", "5"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
+    log = tmp_path / "serve-flows.log"
     try:
-        with temporary_settings(updates={PREFECT_API_URL: f"http://127.0.0.1:{port}/api"}):
+        with serving_flows(tmp_path, env, f"http://127.0.0.1:{port}/api", log, "--port", str(port),
+                           "--only", "verify-datasets", "--interval", "5"):
             runs = finished_runs(deployment_id("verify_published_datasets/verify-datasets", 180), 1, 180)
-        assert {r.state_type.value for r in runs} == {"COMPLETED"}, (tmp_path / "serve-flows.log").read_text()[-3000:]
+        assert {r.state_type.value for r in runs} == {"COMPLETED"}, log.read_text()[-3000:]
     finally:
-        runner.terminate()
-        try:
-            runner.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            runner.kill()
-        log.close()
         patch.undo()
