@@ -13,13 +13,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sqlite3
 from collections import OrderedDict
 from pathlib import Path
 
 import anyio.to_thread
 
 from dashboard.limits import FeedLimits
+from plumbing.live_store.backend import STORE_ERRORS
 from plumbing.live_store.reader import LiveStoreReader
 
 STREAM_CACHE_KIB = 16 * 1024  # the shared reader's SQLite page cache
@@ -137,7 +137,7 @@ class ChangeHub:
                     continue
                 try:
                     head = await self.latest()
-                except (sqlite3.Error, OSError) as error:
+                except (*STORE_ERRORS, OSError) as error:
                     logger.warning("cannot read the live store %s (%s): trying again", self.store_path, error)
                     await self._release()
                     await asyncio.sleep(RETRY_SECONDS)

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Response
 from dashboard.changes import ChangeHub
 from dashboard.store import open_store
 from plumbing.landing import LandingLog, landed_ends
+from plumbing.live_store.backend import store_exists
 from plumbing.workspace import Workspace
 from schemas import ledger
 from schemas import live as lv
@@ -92,7 +93,7 @@ def health_router(workspace: Workspace, city: str, hub: ChangeHub) -> APIRouter:
         landed = landed_ends(landing)
         streams = {"open": hub.streams, "max": hub.limits.max_streams}
         now = datetime.now(UTC)
-        if not store_path.exists():
+        if not store_exists(store_path):
             state = live_path_state(landing, landed, None, alarm, now)
             status = state.status if state.status != OK else WAITING
             response.status_code = 200 if status == WAITING else UNHEALTHY

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fastapi import HTTPException
 
+from plumbing.live_store.backend import describe, store_exists
 from plumbing.live_store.reader import LiveStoreReader
 
 
@@ -18,8 +19,9 @@ class FeedError(HTTPException):
 
 
 def require_store(path: Path) -> None:
-    if not path.exists():
-        raise FeedError(503, f"no live data yet: start the stream (urbanpulse stream requests) to create {path}")
+    if not store_exists(path):
+        raise FeedError(503, f"no live data yet: start the stream (urbanpulse stream requests) to create "
+                             f"{describe(path)}")
 
 
 def open_store(path: Path) -> LiveStoreReader:
@@ -31,7 +33,7 @@ def open_store(path: Path) -> LiveStoreReader:
 def reading(path: Path) -> Iterator[sqlite3.Connection | None]:
     """A read-only connection for one request, or None when there is no live store yet (the
     participation and sensor routes answer that with empty lists or 404s, not a 503)."""
-    if not path.exists():
+    if not store_exists(path):
         yield None
         return
     reader = LiveStoreReader.open(path)

@@ -30,6 +30,7 @@ from pipelines.transforms.participation.places import populations
 from pipelines.transforms.participation.tally import VOTER_INDEX, support_entries
 from plumbing.ballot_landing import BallotLog, vote_source
 from plumbing.live_store import votes as vt
+from plumbing.live_store.backend import describe, store_exists
 from plumbing.live_store.writer import LiveStore
 from plumbing.live_store.writer_votes import (
     ElectionDefinition,
@@ -144,8 +145,8 @@ def open_vote(workspace: Workspace, city: str, path: Path, election_id: str | No
 def close_vote(workspace: Workspace, city: str, election_id: str) -> bool:
     """Close a vote (False when it was closed before) and decide it from every counted ballot."""
     path = workspace.live_store(city)
-    if not path.exists():
-        raise ValueError(f"no vote is open in city {city!r} ({path} does not exist)")
+    if not store_exists(path):
+        raise ValueError(f"no vote is open in city {city!r} ({describe(path)} does not exist)")
     store = LiveStore(path)
     try:
         create_vote_tables(store.db)

@@ -52,6 +52,7 @@ from pipelines.transforms.participation.validate import count_repeated_voters, v
 from plumbing.ballot_landing import BallotLog
 from plumbing.landing import segment_ref
 from plumbing.live_store import votes as vt
+from plumbing.live_store.backend import store_exists
 from plumbing.live_store.reader import LiveStoreReader
 from plumbing.live_store.writer import LiveStore, SegmentLedger, writing_store
 from plumbing.live_store.writer_votes import (
@@ -90,7 +91,7 @@ class VoteSettings:
     def source_names(self, required: bool = True) -> list[str]:
         """The landing sources of every vote registered in the city's live store (open or closed)."""
         names: list[str] = []
-        if self.store_path.exists():
+        if store_exists(self.store_path):
             reader = LiveStoreReader.open(self.store_path)
             try:
                 names = sorted(row[SOURCE] for row in vt.elections(reader.db))

@@ -17,13 +17,13 @@ and published is the same request twice; `plumbing.request_view` keeps one of th
 from __future__ import annotations
 
 import os
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 from plumbing.landing import SEGMENT_DIGITS, segment_ref
+from plumbing.live_store.backend import STORE_ERRORS, no_such_table, store_exists
 from plumbing.live_store.reader import LiveStoreReader
 from plumbing.live_store.tables import select, to_frame
 from schemas import live as lv
@@ -81,7 +81,7 @@ def unpublished_where(version: LiveVersion) -> tuple[str, list[str]]:
 
 def read_overlay(path: Path, previous: LiveOverlay | None = None) -> LiveOverlay:
     """The store's unpublished versions; `previous` is returned as is when nothing changed."""
-    if not path.exists():
+    if not store_exists(path):
         return NO_STORE
     reader = LiveStoreReader.open(path, cache_kib=16_384)
     try:
@@ -96,8 +96,8 @@ def read_overlay(path: Path, previous: LiveOverlay | None = None) -> LiveOverlay
             last = reader.last_commit()
         finally:
             reader.db.execute("COMMIT")
-    except sqlite3.OperationalError as error:  # a store being created has no tables yet
-        if "no such table" in str(error):
+    except STORE_ERRORS as error:  # a store being created has no tables yet
+        if no_such_table(error):
             return NO_STORE
         raise
     finally:

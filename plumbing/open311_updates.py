@@ -19,6 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from plumbing.landing import LandingLog
+from plumbing.live_store.backend import describe, store_exists
 from plumbing.live_store.open311 import requests_by_id
 from plumbing.live_store.reader import LiveStoreReader
 from plumbing.open311_intake import raw_table, update_row
@@ -66,8 +67,8 @@ def _when(text: str | None) -> datetime:
 def import_updates(workspace: Workspace, city: str, path: Path) -> UpdateImport:
     records = read_update_file(Path(path))
     store_path = workspace.live_store(city)
-    if not store_path.exists():
-        raise ValueError(f"city {city!r} has no live store yet ({store_path}): start the stream first")
+    if not store_exists(store_path):
+        raise ValueError(f"city {city!r} has no live store yet ({describe(store_path)}): start the stream first")
     reader = LiveStoreReader.open(store_path)
     try:
         ids = [r.get(rq.SERVICE_REQUEST_ID) or "" for r in records]

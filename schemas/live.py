@@ -69,9 +69,20 @@ class LiveTable:
     indexes: dict[str, tuple[str, ...]] = dc_field(default_factory=dict)
     without_rowid: bool = True
 
+    def __post_init__(self) -> None:
+        _TABLES_BY_NAME[self.name] = self
+
     @property
     def columns(self) -> tuple[str, ...]:
         return tuple(self.schema.names)
+
+    @staticmethod
+    def named(name: str) -> LiveTable | None:
+        """The table of that name, wherever it is defined (requests, votes, sensors)."""
+        return _TABLES_BY_NAME.get(name)
+
+
+_TABLES_BY_NAME: dict[str, LiveTable] = {}
 
 
 _TEXT, _INT, _REAL, _FLAG, _TIME = pa.string(), pa.int64(), pa.float64(), pa.bool_(), rq.UTC_TS

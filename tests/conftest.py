@@ -8,6 +8,8 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
+from postgres_fixtures import BACKENDS, live_store_on, postgres_server, store_url  # noqa: F401
+
 from models.cities.pack import CityPack
 from schemas import requests as rq
 from schemas.taxonomy import TaxonomyEntry
@@ -82,3 +84,11 @@ def enriched_frame(rows: list[dict]) -> pl.DataFrame:
     """An ENRICHED_REQUEST frame: every published column, the given values, null elsewhere."""
     empty = dict.fromkeys(rq.ENRICHED_REQUEST.names)
     return pl.DataFrame([empty | row for row in rows], schema=pl.Schema(rq.ENRICHED_REQUEST), strict=False)
+
+
+@pytest.fixture(params=BACKENDS)
+def live_backend(request: pytest.FixtureRequest) -> str:
+    """Runs the test once on each live store: the embedded SQLite file and a real PostgreSQL
+    server (a fresh database, the setting in this process and the ones it starts)."""
+    with live_store_on(store_url(request, request.param)):
+        yield request.param

@@ -9,12 +9,12 @@ that reads as no requests.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
 import polars as pl
 
+from plumbing.live_store.backend import STORE_ERRORS, no_such_table
 from plumbing.live_store.tables import micros, select, to_frame
 from schemas import live as lv
 from schemas import requests as rq
@@ -22,26 +22,26 @@ from schemas import requests as rq
 _IN_JSON = "IN (SELECT value FROM json_each(?))"
 
 
-def _rows(db: sqlite3.Connection, table: lv.LiveTable, where: str, params: Sequence,
+def _rows(db, table: lv.LiveTable, where: str, params: Sequence,
           tail: str = "") -> pl.DataFrame:
     try:
         rows = db.execute(select(table, where=where) + tail, tuple(params)).fetchall()
-    except sqlite3.OperationalError as error:
-        if "no such table" in str(error):
+    except STORE_ERRORS as error:
+        if no_such_table(error):
             rows = []
         else:
             raise
     return to_frame(rows, table)
 
 
-def requests_by_id(db: sqlite3.Connection, ids: Sequence[str]) -> pl.DataFrame:
+def requests_by_id(db, ids: Sequence[str]) -> pl.DataFrame:
     """The views of `ids` the store knows, in the order asked."""
     found = _rows(db, lv.OPEN311_REQUESTS_TABLE, f"{rq.SERVICE_REQUEST_ID} {_IN_JSON}", [json.dumps(list(ids))])
     order = pl.DataFrame({rq.SERVICE_REQUEST_ID: list(dict.fromkeys(ids))}, schema={rq.SERVICE_REQUEST_ID: pl.String})
     return order.join(found, on=rq.SERVICE_REQUEST_ID, how="inner", maintain_order="left")
 
 
-def requests_between(db: sqlite3.Connection, start: datetime, end: datetime, service_codes: Sequence[str] = (),
+def requests_between(db, start: datetime, end: datetime, service_codes: Sequence[str] = (),
                      statuses: Sequence[str] = (), limit: int = 1_000, offset: int = 0) -> pl.DataFrame:
     """Views requested in [start, end], newest first, filtered by service codes and statuses."""
     where = [f"{rq.REQUESTED_DATETIME} >= ?", f"{rq.REQUESTED_DATETIME} <= ?"]
@@ -54,7 +54,7 @@ def requests_between(db: sqlite3.Connection, start: datetime, end: datetime, ser
     return _rows(db, lv.OPEN311_REQUESTS_TABLE, " AND ".join(where), [*params, limit, offset], tail)
 
 
-def updates_between(db: sqlite3.Connection, start: datetime, end: datetime, limit: int = 1_000,
+def updates_between(db, start: datetime, end: datetime, limit: int = 1_000,
                     offset: int = 0) -> pl.DataFrame:
     """Updates (status or notes changes) with `updated_datetime` in [start, end], oldest first."""
     tail = f" ORDER BY {rq.UPDATED_DATETIME}, {lv.UPDATE_ID} LIMIT ? OFFSET ?"

@@ -1,7 +1,8 @@
 """Reading the live store: what the feed, the dashboard, tests and the stream's restart ask of it.
 
-`LiveStoreReader.open(path)` opens the city's store read-only (SQLite in WAL mode), so readers
-never block the stream's writer. The writer (`writer.LiveStore`) is a reader too: a restart asks
+`LiveStoreReader.open(path)` opens the city's store read-only (SQLite in WAL mode, or a read-only
+session on the PostgreSQL server the settings name: `backend`), so readers never block the
+stream's writer. The writer (`writer.LiveStore`) is a reader too: a restart asks
 the same questions before it writes.
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
+from plumbing.live_store import backend
 from plumbing.live_store.figures import WindowStats
 from plumbing.live_store.tables import from_micros, micros, select, to_frame
 from plumbing.live_store.versions import empty_states
@@ -47,8 +49,7 @@ class LiveStoreReader:
     @classmethod
     def open(cls, path: Path, cache_kib: int = CACHE_KIB) -> LiveStoreReader:
         """`cache_kib` bounds this connection's page cache (a long-lived reader wants less)."""
-        db = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True, check_same_thread=False)
-        return cls(db, path, cache_kib)
+        return cls(backend.connect(path, read_only=True), path, cache_kib)
 
     def close(self) -> None:
         self.db.close()

@@ -18,7 +18,6 @@ read-only (`reader.LiveStoreReader`) and never block the writer.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,10 +26,11 @@ from pathlib import Path
 
 import polars as pl
 
+from plumbing.live_store import backend
+from plumbing.live_store.backend import OWNER_ONLY  # noqa: F401  (the store file's mode, as tests check)
 from plumbing.live_store.figures import WindowStats
 from plumbing.live_store.reader import LiveStoreReader
 from plumbing.live_store.tables import from_micros, insert, micros, schema_script, sql_type, to_rows
-from plumbing.locks import at_once
 from plumbing.transactions import write_transaction
 from schemas import ledger
 from schemas import live as lv
@@ -69,18 +69,13 @@ class Commit:
     hours: list[tuple] | None = None  # (window, start, district, category, hours to close, +1 | -1)
 
 
-OWNER_ONLY = 0o600  # SQLite gives its -wal and -shm files the database's permissions
-
-
 class LiveStore(LiveStoreReader):
-    """The store opened for writing (one writer per city: the stream holds a lock beside it)."""
+    """The store opened for writing (one writer per city: the stream holds a lock beside it).
+    On a PostgreSQL server (`backend`) the PRAGMAs below do nothing."""
 
     def __init__(self, path: Path) -> None:
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=OWNER_ONLY, exist_ok=True)
-        path.chmod(OWNER_ONLY)  # it holds live votes' pseudonymised ballots: the owner's, like `restricted/`
-        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        db = backend.connect(path, read_only=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a killed process loses nothing committed
         # the dataset publisher checkpoints in the background (`checkpoint`); this is the safety net
@@ -145,11 +140,11 @@ def writing_store(store_path: Path, lock_suffix: str, busy: str, fresh: bool = F
     """The live store, opened for writing by one stream of one kind: the lock file
     `<store>.<lock_suffix>` beside it is held for the run, so a second stream of that kind fails
     at once with `busy`, while streams of other kinds (own lock files) share the store, SQLite
-    serialising their transactions. `fresh` deletes the store first (a rebuild)."""
-    with at_once(store_path.with_suffix(lock_suffix), StreamBusyError(busy)):
+    serialising their transactions. `fresh` deletes the store first (a rebuild). On a
+    PostgreSQL server the lock is the server's (`backend.stream_lock`)."""
+    with backend.stream_lock(store_path, lock_suffix, StreamBusyError(busy)):
         if fresh:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{store_path}{suffix}").unlink(missing_ok=True)
+            backend.remove_store(store_path)
         store = LiveStore(store_path)
         try:
             yield store
@@ -157,7 +152,7 @@ def writing_store(store_path: Path, lock_suffix: str, busy: str, fresh: bool = F
             store.close()
 
 
-def _add_missing_columns(db: sqlite3.Connection) -> None:
+def _add_missing_columns(db) -> None:
     """Columns added to a table after a store was created (`enrich_failed` in the ledger)."""
     for table in lv.LIVE_TABLES:
         present = {row[1] for row in db.execute(f"PRAGMA table_info({table.name})")}

@@ -11,10 +11,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 from live_fixtures import land_chunks, urbanpulse, windows_of
+from postgres_fixtures import BACKENDS, live_store_on, store_url
 from polars.testing import assert_frame_equal
 
 from pipelines.sinks.requests.dataset import published_requests
 from plumbing.landing import LandingLog
+from plumbing.live_store.backend import store_exists
 from plumbing.live_store.reader import LiveStoreReader
 from plumbing.workspace import Workspace
 from schemas import live as lv
@@ -29,7 +31,7 @@ KILLS = 3
 def _wait_for_offsets(store_path: Path, wanted: dict[str, int], reader: str, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if store_path.exists():
+        if store_exists(store_path):
             store = LiveStoreReader.open(store_path)
             try:
                 if store.offsets(reader) == wanted:
@@ -43,7 +45,7 @@ def _wait_for_offsets(store_path: Path, wanted: dict[str, int], reader: str, tim
 
 
 def _committed(store_path: Path) -> int:
-    if not store_path.exists():
+    if not store_exists(store_path):
         return 0
     store = LiveStoreReader.open(store_path)
     try:
@@ -70,11 +72,19 @@ def _kill_while_busy(home: Path, store_path: Path, rng: random.Random, during_st
     return _committed(store_path)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=BACKENDS)
 def killed_and_replayed(tmp_path_factory, request):
     """A stream killed KILLS times at random moments while records keep landing, then a clean run;
-    and the same landing log replayed, uninterrupted, into another workspace."""
-    tiny_pack = request.getfixturevalue("module_tiny_pack")
+    and the same landing log replayed, uninterrupted, into another workspace. Once with each live
+    store: the SQLite file, and a real PostgreSQL server (one database per workspace)."""
+    with live_store_on(store_url(request, request.param)):
+        found = _killed_run(tmp_path_factory)
+    with live_store_on(store_url(request, request.param)):
+        return found | _replayed_run(tmp_path_factory, found.pop("home"))
+
+
+def _killed_run(tmp_path_factory) -> dict:
+    tiny_pack = _tiny_pack(tmp_path_factory)
     home = tiny_pack.root.parents[1]
     workspace = Workspace(home)
     store_path = workspace.live_store("tiny")
@@ -100,7 +110,12 @@ def killed_and_replayed(tmp_path_factory, request):
     live_ledger = LiveStoreReader.open(store_path).ledger()
     published = pl.concat(list(published_requests(workspace.city_dataset("requests", "tiny"))))
     dead_published = pl.read_parquet(workspace.dead_letters_dataset / "**" / "*.parquet")
+    return {"home": home, "records": records, "live": live, "live_ledger": live_ledger, "published": published,
+            "dead_published": dead_published, "kills": kills}
 
+
+def _replayed_run(tmp_path_factory, home: Path) -> dict:
+    workspace = Workspace(home)
     reference = tmp_path_factory.mktemp("reference")
     shutil.copytree(home / "cities", reference / "cities")
     shutil.copytree(workspace.landing("tiny"), Workspace(reference).landing("tiny"))
@@ -109,16 +124,13 @@ def killed_and_replayed(tmp_path_factory, request):
     assert replay.returncode == 0, replay_output
     replayed = Workspace(reference)
     return {
-        "records": records, "live": live, "live_ledger": live_ledger, "published": published,
-        "dead_published": dead_published, "kills": kills,
         "replayed": windows_of(replayed.live_store("tiny")),
         "replayed_ledger": LiveStoreReader.open(replayed.live_store("tiny")).ledger(),
         "replayed_published": pl.concat(list(published_requests(replayed.city_dataset("requests", "tiny")))),
     }
 
 
-@pytest.fixture(scope="module")
-def module_tiny_pack(tmp_path_factory):
+def _tiny_pack(tmp_path_factory):
     from conftest import TINY_CITY, TINY_TAXONOMY
 
     from models.cities.pack import CityPack

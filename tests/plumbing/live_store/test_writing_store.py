@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import multiprocessing
 
+import pytest
+
 from plumbing.live_store.writer import StreamBusyError, writing_store
+
+
+pytestmark = pytest.mark.usefixtures("live_backend")  # SQLite lock files and PostgreSQL advisory locks
 
 
 def _try_to_hold(store_path, lock_suffix, answers) -> None:
