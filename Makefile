@@ -27,8 +27,13 @@ $(PAGE): $(STAMP) $(WEB)/package-lock.json $(WEB)/build.mjs $(wildcard $(WEB)/sr
 demo: $(STAMP) $(PAGE)
 	$(VENV)/bin/urbanpulse demo $(DEMO_ARGS)
 
+# the suites that read and write the live store, once more against a real PostgreSQL server
+# (Debian's package, installed by the tests when missing, a cluster in a temporary folder)
+SERVER_STORE_TESTS := tests/dashboard/test_feed*.py tests/dashboard/test_open311_server.py tests/pipelines/live
+
 test: $(STAMP) $(PAGE)
 	$(PY) -m pytest -q
+	$(PY) -m pytest -q --live-store=postgresql $(SERVER_STORE_TESTS)
 
 # the fuzz suite at full budget (10,000 examples per test; `make test` runs it at 100)
 fuzz: $(STAMP)

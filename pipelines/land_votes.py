@@ -24,6 +24,7 @@ from pipelines.sources.participation.pabulib import read_pabulib
 from plumbing.ballot_landing import BallotLog
 from plumbing.landing import SEGMENT_ROWS
 from plumbing.live_store import votes as vt
+from plumbing.live_store.backend import store_exists
 from plumbing.live_store.reader import LiveStoreReader
 from plumbing.workspace import Workspace
 from schemas import participation as pb
@@ -60,7 +61,7 @@ def registered_source(workspace: Workspace, city: str, election_id: str) -> str:
     """The landing source of a vote opened in the city's live store; ValueError saying what to do."""
     path = workspace.live_store(city)
     found = None
-    if path.exists():
+    if store_exists(path):
         reader = LiveStoreReader.open(path)
         try:
             found = vt.election(reader.db, election_id)

@@ -16,7 +16,6 @@ and published is the same request twice; `plumbing.request_view` keeps one of th
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,9 +33,10 @@ MAX_SEQ = 10**SEGMENT_DIGITS - 1  # the last segment number `segment_ref` can wr
 
 @dataclass(frozen=True)
 class LiveVersion:
-    """What identifies the store's state for caching: the file, its last change and offsets."""
+    """What identifies the store's state for caching: the store (rebuilt or not), its last change
+    and offsets."""
 
-    inode: int
+    store_id: str
     last_change_id: int
     committed: tuple[tuple[str, int], ...]
     published: tuple[tuple[str, int], ...]
@@ -61,7 +61,7 @@ NO_STORE = LiveOverlay(empty_states(), None, None, None)
 
 def live_version(reader: LiveStoreReader, path: Path) -> LiveVersion:
     return LiveVersion(
-        os.stat(path).st_ino, reader.last_change_id(),
+        reader.meta().get(lv.STORE_ID, ""), reader.last_change_id(),
         tuple(sorted(reader.offsets(lv.WINDOWS_READER).items())),
         tuple(sorted(reader.offsets(lv.PUBLISHER).items())),
     )

@@ -53,6 +53,7 @@ CHANGE_ROW_ID = "id"
 COMMITTED_AT = "committed_at"
 PAYLOAD = "payload"  # a change's JSON summary (segment, counts); windows are joined in on read
 META_KEY, META_VALUE = "key", "value"
+STORE_ID = "store_id"  # a meta key: random, written when the store is created
 
 WINDOWS_READER, DEAD_LETTERS_READER, PUBLISHER = "windows", "dead_letters", "datasets"
 READERS = (WINDOWS_READER, DEAD_LETTERS_READER, PUBLISHER)

@@ -7,7 +7,6 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 import pytest
-
 from postgres_fixtures import BACKENDS, live_store_on, postgres_server, store_url  # noqa: F401
 
 from models.cities.pack import CityPack
@@ -92,3 +91,20 @@ def live_backend(request: pytest.FixtureRequest) -> str:
     server (a fresh database, the setting in this process and the ones it starts)."""
     with live_store_on(store_url(request, request.param)):
         yield request.param
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--live-store", choices=BACKENDS, default="sqlite",
+                     help="the live store every test module writes and reads: the embedded SQLite file "
+                          "(default) or a real PostgreSQL server started for the session (a database per module)")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def live_store_of_module(request: pytest.FixtureRequest):
+    """With `--live-store=postgresql`, each test module (its module-scoped homes included) reads
+    and writes its live stores on a fresh database of the PostgreSQL server."""
+    if request.config.getoption("--live-store") == "sqlite":
+        yield
+        return
+    with live_store_on(request.getfixturevalue("postgres_server").new_database()):
+        yield

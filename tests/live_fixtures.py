@@ -13,6 +13,7 @@ import polars as pl
 from flows.cli_steps import urbanpulse_command
 from pipelines.land_requests import land_file
 from plumbing.landing import LandingLog
+from plumbing.live_store.backend import store_exists
 from plumbing.live_store.reader import LiveStoreReader
 from schemas import live as lv
 from schemas import requests as rq
@@ -48,7 +49,7 @@ def windows_of(store_path: Path) -> pl.DataFrame:
 
 def committed_offsets(store_path: Path) -> dict[str, int]:
     """Per source, how far the stream's windows step has committed (empty before it starts)."""
-    if not store_path.exists():
+    if not store_exists(store_path):
         return {}
     store = LiveStoreReader.open(store_path)
     try:

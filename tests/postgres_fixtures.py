@@ -125,3 +125,22 @@ def store_url(request: pytest.FixtureRequest, backend: str) -> str | None:
     if backend == "sqlite":
         return None
     return request.getfixturevalue("postgres_server").new_database()
+
+
+def store_contents(path: Path) -> bytes:
+    """Everything a live store holds, as bytes to search: the SQLite file, or on a server every
+    row of every table of the store's schema as text."""
+    from plumbing.live_store import postgres
+    from plumbing.live_store.backend import server_url
+
+    url = server_url()
+    if not url:
+        return Path(path).read_bytes()
+    db = postgres.connect(url, path, read_only=True)
+    try:
+        tables = [name for (name,) in db.conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")]
+        return b"\n".join(str(row).encode() for table in tables
+                          for row in db.conn.execute(f'SELECT t::text FROM "{table}" t'))
+    finally:
+        db.close()

@@ -16,6 +16,7 @@ from fastapi import Request
 from dashboard.open311.render import error_answer
 from plumbing.api_keys import KeyChecker, KeyStore, RateLimiter
 from plumbing.landing import LandingLog
+from plumbing.live_store.backend import store_exists
 from plumbing.live_store.reader import LiveStoreReader
 from plumbing.open311_intake import GroupLander
 from plumbing.open311_services import Open311Problem, Service, city_services
@@ -83,7 +84,7 @@ class Open311Context:
     @contextmanager
     def store(self) -> Iterator[LiveStoreReader | None]:
         path = self.workspace.live_store(self.city)
-        if not path.exists():
+        if not store_exists(path):
             yield None
             return
         reader = LiveStoreReader.open(path, cache_kib=8_192)

@@ -2,11 +2,12 @@
 of a PostgreSQL database, chosen by one setting.
 
 `URBANPULSE_LIVE_STORE_URL=postgresql://user:password@host:5432/urbanpulse` puts every city's store
-in that database (one schema per city, `postgres.schema_of`), so feed servers on several machines
-read one store; unset (or empty), each store is `<home>/state/live/<city>.sqlite`. A store is
-still named by its path (`Workspace.live_store(city)`) either way: the path's name picks the
-schema. Every process of a deployment (streams, publisher, feed servers) must see the same
-setting; one database serves one UrbanPulse home.
+in that database (one schema per city and home), so feed servers on several machines read one
+store; unset (or empty), each store is `<home>/state/live/<city>.sqlite`. A store is named by its
+path (`Workspace.live_store(city)`) either way: on a server, the file `<city>.postgres` beside it
+names its schema (`postgres.claim_schema`), so every process that shares the home (streams,
+publisher, feed servers: they read the published datasets there too) finds the same store. All of
+them must see the same setting.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def server_url() -> str | None:
 def describe(path: Path) -> str:
     """The store as messages name it."""
     url = server_url()
-    return f"schema {postgres.schema_of(path)} on {postgres._safe(url)}" if url else str(path)
+    return f"schema {postgres.schema_of(path) or '(none yet)'} on {postgres._safe(url)}" if url else str(path)
 
 
 def connect(path: Path, read_only: bool) -> sqlite3.Connection | postgres.PostgresConnection:
@@ -67,16 +68,18 @@ def is_server(db) -> bool:
     return isinstance(db, postgres.PostgresConnection)
 
 
+def has_table(db, name: str) -> bool:
+    """Whether the store has table `name` (a stream of that kind has written it)."""
+    if is_server(db):
+        query = "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?"
+    else:
+        query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+    return db.execute(query, (name,)).fetchone() is not None
+
+
 def store_exists(path: Path) -> bool:
     """Whether a stream has created this store (a reader before that has nothing to read)."""
-    url = server_url()
-    if not url:
-        return Path(path).exists()
-    db = postgres.connect(url, path, read_only=True)
-    try:
-        return postgres.schema_exists(db)
-    finally:
-        db.close()
+    return (postgres.schema_file(path) if server_url() else Path(path)).exists()
 
 
 def remove_store(path: Path) -> None:

@@ -1,7 +1,8 @@
 """The live store on a PostgreSQL server, so that feed servers on several machines read one store.
 
-Each city's store is one schema (`live_<city>`) of the database the settings name
-(`backend.LIVE_STORE_URL_ENV`); one database per UrbanPulse home. The store's code writes every
+Each city's store is one schema (`live_<city>_<random>`, named in `<home>/state/live/<city>.postgres`)
+of the database the settings name (`backend.LIVE_STORE_URL_ENV`); several homes may share a
+database. The store's code writes every
 statement once, in the SQL that SQLite (the embedded default) speaks, and `PostgresConnection`
 offers the small part of `sqlite3.Connection` the store uses (`execute`, `executemany`,
 `executescript`, `in_transaction`, `with db:`), rewriting each statement with `translate`.
@@ -32,11 +33,13 @@ cannot hold) as U+FFFD.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import secrets
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import Self
 from pathlib import Path
+from typing import Self
 
 import psycopg
 from psycopg import adapt, postgres
@@ -59,13 +62,41 @@ RESERVED_COLUMNS = ("window",)
 _RESERVED = re.compile(r'(?<![\w"])(' + "|".join(RESERVED_COLUMNS) + r')(?![\w"])')
 
 
-def schema_of(path: Path) -> str:
-    """A city's schema, named after its store file (`<home>/state/live/<city>.sqlite`)."""
+def schema_of(path: Path) -> str | None:
+    """The schema of the store at `path`: named in the file `<store>.postgres` beside where the
+    SQLite file would be, which the first writer creates (None before that). The name carries a
+    random part, so two homes (or two test runs) sharing one database never share a store."""
+    try:
+        return schema_file(path).read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def schema_file(path: Path) -> Path:
+    return Path(path).with_suffix(".postgres")
+
+
+def claim_schema(path: Path) -> str:
+    """The store's schema, named now if no writer named it before (atomically: two writers starting
+    at once agree on the first name written)."""
+    if found := schema_of(path):
+        return found
     stem = Path(path).stem.lower()
-    plain = re.sub(r"[^a-z0-9_]", "_", stem)
+    plain = re.sub(r"[^a-z0-9_]", "_", stem)[:40]
     if plain != stem:  # another alphabet or punctuation: keep it apart from its look-alikes
-        plain = f"{plain[:40]}_{hashlib.sha1(stem.encode()).hexdigest()[:8]}"
-    return SCHEMA_PREFIX + plain
+        plain = f"{plain}_{hashlib.sha1(stem.encode()).hexdigest()[:6]}"
+    name = f"{SCHEMA_PREFIX}{plain}_{secrets.token_hex(4)}"
+    target = schema_file(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    draft = target.with_suffix(f".postgres-{secrets.token_hex(4)}")
+    draft.write_text(name + "\n")
+    try:
+        os.link(draft, target)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
+    return schema_of(path)
 
 
 class _NoRows:
@@ -93,7 +124,10 @@ class PostgresConnection:
     def in_transaction(self) -> bool:
         return self.conn.info.transaction_status != TransactionStatus.IDLE
 
-    def execute(self, sql: str, params: Sequence = ()):
+    def execute(self, sql: str, params: Sequence = (), *, parameters: Sequence | None = None):
+        """As `sqlite3.Connection.execute` (`parameters`: the keyword DB-API readers such as
+        `polars.read_database` pass)."""
+        params = parameters if parameters is not None else params
         verb = sql.strip().upper()
         if verb == "BEGIN IMMEDIATE":
             self.conn.execute("BEGIN")
@@ -147,7 +181,9 @@ class PostgresConnection:
 def connect(url: str, path: Path, read_only: bool = False, create: bool = False) -> PostgresConnection:
     """A connection to the store of `path` in the database at `url` (autocommit, like the SQLite
     store's; `create` makes the schema where it is missing)."""
-    schema = schema_of(path)
+    schema = claim_schema(path) if create else schema_of(path)
+    if schema is None:
+        raise StoreServerError(f"no live store at {path} yet: start the stream, which creates it")
     options = f"-c search_path={schema}" + (" -c default_transaction_read_only=on" if read_only else "")
     try:
         conn = psycopg.connect(url, autocommit=True, options=options, application_name="urbanpulse")
@@ -166,12 +202,6 @@ def connect(url: str, path: Path, read_only: bool = False, create: bool = False)
 
 class StoreServerError(RuntimeError):
     """The configured PostgreSQL server cannot be reached (the message says what to do)."""
-
-
-def schema_exists(db: PostgresConnection) -> bool:
-    """Whether a writer has created this city's store (its `meta` table) yet."""
-    found = db.conn.execute("SELECT to_regclass(%s)", (f"{db.schema}.meta",)).fetchone()[0]
-    return found is not None
 
 
 def drop_schema(db: PostgresConnection) -> None:
@@ -306,7 +336,7 @@ def _upsert(sql: str) -> str:
         return sql
     verb, name = found.group(1).upper(), found.group(2)
     statement = f"INSERT INTO {name}" + sql[found.end():]
-    table = LiveTable.named(name)
+    table = _table(name)
     if verb == "IGNORE" or table is None or not table.primary_key:
         return statement + " ON CONFLICT DO NOTHING" if verb == "IGNORE" else statement
     columns = _inserted_columns(statement, table)
@@ -330,11 +360,11 @@ def _qualify_conflict_updates(sql: str) -> str:
     if not conflict or not target:
         return sql
     name = target.group(1)
-    table = LiveTable.named(name)
+    table = _table(name)
     if table is None:
         return sql
     head, tail = sql[:conflict.end()], sql[conflict.end():]
-    bare = re.compile(r"(?<![.\w])(" + "|".join(map(re.escape, table.columns)) + r")\b(?!\s*=[^=])")
+    bare = re.compile(r"(?<![.\w])(" + "|".join(map(re.escape, table.columns)) + r")\b(?![.\w])(?!\s*=[^=])")
     qualified = []
     for part in re.split(r"(,\s*)(?=\w+\s*=[^=])", tail):  # assignments: `col = expr`
         found = re.match(r"(\s*\w+\s*=\s*)(.*)", part, re.DOTALL)
@@ -342,6 +372,11 @@ def _qualify_conflict_updates(sql: str) -> str:
             part = found.group(1) + bare.sub(rf"{name}.\1", found.group(2))
         qualified.append(part)
     return head + "".join(qualified)
+
+
+def _table(name: str) -> LiveTable | None:
+    _all_tables()
+    return LiveTable.named(name)
 
 
 def _all_tables() -> list[LiveTable]:

@@ -11,6 +11,7 @@ import json
 import sqlite3
 from datetime import datetime
 
+from plumbing.live_store.backend import has_table
 from plumbing.live_store.tables import from_micros, micros, select
 from schemas import dead_letters as dl
 from schemas import live_sensors as ls
@@ -24,8 +25,7 @@ _STATION_COLUMNS = (sn.STATION_ID, sn.STATION_NAME, rq.LAT, rq.LONG, rq.DISTRICT
 
 def has_sensor_tables(db: sqlite3.Connection) -> bool:
     """False for a store the stream of sensors never wrote."""
-    query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
-    return db.execute(query, (ls.STATIONS_TABLE.name,)).fetchone() is not None
+    return has_table(db, ls.STATIONS_TABLE.name)
 
 
 def newest_periods(db: sqlite3.Connection, stations: list[str]) -> dict[str, datetime]:

@@ -21,6 +21,7 @@ import sqlite3
 import polars as pl
 import pyarrow as pa
 
+from plumbing.live_store.backend import has_table
 from plumbing.live_store.tables import from_micros, select, to_frame
 from schemas import dead_letters as dl
 from schemas import ledger
@@ -85,8 +86,7 @@ def shown_count(count: int | None) -> int | None:
 
 def has_vote_tables(db: sqlite3.Connection) -> bool:
     """False for a store no vote was ever opened in (the stream of requests made it)."""
-    query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
-    return db.execute(query, (ELECTIONS_TABLE.name,)).fetchone() is not None
+    return has_table(db, ELECTIONS_TABLE.name)
 
 
 def status_of(row: dict) -> str:

@@ -18,6 +18,7 @@ read-only (`reader.LiveStoreReader`) and never block the writer.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -82,6 +83,8 @@ class LiveStore(LiveStoreReader):
         db.execute(f"PRAGMA wal_autocheckpoint={WRITER_CHECKPOINT_PAGES}")
         db.executescript(schema_script())
         _add_missing_columns(db)
+        # what tells a rebuilt store from the one before (a reused inode or change id cannot)
+        db.execute(insert(lv.META_TABLE).replace("OR REPLACE", "OR IGNORE"), (lv.STORE_ID, secrets.token_hex(8)))
         super().__init__(db, path)
 
     def checkpoint(self) -> None:

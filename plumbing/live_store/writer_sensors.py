@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from plumbing.live_store.tables import create_table, from_micros, insert, micros, to_rows
+from plumbing.live_store.tables import create_table, from_micros, insert, micros, sql_type, to_rows
 from plumbing.live_store.writer import CHANGES_KEPT, LiveStore, SegmentLedger
 from plumbing.transactions import write_transaction
 from schemas import dead_letters as dl
@@ -133,8 +133,9 @@ def _write_observations(db: sqlite3.Connection, observations: pl.DataFrame, chan
     (sum and count added, min and max widened); an hour where one replaced a stored observation
     is recomputed from its stored observations, so the earlier value leaves it exactly."""
     table = ls.WINDOW_OBS_TABLE
-    db.execute(f"CREATE TEMP TABLE IF NOT EXISTS sensor_touched ({', '.join(table.columns)})")
-    db.execute(f"CREATE TEMP TABLE IF NOT EXISTS sensor_replaced ({', '.join(_HOUR_KEY)})")
+    typed = {column.name: f"{column.name} {sql_type(column)}" for column in table.schema}
+    db.execute(f"CREATE TEMP TABLE IF NOT EXISTS sensor_touched ({', '.join(typed.values())})")
+    db.execute(f"CREATE TEMP TABLE IF NOT EXISTS sensor_replaced ({', '.join(typed[k] for k in _HOUR_KEY)})")
     db.execute(f"DELETE FROM {_TOUCHED}")
     db.execute("DELETE FROM temp.sensor_replaced")
     db.executemany(insert(table).replace(f"INSERT OR REPLACE INTO {table.name}", f"INSERT INTO {_TOUCHED}"),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from plumbing.live_store.postgres import schema_of, translate
+import re
+
+from plumbing.live_store.postgres import claim_schema, schema_of, translate
 from plumbing.live_store.tables import insert, schema_script
 from schemas import live as lv
 
@@ -31,8 +33,14 @@ def test_bare_columns_in_conflict_updates_are_the_stored_rows():
         "too_late = coalesce(segments.too_late, 0)")
 
 
+def test_a_column_named_like_the_excluded_row_stays_apart_from_it():
+    sql = translate("INSERT OR REPLACE INTO sensor_window_obs (station_id, parameter, hour_start, "
+                    "period_start, value, excluded) VALUES (?, ?, ?, ?, ?, ?)")
+    assert sql.endswith("DO UPDATE SET value = excluded.value, excluded = excluded.excluded")
+
+
 def test_json_lists_are_read_with_the_column_type():
-    text = translate(f"SELECT * FROM requests WHERE service_request_id IN (SELECT value FROM json_each(?))")
+    text = translate("SELECT * FROM requests WHERE service_request_id IN (SELECT value FROM json_each(?))")
     number = translate("SELECT * FROM windows WHERE window_start IN (SELECT value FROM json_each(?))")
     assert "service_request_id IN (SELECT value FROM jsonb_array_elements_text(%s::jsonb) AS value)" in text
     assert "window_start IN (SELECT value::BIGINT FROM jsonb_array_elements_text(%s::jsonb) AS value)" in number
@@ -54,7 +62,11 @@ def test_sqlite_settings_do_nothing_and_table_info_reads_the_catalogue():
     assert "information_schema.columns" in translate("PRAGMA table_info(segments)")
 
 
-def test_schema_names_are_plain_identifiers():
-    assert schema_of("/home/state/live/nyc.sqlite") == "live_nyc"
-    other = schema_of("/home/state/live/санкт-петербург.sqlite")
-    assert other.startswith("live_") and other.isascii() and other != schema_of("/x/москва.sqlite")
+def test_schema_names_are_plain_identifiers_named_once_per_store(tmp_path):
+    store = tmp_path / "state" / "live" / "nyc.sqlite"
+    assert schema_of(store) is None  # no writer has claimed one yet
+    first = claim_schema(store)
+    assert re.fullmatch(r"live_nyc_[0-9a-f]{8}", first) and claim_schema(store) == schema_of(store) == first
+    assert claim_schema(tmp_path / "other-home" / "nyc.sqlite") != first  # two homes never share one
+    russian = claim_schema(tmp_path / "санкт-петербург.sqlite")
+    assert russian.startswith("live_") and russian.isascii() and russian != claim_schema(tmp_path / "москва.sqlite")

@@ -8,7 +8,6 @@ import pytest
 
 from plumbing.live_store.writer import StreamBusyError, writing_store
 
-
 pytestmark = pytest.mark.usefixtures("live_backend")  # SQLite lock files and PostgreSQL advisory locks
 
 
