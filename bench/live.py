@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import signal
 import statistics
@@ -34,6 +35,7 @@ from bench.workload import build_city
 from flows.cli_steps import urbanpulse_command
 from models.classification.training import train_classifier
 from plumbing.landing import LandingLog
+from plumbing.live_store.backend import LIVE_STORE_URL_ENV
 from plumbing.publishing import remove_published
 from plumbing.workspace import Workspace
 from schemas import requests as rq
@@ -248,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tick", type=float, default=0.5)
     parser.add_argument("--baseline-seconds", type=float, default=60)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--postgres-url", help="also run the stream with its live store on this PostgreSQL "
+                        "database (URBANPULSE_LIVE_STORE_URL), on a copy of the same prepared home")
     parser.add_argument("--microbatch-driver", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.microbatch_driver:
@@ -257,6 +261,10 @@ def main(argv: list[str] | None = None) -> int:
     count = round(args.rate * max(args.seconds, args.baseline_seconds))
     _say(f"preparing the demo city, a classifier and {count:,} requests")
     workspace, records = prepare(home, count, args.seed)
+    server_home = OUT / "live-home-postgres"
+    if args.postgres_url:
+        shutil.rmtree(server_home, ignore_errors=True)
+        shutil.copytree(home, server_home, symlinks=True)
     runs = {}
     _say(f"stream: {args.rate:,.0f} records/s for {args.seconds:.0f} s")
     runs["long-running Beam stream"] = measure(
@@ -264,6 +272,16 @@ def main(argv: list[str] | None = None) -> int:
         urbanpulse_command(home, "stream", "requests", "--city", CITY, "--handover-seconds", "30"),
     )
     _say(json.dumps(runs["long-running Beam stream"]["latency_seconds"]))
+    if args.postgres_url:
+        _say(f"stream with a PostgreSQL live store: {args.rate:,.0f} records/s for {args.seconds:.0f} s")
+        os.environ[LIVE_STORE_URL_ENV] = args.postgres_url
+        try:
+            runs["long-running Beam stream, PostgreSQL live store"] = measure(
+                Workspace(server_home), records, args.rate, args.seconds, args.tick,
+                urbanpulse_command(server_home, "stream", "requests", "--city", CITY, "--handover-seconds", "30"),
+            )
+        finally:
+            del os.environ[LIVE_STORE_URL_ENV]
     if args.baseline_seconds > 0:
         _say(f"baseline, micro-batch driver: {args.rate:,.0f} records/s for {args.baseline_seconds:.0f} s")
         runs["micro-batch driver (baseline)"] = measure(
@@ -272,7 +290,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     report = {"machine": machine_info(), "code": code_state(), "runs": runs,
               "settings": {"rate": args.rate, "seconds": args.seconds, "tick": args.tick,
-                           "baseline_seconds": args.baseline_seconds}}
+                           "baseline_seconds": args.baseline_seconds,
+                           "postgres": bool(args.postgres_url)}}
     save_report(OUT, "live_report", report, render(report))
     print(render(report))
     return 0

@@ -32,6 +32,17 @@ def change_event(change_id: int, change: dict) -> bytes:
     return f"id: {change_id}\nevent: change\ndata: {json.dumps(change)}\n\n".encode()
 
 
+def resync_event(latest: int, asked_after: int, oldest_kept: int | None, reason: str) -> bytes:
+    """Sent instead of changes the store no longer has: reload the figures, then follow on."""
+    detail = ("the live store was rebuilt: its change ids started again" if reason == "rebuilt" else
+              f"changes after {asked_after} are no longer kept (the oldest kept is {oldest_kept})")
+    payload = {"reason": reason, "asked_after": asked_after, "oldest_kept": oldest_kept, "latest": latest,
+               "reload": "/api/v1/requests/windows",
+               "detail": f"{detail}: reload the figures from /api/v1/requests/windows, then apply the "
+                         f"changes that follow this event (it carries id {latest})"}
+    return f"id: {latest}\nevent: resync\ndata: {json.dumps(payload)}\n\n".encode()
+
+
 def _read_events(reader: LiveStoreReader, after: int) -> list[tuple[int, bytes]]:
     return [(change_id, change_event(change_id, change)) for change_id, change in reader.changes_after(after, READ_AHEAD)]
 
@@ -75,6 +86,10 @@ class ChangeHub:
     # ------------------------------------------------------------------ events
     async def latest(self) -> int:
         return await self._query(LiveStoreReader.last_change_id)
+
+    async def kept(self) -> tuple[int | None, int]:
+        """The oldest change the store still keeps (None: none yet) and the newest."""
+        return await self._query(lambda reader: (reader.first_change_id(), reader.last_change_id()))
 
     async def next_after(self, after: int) -> tuple[int, bytes] | None:
         """The first change after `after` as (id, encoded event), None when there is none yet."""

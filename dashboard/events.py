@@ -6,6 +6,10 @@ Last-Event-ID), and events sent in small chunks from the shared `ChangeHub`, so 
 does not read holds at most the transport's buffer; one that reads nothing for
 `write_timeout` is dropped by the server (`dashboard.server.FeedProtocol`). The stream's slot is
 taken and given back inside the response itself, whatever ends it.
+
+The store keeps the last `LiveStore.changes_kept` changes. A client that resumes from (or falls
+behind to) a change older than those, or from an id of a store since rebuilt, gets one `resync`
+event (what happened, where to reload the figures, the newest id) and the changes after it.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import anyio
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from dashboard.changes import ChangeHub
+from dashboard.changes import ChangeHub, resync_event
 from dashboard.store import FeedError, require_store
 
 MAX_CHANGE_ID = 2**63 - 1  # change ids are SQLite integers
@@ -74,15 +78,28 @@ class EventStream(Response):
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
         await _send(send, RETRY)
         after = self.after if self.after is not None else await hub.latest()
+        if self.after is not None:
+            oldest, latest = await hub.kept()
+            if after > latest or (oldest is not None and oldest > after + 1):
+                after = await _resync(send, latest, after, oldest, "rebuilt" if after > latest else "behind")
         ends = time.monotonic() + limits.max_stream_seconds
         while not hub.closed and (left := ends - time.monotonic()) > 0:
             event = await hub.next_after(after)
-            if event is not None:
+            if event is not None and event[0] > after + 1:  # change ids are dense: these were dropped
+                oldest, latest = await hub.kept()
+                after = await _resync(send, latest, after, oldest, "behind")
+            elif event is not None:
                 after = event[0]
                 await _send(send, event[1])
             elif not await hub.wait_for_change(after, min(limits.heartbeat_seconds, left)):
                 await _send(send, HEARTBEAT)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _resync(send, latest: int, after: int, oldest: int | None, reason: str) -> int:
+    """Tell the client to reload (`dashboard.changes.resync_event`); the stream goes on from `latest`."""
+    await _send(send, resync_event(latest, after, oldest, reason))
+    return latest
 
 
 async def _send(send, data: bytes) -> None:

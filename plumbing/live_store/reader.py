@@ -145,6 +145,10 @@ class LiveStoreReader:
     def last_change_id(self) -> int:
         return self.db.execute(f"SELECT coalesce(max({lv.CHANGE_ROW_ID}), 0) FROM {lv.CHANGES_TABLE.name}").fetchone()[0]
 
+    def first_change_id(self) -> int | None:
+        """The oldest change the feed still keeps (None before the first)."""
+        return self.db.execute(f"SELECT min({lv.CHANGE_ROW_ID}) FROM {lv.CHANGES_TABLE.name}").fetchone()[0]
+
     def last_commit(self) -> datetime | None:
         return from_micros(self.db.execute(
             f"SELECT max({lv.COMMITTED_AT}) FROM {lv.CHANGES_TABLE.name}").fetchone()[0])

@@ -74,8 +74,9 @@ class LiveStore(LiveStoreReader):
     """The store opened for writing (one writer per city: the stream holds a lock beside it).
     On a PostgreSQL server (`backend`) the PRAGMAs below do nothing."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, changes_kept: int = CHANGES_KEPT) -> None:
         path = Path(path)
+        self.changes_kept = changes_kept  # the feed's history; a client further behind gets `resync`
         db = backend.connect(path, read_only=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a killed process loses nothing committed
@@ -120,7 +121,7 @@ class LiveStore(LiveStoreReader):
         db.executemany(insert(lv.WINDOW_HOURS_TABLE, replace=False), commit.hours or [])
         payload = _change_summary(change_id, now, commit.segment)
         db.execute(insert(changes, replace=False), (change_id, now, json.dumps(payload)))
-        db.execute(f"DELETE FROM {changes.name} WHERE {lv.CHANGE_ROW_ID} <= ?", (change_id - CHANGES_KEPT,))
+        db.execute(f"DELETE FROM {changes.name} WHERE {lv.CHANGE_ROW_ID} <= ?", (change_id - self.changes_kept,))
         return change_id
 
     def _write_ledger(self, commit: Commit) -> None:

@@ -3,36 +3,18 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
 
-import polars as pl
 import psycopg
 import pytest
+from live_store_commits import START, dead_letter, window_commit
 
 from plumbing.live_store import backend
 from plumbing.live_store.figures import WindowStats
 from plumbing.live_store.postgres import RESERVED_COLUMNS, StoreServerError
 from plumbing.live_store.reader import LiveStoreReader
-from plumbing.live_store.writer import Commit, LiveStore, SegmentLedger
+from plumbing.live_store.writer import LiveStore
 from schemas import dead_letters as dl
 from schemas import live as lv
-
-START = int(datetime(2026, 12, 1, tzinfo=UTC).timestamp() * 1_000_000)
-
-
-def _dead_letter(position: int, payload: str) -> dict:
-    return {dl.SOURCE: "city311", dl.SOURCE_FILE: "landing:city311:000000000001", dl.SOURCE_POSITION: position,
-            dl.STAGE: "validate", dl.REASON: "missing_id", dl.DETAIL: "no id", dl.RAW_PAYLOAD: payload,
-            dl.FAILED_AT: datetime(2026, 12, 1, 8, tzinfo=UTC)}
-
-
-def _commit(seq: int, windows: dict | None = None, dead: list[dict] = ()) -> Commit:
-    frame = (pl.DataFrame(list(dead)).with_columns(pl.col(dl.FAILED_AT).dt.cast_time_unit("us"))
-             if dead else pl.DataFrame(schema=dict.fromkeys(lv.DEAD_LETTERS_TABLE.columns, pl.String)))
-    reader = lv.WINDOWS_READER if windows is not None else lv.DEAD_LETTERS_READER
-    segment = SegmentLedger("city311", seq, datetime(2026, 12, 1, 9, tzinfo=UTC), 3,
-                            records_out=3 - len(dead), invalid=len(dead))
-    return Commit(reader, segment, frame, windows=windows, hours=[])
 
 
 @pytest.mark.usefixtures("live_backend")
@@ -40,8 +22,8 @@ def test_commits_read_back_the_same_on_either_backend(tmp_path):
     path = tmp_path / "state" / "live" / "tiny.sqlite"
     store = LiveStore(path)
     key = ("1d", START, "N1", "noise")
-    change = store.commit(_commit(0, {key: WindowStats(new=3, closed=1, within_sla=1)}))
-    store.commit(_commit(0, dead=[_dead_letter(7, "id;text\x00with a NUL")]))
+    change = store.commit(window_commit(0, {key: WindowStats(new=3, closed=1, within_sla=1)}))
+    store.commit(window_commit(0, dead=[dead_letter(7, "id;text\x00with a NUL")]))
     store.close()
     assert backend.store_exists(path)
     reader = LiveStoreReader.open(path)
@@ -87,7 +69,7 @@ def test_writers_of_one_store_on_a_server_take_turns(tmp_path, postgres_server, 
     def write(offset: int) -> None:
         store = LiveStore(path)
         for number in range(40):
-            store.commit(_commit(offset + number, {("15m", START + number, "N1", "noise"): WindowStats(new=1)}))
+            store.commit(window_commit(offset + number, {("15m", START + number, "N1", "noise"): WindowStats(new=1)}))
         store.close()
 
     threads = [threading.Thread(target=write, args=(offset,)) for offset in (0, 1_000)]
