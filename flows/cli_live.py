@@ -56,6 +56,9 @@ def _live_options(parser) -> None:
     parser.add_argument("--city", default="demo")
     parser.add_argument("--source", action="append", dest="sources", help="landing log to read (repeatable; default all)")
     parser.add_argument("--lateness-days", type=float, default=14.0, help="allowed lateness (default 14 days)")
+    parser.add_argument("--retention-days", type=float, default=35.0,
+                        help="windows, closed requests and dead letters the live store keeps behind the newest "
+                             "landing (default 35 days; at least the lateness plus a day; older ones are in the datasets)")
     parser.add_argument("--model", type=Path, help="classifier artifact folder (default: the city's)")
 
 
@@ -64,7 +67,7 @@ def _settings(args, workspace: Workspace, extra: list[str]):
 
     return LiveSettings(
         workspace=workspace, city=args.city, sources=args.sources, lateness=timedelta(days=args.lateness_days),
-        handover_seconds=getattr(args, "handover_seconds", 30.0), model=args.model, beam_args=extra,
+        retention=timedelta(days=args.retention_days), handover_seconds=getattr(args, "handover_seconds", 30.0), model=args.model, beam_args=extra,
     )
 
 

@@ -8,7 +8,8 @@ the dead-letter files those segments fall in from the live store (one file per s
 `DEAD_LETTER_BUCKET` segments; raw payloads only in the restricted store), recomputes
 `request_daily`, commits all of it as one snapshot (`plumbing.publishing`, holding the city's
 lock, so a batch ingest of the city waits for the hand-over or the other way round), and only
-then records the publisher's offsets. A crash before that makes the next run publish the same
+then records the publisher's offsets; after that, every `COMPACT_SECONDS`, it lets the live store
+forget what the datasets now hold (`plumbing.live_store.retention`). A crash before that makes the next run publish the same
 segments again, which the upsert and the rewrite absorb: no row is published twice.
 """
 
@@ -38,6 +39,7 @@ from pipelines.sinks.requests.dataset import (
 )
 from pipelines.transforms.requests.aggregate import INPUT_COLUMNS, daily_partials, daily_series
 from plumbing.landing import segment_ref
+from plumbing.live_store.retention import compact
 from plumbing.live_store.writer import LiveStore
 from plumbing.publishing import publishing
 from plumbing.workspace import Workspace
@@ -46,6 +48,7 @@ from schemas import live as lv
 from schemas import requests as rq
 
 CHECKPOINT_SECONDS = 1.0
+COMPACT_SECONDS = 600.0  # retention runs after a hand-over at most this often
 PUBLISHER_NICENESS = 10
 
 
@@ -140,6 +143,7 @@ def _publish_forever(home: str, city: str, timezone: str, store_path: str, jobs,
     os.nice(PUBLISHER_NICENESS)  # background work: the stream's commits come first
     workspace, store = Workspace(Path(home)), LiveStore(Path(store_path))
     threading.Thread(target=_checkpoint_forever, args=(store_path,), daemon=True).start()
+    compact_at = 0.0
     try:
         while True:
             try:
@@ -155,6 +159,9 @@ def _publish_forever(home: str, city: str, timezone: str, store_path: str, jobs,
                 requests = [pl.read_ipc(path)] if path else []
                 publish(workspace, city, timezone, store, Handover(requests, set(map(tuple, buckets)), offsets))
                 store.set_offsets(offsets, lv.PUBLISHER)
+                if time.monotonic() >= compact_at:  # what the datasets now hold, the store may forget
+                    compact(store, DEAD_LETTER_BUCKET)
+                    compact_at = time.monotonic() + COMPACT_SECONDS
                 if path:
                     Path(path).unlink()
                 results.put(None)

@@ -45,6 +45,7 @@ from pipelines.transforms.requests.sla import ComputeSla
 from pipelines.transforms.requests.validate import DEAD, ValidateRequests
 from plumbing.landing import LandingLog
 from plumbing.live_store.reader import LiveStoreReader
+from plumbing.live_store.retention import DEFAULT_RETENTION
 from plumbing.live_store.writer import LiveStore, writing_store
 from plumbing.workspace import Workspace
 from schemas import ledger
@@ -60,6 +61,7 @@ class LiveSettings:
     city: str
     sources: list[str] | None = None  # None: every source in the landing log
     lateness: timedelta = DEFAULT_ALLOWED_LATENESS
+    retention: timedelta = DEFAULT_RETENTION  # what the live store keeps (`plumbing.live_store.retention`)
     handover_seconds: float = HANDOVER_SECONDS
     model: Path | None = None
     beam_args: list[str] = field(default_factory=list)
@@ -130,8 +132,9 @@ def holding_store(settings: LiveSettings, fresh: bool = False) -> Iterator[LiveS
     """The live store, opened for writing by this city's request stream (or replay) only."""
     busy = f"a stream or replay of city {settings.city!r} is already running ({settings.store_path})"
     with writing_store(settings.store_path, ".lock", busy, fresh) as store:
-        store.set_meta(city=settings.city, timezone=settings.pack.timezone,
-                       allowed_lateness_seconds=str(int(settings.lateness.total_seconds())))
+        store.set_meta(**{"city": settings.city, "timezone": settings.pack.timezone,
+                          lv.LATENESS_SECONDS: str(int(settings.lateness.total_seconds())),
+                          lv.RETENTION_SECONDS: str(int(settings.retention.total_seconds()))})
         yield store
 
 

@@ -53,6 +53,11 @@ CHANGE_ROW_ID = "id"
 COMMITTED_AT = "committed_at"
 PAYLOAD = "payload"  # a change's JSON summary (segment, counts); windows are joined in on read
 META_KEY, META_VALUE = "key", "value"
+# retention (`plumbing.live_store.retention`): old segments' ledger rows folded into one per source
+FOLDED_SEQ = -1  # the `seq` of a source's folded row
+FOLDED_SEGMENTS = "folded_segments"  # how many segments a ledger row stands for (1, or the folded count)
+RETENTION_SECONDS = "retention_seconds"  # a meta key: windows older than this behind the newest landing go
+LATENESS_SECONDS = "allowed_lateness_seconds"  # a meta key, written by the stream
 STORE_ID = "store_id"  # a meta key: random, written when the store is created
 
 WINDOWS_READER, DEAD_LETTERS_READER, PUBLISHER = "windows", "dead_letters", "datasets"
@@ -107,14 +112,19 @@ WINDOWS_TABLE = LiveTable("windows", pa.schema([
 LEDGER_DEAD = (ledger.TOO_LATE, ledger.INVALID, ledger.ENRICH_FAILED)  # a segment's dead letters
 SEGMENTS_TABLE = LiveTable("segments", pa.schema([
     (rq.SOURCE, _TEXT), (SEQ, _INT), (LANDED_AT, _TIME), (ledger.RECORDS_IN, _INT), (ledger.RECORDS_OUT, _INT),
-    *((name, _INT) for name in LEDGER_DEAD),
-]), primary_key=(rq.SOURCE, SEQ), defaults=dict.fromkeys((ledger.RECORDS_OUT, *LEDGER_DEAD), 0))
+    *((name, _INT) for name in LEDGER_DEAD), (FOLDED_SEGMENTS, _INT),
+]), primary_key=(rq.SOURCE, SEQ), defaults={**dict.fromkeys((ledger.RECORDS_OUT, *LEDGER_DEAD), 0), FOLDED_SEGMENTS: 1})
 _DEAD_LETTER_KEY = (rq.SOURCE_FILE, rq.SOURCE_POSITION)
 DEAD_LETTERS_TABLE = LiveTable("dead_letters", pa.schema(
     [dl.DEAD_LETTER.field(name).with_nullable(True) for name in _DEAD_LETTER_KEY]
     + [f.with_nullable(True) for f in dl.DEAD_LETTER if f.name not in _DEAD_LETTER_KEY]
 ), primary_key=_DEAD_LETTER_KEY)
 # hours to close behind each window's median, as an append-only multiset (+1 added, -1 taken back)
+# what retention took out of `windows` (new and closed per window kind, district, category), so
+# backlogs (all requests made minus all closed, up to a window's end) stay what they were
+WINDOW_CARRY_TABLE = LiveTable("window_carry", pa.schema([
+    (WINDOW, _TEXT), (rq.DISTRICT_ID, _TEXT), (rq.CATEGORY, _TEXT), (NEW, _INT), (CLOSED, _INT),
+]), primary_key=(WINDOW, rq.DISTRICT_ID, rq.CATEGORY))
 WINDOW_HOURS_TABLE = LiveTable("window_hours", pa.schema([
     (WINDOW, _TEXT), (WINDOW_START, _TIME), (rq.DISTRICT_ID, _TEXT), (rq.CATEGORY, _TEXT),
     (HOURS, _REAL), (SIGN, _INT),
@@ -143,4 +153,4 @@ REQUEST_UPDATES_TABLE = LiveTable("request_updates", pa.schema([
     (rq.UPDATED_DATETIME, _TIME),
 ]), primary_key=(UPDATE_ID,), indexes={"request_updates_by_updated": (rq.UPDATED_DATETIME,)})
 LIVE_TABLES = (OFFSETS_TABLE, REQUESTS_TABLE, WINDOWS_TABLE, SEGMENTS_TABLE, DEAD_LETTERS_TABLE,
-               WINDOW_HOURS_TABLE, CHANGES_TABLE, META_TABLE, OPEN311_REQUESTS_TABLE, REQUEST_UPDATES_TABLE)
+               WINDOW_CARRY_TABLE, WINDOW_HOURS_TABLE, CHANGES_TABLE, META_TABLE, OPEN311_REQUESTS_TABLE, REQUEST_UPDATES_TABLE)

@@ -155,11 +155,15 @@ class LiveStoreReader:
 
     def district_day(self, window: str, start: datetime) -> list[dict]:
         """Per district, for the window starting at `start`: figures over all categories, and backlog."""
-        windows = lv.WINDOWS_TABLE.name
-        backlog = dict(self.db.execute(
+        windows, carry = lv.WINDOWS_TABLE.name, lv.WINDOW_CARRY_TABLE.name
+        backlog: dict[str, int] = {}
+        for district, open_requests in self.db.execute(
             f"SELECT {rq.DISTRICT_ID}, sum({lv.NEW} - {lv.CLOSED}) FROM {windows} "
-            f"WHERE {lv.WINDOW} = ? AND {lv.WINDOW_START} <= ? GROUP BY {rq.DISTRICT_ID}", (window, micros(start)),
-        ).fetchall())
+            f"WHERE {lv.WINDOW} = ? AND {lv.WINDOW_START} <= ? GROUP BY {rq.DISTRICT_ID} UNION ALL "
+            f"SELECT {rq.DISTRICT_ID}, sum({lv.NEW} - {lv.CLOSED}) FROM {carry} WHERE {lv.WINDOW} = ? "
+            f"GROUP BY {rq.DISTRICT_ID}", (window, micros(start), window),
+        ).fetchall():
+            backlog[district] = backlog.get(district, 0) + open_requests
         day: dict[str, WindowStats] = {}
         for district, new, closed, within in self.db.execute(
             select(lv.WINDOWS_TABLE, (rq.DISTRICT_ID, lv.NEW, lv.CLOSED, lv.CLOSED_WITHIN_SLA),
@@ -177,7 +181,7 @@ class LiveStoreReader:
         """Sums of the segment ledger: records in = out + dead letters (too late, invalid, enrich failed)."""
         counts = (ledger.RECORDS_IN, ledger.RECORDS_OUT, *lv.LEDGER_DEAD)
         segments, *sums, last = self.db.execute(
-            "SELECT count(*), " + ", ".join(f"coalesce(sum({c}), 0)" for c in counts)
+            f"SELECT coalesce(sum({lv.FOLDED_SEGMENTS}), 0), " + ", ".join(f"coalesce(sum({c}), 0)" for c in counts)
             + f", max({lv.LANDED_AT}) FROM {lv.SEGMENTS_TABLE.name}"
         ).fetchone()
         totals = dict(zip(counts, sums, strict=True))
@@ -189,7 +193,8 @@ class LiveStoreReader:
         """Every kept window row with its figures and backlog (all requests made minus closed)."""
         query = select(lv.WINDOWS_TABLE, WINDOW_FRAME_COLUMNS, f"{lv.WINDOW} = ?" if window else "")
         rows = self.db.execute(query, (window,) if window else ()).fetchall()
-        return with_backlog(to_frame(rows, lv.WINDOWS_TABLE, WINDOW_FRAME_COLUMNS))
+        carry = to_frame(self.db.execute(select(lv.WINDOW_CARRY_TABLE)).fetchall(), lv.WINDOW_CARRY_TABLE)
+        return with_backlog(to_frame(rows, lv.WINDOWS_TABLE, WINDOW_FRAME_COLUMNS), carry)
 
     def dead_letter_frame(self, source_files: list[str] | None = None) -> pl.DataFrame:
         where = f"{rq.SOURCE_FILE} {_IN_JSON}" if source_files is not None else ""
@@ -198,11 +203,17 @@ class LiveStoreReader:
         return to_frame(rows, lv.DEAD_LETTERS_TABLE).select(dl.DEAD_LETTER.names)
 
 
-def with_backlog(windows: pl.DataFrame) -> pl.DataFrame:
-    """Backlog at each window's end: running sum of (new - closed) per window kind, district, category."""
-    return windows.sort(lv.WINDOW, rq.DISTRICT_ID, rq.CATEGORY, lv.WINDOW_START).with_columns(
-        (pl.col(lv.NEW) - pl.col(lv.CLOSED)).cum_sum().over(lv.WINDOW, rq.DISTRICT_ID, rq.CATEGORY)
-        .alias(lv.BACKLOG),
+def with_backlog(windows: pl.DataFrame, carry: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Backlog at each window's end: running sum of (new - closed) per window kind, district,
+    category, from what retention carried out of the store's older windows (`carry`) on."""
+    keys = [lv.WINDOW, rq.DISTRICT_ID, rq.CATEGORY]
+    carried = pl.lit(0, pl.Int64)
+    if carry is not None and carry.height:
+        windows = windows.join(carry.select(*keys, (pl.col(lv.NEW) - pl.col(lv.CLOSED)).alias("_carried")),
+                               on=keys, how="left")
+        carried = pl.col("_carried").fill_null(0)
+    return windows.sort(*keys, lv.WINDOW_START).with_columns(
+        ((pl.col(lv.NEW) - pl.col(lv.CLOSED)).cum_sum().over(keys) + carried).alias(lv.BACKLOG),
         pl.when(pl.col(lv.CLOSED_WITH_OUTCOME) > 0)
         .then(pl.col(lv.CLOSED_WITHIN_SLA) / pl.col(lv.CLOSED_WITH_OUTCOME)).alias(lv.SHARE_WITHIN_SLA),
-    )
+    ).drop("_carried", strict=False)

@@ -128,8 +128,9 @@ class LiveStore(LiveStoreReader):
         """The segment's ledger row: created by whichever reader comes first, each fills its share."""
         segment, table = commit.segment, lv.SEGMENTS_TABLE
         shares = ", ".join(f"{column} = excluded.{column}" for column in _LEDGER_SHARE[commit.reader])
+        columns = [c for c in table.columns if c != lv.FOLDED_SEGMENTS]  # one segment: the default 1
         self.db.execute(
-            insert(table, replace=False) + f" ON CONFLICT ({', '.join(table.primary_key)}) DO UPDATE SET {shares}",
+            insert(table, columns, replace=False) + f" ON CONFLICT ({', '.join(table.primary_key)}) DO UPDATE SET {shares}",
             (segment.source, segment.seq, micros(segment.landed_at), segment.records_in,
              segment.records_out, segment.too_late, segment.invalid, segment.enrich_failed),
         )
