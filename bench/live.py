@@ -28,6 +28,8 @@ from pathlib import Path
 
 import httpx
 import psutil
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from bench.measure import tree_rss_bytes
 from bench.report import code_state, machine_info, save_report
@@ -48,6 +50,9 @@ CITY = "demo"
 SOURCE = "city311"
 PORT = 8765
 MB = 1024 * 1024
+SOAK_WARM_UP_SECONDS = 300.0  # the soak's flatness is judged after this
+SOAK_WINDOW_SECONDS = 300.0  # first and last five minutes after warm-up
+GENERATED_AT_MOST = 1_500_000  # a longer run lands these again, under new ids, cycle after cycle
 
 
 def _say(message: str) -> None:
@@ -65,6 +70,17 @@ def prepare(home: Path, count: int, seed: int):
     return workspace, raw_records(recent_requests(pack, count, seed, days=7), SOURCE, "bench-live")
 
 
+def cycled(records: pa.Table, count: int) -> pa.Table:
+    """`count` records: the generated ones, then again with the cycle in their ids (new requests)."""
+    copies = [records]
+    ids = records.column(rq.SERVICE_REQUEST_ID)
+    position = records.schema.get_field_index(rq.SERVICE_REQUEST_ID)
+    while sum(copy.num_rows for copy in copies) < count:
+        suffix = pa.scalar(f"-c{len(copies)}", ids.type)
+        copies.append(records.set_column(position, rq.SERVICE_REQUEST_ID, pc.binary_join_element_wise(ids, suffix, "")))
+    return pa.concat_tables(copies).slice(0, count)
+
+
 def _start(command: list[str], log: Path) -> subprocess.Popen:
     log.parent.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=open(log, "w"))
@@ -76,6 +92,7 @@ class FeedWatcher(threading.Thread):
     def __init__(self, url: str) -> None:
         super().__init__(daemon=True)
         self.url, self.arrived, self.committed, self.connected = url, {}, {}, threading.Event()
+        self.resyncs = 0
 
     def run(self) -> None:
         while True:
@@ -89,6 +106,9 @@ class FeedWatcher(threading.Thread):
                     for line in response.iter_lines():
                         if line.startswith("data: "):
                             change = json.loads(line[6:])
+                            if "segment" not in change:  # a resync: this client never falls that far behind
+                                self.resyncs += 1
+                                continue
                             seq = change["segment"]["seq"]
                             self.arrived.setdefault(seq, datetime.now(UTC))
                             self.committed.setdefault(seq, datetime.fromisoformat(change["committed_at"]))
@@ -97,18 +117,31 @@ class FeedWatcher(threading.Thread):
 
 
 class MemorySampler(threading.Thread):
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, store_folder: Path | None = None) -> None:
         super().__init__(daemon=True)
         self.process, self.samples, self.stop = psutil.Process(pid), [], threading.Event()
+        self.store_folder, self.disk = store_folder, []  # (seconds, MB of the live store's folder)
 
     def run(self) -> None:
         started = time.monotonic()
         while not self.stop.wait(1.0):
             try:
-                self.samples.append((time.monotonic() - started, tree_rss_bytes(self.process) / MB,
-                                     self.process.memory_info().rss / MB))
+                at = time.monotonic() - started
+                self.samples.append((at, tree_rss_bytes(self.process) / MB, self.process.memory_info().rss / MB))
             except psutil.NoSuchProcess:
                 return
+            if self.store_folder is not None and len(self.samples) % 10 == 0:
+                self.disk.append((round(at), round(_folder_bytes(self.store_folder) / MB, 1)))
+
+
+def _folder_bytes(folder: Path) -> int:
+    total = 0
+    for path in folder.rglob("*"):
+        try:
+            total += path.stat().st_size if path.is_file() else 0
+        except FileNotFoundError:  # a hand-over file published meanwhile
+            pass
+    return total
 
 
 def _wait_for(url: str, timeout: float = 90) -> None:
@@ -136,7 +169,7 @@ def measure(workspace: Workspace, records, rate: float, seconds: float, tick: fl
         _wait_for(f"http://127.0.0.1:{PORT}/health")
         watcher = FeedWatcher(f"http://127.0.0.1:{PORT}/api/v1/stream")
         watcher.start()
-        sampler = MemorySampler(runner.pid)
+        sampler = MemorySampler(runner.pid, workspace.state / "live")
         sampler.start()
         count = min(records.num_rows, round(rate * seconds))
         started = time.monotonic()
@@ -175,7 +208,35 @@ def measure(workspace: Workspace, records, rate: float, seconds: float, tick: fl
                       round((watcher.arrived[seq] - landed).total_seconds(), 2))
                      for seq, landed, _ in landing.segments if seq in watcher.committed],
         "memory_mb": _memory(memory),
+        "soak": _soak(memory, sampler.disk, [(landed, latency) for (_, landed, _), latency in zip(
+            [s for s in landing.segments if s[0] in watcher.arrived], latencies, strict=True)], first_landed),
+        "resyncs": watcher.resyncs,
     }
+
+
+def _soak(memory: list[tuple[float, float, float]], disk: list[tuple[int, float]], latencies: list,
+          first_landed: datetime, warm_up: float = SOAK_WARM_UP_SECONDS) -> dict:
+    """Flatness after warm-up: the stream's and its publisher's RSS in the first and last five
+    minutes after it (medians of the 1-s samples), p95 landing -> feed of the segments landed after
+    it, and the live store folder on disk."""
+    after = [(at, tree, own) for at, tree, own in memory if at >= warm_up]
+    if not after or after[-1][0] - warm_up < 2 * SOAK_WINDOW_SECONDS:
+        return {}
+    end = after[-1][0]
+    first = [sample for sample in after if sample[0] < warm_up + SOAK_WINDOW_SECONDS]
+    last = [sample for sample in after if sample[0] > end - SOAK_WINDOW_SECONDS]
+    median = lambda rows, pick: round(statistics.median(pick(row) for row in rows), 1)
+    stream = (median(first, lambda r: r[2]), median(last, lambda r: r[2]))
+    publisher = (median(first, lambda r: r[1] - r[2]), median(last, lambda r: r[1] - r[2]))
+    late = [latency for landed, latency in latencies if (landed - first_landed).total_seconds() >= warm_up]
+    disk_after = [mb for at, mb in disk if at >= warm_up]
+    return {"warm_up_seconds": warm_up, "window_seconds": SOAK_WINDOW_SECONDS,
+            "stream_mb_first_last": stream, "stream_growth": round(stream[1] / stream[0] - 1, 3),
+            "publisher_mb_first_last": publisher,
+            "publisher_growth": round(publisher[1] / publisher[0] - 1, 3) if publisher[0] else None,
+            "p95_after_warm_up": _percentiles(late).get("p95"),
+            "store_disk_mb_first_last": (disk_after[0], disk_after[-1]) if disk_after else None,
+            "disk_series_mb": disk[::6]}
 
 
 def _percentiles(values: list[float]) -> dict:
@@ -237,6 +298,16 @@ def render(report: dict) -> str:
     lines += ["", "Stream process alone (without its publisher), MB at 30-90 s -> last minute: " + "; ".join(
         f"{name}: {run['memory_mb'].get('stream_only_median_30_90s')} -> "
         f"{run['memory_mb'].get('stream_only_median_last_60_samples')}" for name, run in report["runs"].items())]
+    soaks = {name: run["soak"] for name, run in report["runs"].items() if run.get("soak")}
+    if soaks:
+        lines += ["", "Soak (after the warm-up; medians of the first and last five minutes):", "",
+                  "| design | stream MB | growth | publisher MB | growth | p95 s | live store on disk MB |",
+                  "|---|---|---:|---|---:|---:|---|"]
+        for name, soak in soaks.items():
+            lines.append(f"| {name} | {soak['stream_mb_first_last'][0]} -> {soak['stream_mb_first_last'][1]} | "
+                         f"{soak['stream_growth']:+.1%} | {soak['publisher_mb_first_last'][0]} -> "
+                         f"{soak['publisher_mb_first_last'][1]} | {soak['publisher_growth'] or 0:+.1%} | "
+                         f"{soak['p95_after_warm_up']} | {soak['store_disk_mb_first_last']} |")
     lines += ["", "Latency: segment landed (its timestamp) -> its change received on /api/v1/stream.",
               (f"Segments of {report['settings']['rate'] * report['settings']['tick']:,.0f} records every "
                f"{report['settings']['tick']} s; generated requests of the last 7 days, sorted by version time."), ""]
@@ -250,6 +321,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tick", type=float, default=0.5)
     parser.add_argument("--baseline-seconds", type=float, default=60)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--soak", action="store_true",
+                        help="the long run: --seconds defaults to 1800, no baseline; the report judges memory "
+                             "flatness, p95 and disk after a 5-minute warm-up")
     parser.add_argument("--postgres-url", help="also run the stream with its live store on this PostgreSQL "
                         "database (URBANPULSE_LIVE_STORE_URL), on a copy of the same prepared home")
     parser.add_argument("--microbatch-driver", type=Path, help=argparse.SUPPRESS)
@@ -257,10 +331,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.microbatch_driver:
         microbatch_driver(args.microbatch_driver, poll_seconds=0.2)
         return 0
+    if args.soak:
+        args.seconds = args.seconds if "--seconds" in (argv or sys.argv) else 1_800.0
+        args.baseline_seconds = 0
     home = OUT / "live-home"
     count = round(args.rate * max(args.seconds, args.baseline_seconds))
     _say(f"preparing the demo city, a classifier and {count:,} requests")
-    workspace, records = prepare(home, count, args.seed)
+    workspace, records = prepare(home, min(count, GENERATED_AT_MOST), args.seed)
+    records = cycled(records, count)
     server_home = OUT / "live-home-postgres"
     if args.postgres_url:
         shutil.rmtree(server_home, ignore_errors=True)
