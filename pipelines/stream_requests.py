@@ -61,10 +61,10 @@ class LiveSettings:
     city: str
     sources: list[str] | None = None  # None: every source in the landing log
     lateness: timedelta = DEFAULT_ALLOWED_LATENESS
-    retention: timedelta = DEFAULT_RETENTION  # what the live store keeps (`plumbing.live_store.retention`)
     handover_seconds: float = HANDOVER_SECONDS
     model: Path | None = None
     beam_args: list[str] = field(default_factory=list)
+    retention: timedelta = DEFAULT_RETENTION  # what the live store keeps (`plumbing.live_store.retention`)
 
     @cached_property
     def pack(self) -> CityPack:
