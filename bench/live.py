@@ -77,7 +77,7 @@ def cycled(records: pa.Table, count: int) -> pa.Table:
     position = records.schema.get_field_index(rq.SERVICE_REQUEST_ID)
     while sum(copy.num_rows for copy in copies) < count:
         suffix = pa.scalar(f"-c{len(copies)}", ids.type)
-        copies.append(records.set_column(position, rq.SERVICE_REQUEST_ID, pc.binary_join_element_wise(ids, suffix, "")))
+        copies.append(records.set_column(position, rq.SERVICE_REQUEST_ID, pc.binary_join_element_wise(ids, suffix, pa.scalar("", ids.type))))
     return pa.concat_tables(copies).slice(0, count)
 
 
