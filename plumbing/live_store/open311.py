@@ -15,11 +15,9 @@ from datetime import datetime
 import polars as pl
 
 from plumbing.live_store.backend import STORE_ERRORS, no_such_table
-from plumbing.live_store.tables import micros, select, to_frame
+from plumbing.live_store.tables import IN_JSON, micros, select, to_frame
 from schemas import live as lv
 from schemas import requests as rq
-
-_IN_JSON = "IN (SELECT value FROM json_each(?))"
 
 
 def _rows(db, table: lv.LiveTable, where: str, params: Sequence,
@@ -36,7 +34,7 @@ def _rows(db, table: lv.LiveTable, where: str, params: Sequence,
 
 def requests_by_id(db, ids: Sequence[str]) -> pl.DataFrame:
     """The views of `ids` the store knows, in the order asked."""
-    found = _rows(db, lv.OPEN311_REQUESTS_TABLE, f"{rq.SERVICE_REQUEST_ID} {_IN_JSON}", [json.dumps(list(ids))])
+    found = _rows(db, lv.OPEN311_REQUESTS_TABLE, f"{rq.SERVICE_REQUEST_ID} {IN_JSON}", [json.dumps(list(ids))])
     order = pl.DataFrame({rq.SERVICE_REQUEST_ID: list(dict.fromkeys(ids))}, schema={rq.SERVICE_REQUEST_ID: pl.String})
     return order.join(found, on=rq.SERVICE_REQUEST_ID, how="inner", maintain_order="left")
 
@@ -48,7 +46,7 @@ def requests_between(db, start: datetime, end: datetime, service_codes: Sequence
     params: list = [micros(start), micros(end)]
     for column, values in ((rq.SERVICE_CODE, service_codes), (rq.STATUS, statuses)):
         if values:
-            where.append(f"{column} {_IN_JSON}")
+            where.append(f"{column} {IN_JSON}")
             params.append(json.dumps(list(values)))
     tail = f" ORDER BY {rq.REQUESTED_DATETIME} DESC, {rq.SERVICE_REQUEST_ID} LIMIT ? OFFSET ?"
     return _rows(db, lv.OPEN311_REQUESTS_TABLE, " AND ".join(where), [*params, limit, offset], tail)

@@ -18,7 +18,7 @@ import polars as pl
 
 from plumbing.live_store import backend
 from plumbing.live_store.figures import WindowStats
-from plumbing.live_store.tables import from_micros, micros, select, to_frame
+from plumbing.live_store.tables import IN_JSON, from_micros, micros, select, to_frame
 from plumbing.live_store.versions import empty_states
 from schemas import dead_letters as dl
 from schemas import ledger
@@ -35,7 +35,6 @@ WINDOW_FRAME_COLUMNS = (
     lv.WINDOW, lv.WINDOW_START, rq.DISTRICT_ID, rq.CATEGORY, lv.NEW, lv.CLOSED, lv.CLOSED_WITH_OUTCOME,
     lv.CLOSED_WITHIN_SLA, lv.MEDIAN_HOURS_TO_CLOSE,
 )
-_IN_JSON = "IN (SELECT value FROM json_each(?))"
 
 
 class LiveStoreReader:
@@ -79,7 +78,7 @@ class LiveStoreReader:
 
     def states_of(self, ids: Iterable[str]) -> pl.DataFrame:
         """The kept version of each of `ids` that the store knows."""
-        query = select(lv.REQUESTS_TABLE, where=f"{rq.SERVICE_REQUEST_ID} {_IN_JSON}")
+        query = select(lv.REQUESTS_TABLE, where=f"{rq.SERVICE_REQUEST_ID} {IN_JSON}")
         rows = self.db.execute(query, (json.dumps(list(ids)),)).fetchall()
         return to_frame(rows, lv.REQUESTS_TABLE) if rows else empty_states()
 
@@ -89,14 +88,14 @@ class LiveStoreReader:
         pairs = sorted(set(starts))
         found: dict[tuple, WindowStats] = {}
         columns = (lv.WINDOW_START, rq.DISTRICT_ID, rq.CATEGORY, lv.NEW, lv.CLOSED, lv.CLOSED_WITHIN_SLA)
-        where = f"{lv.WINDOW} = ? AND {lv.WINDOW_START} {_IN_JSON}"
+        where = f"{lv.WINDOW} = ? AND {lv.WINDOW_START} {IN_JSON}"
         for window in {w for w, _ in pairs}:
             chosen = (window, json.dumps([start for w, start in pairs if w == window]))
             for start, district, category, new, closed, within in self.db.execute(
                 select(lv.WINDOWS_TABLE, columns, where), chosen,
             ):
                 found[(window, start, district, category)] = WindowStats(new, closed, within)
-            self._add_hours(found, window, f"{lv.WINDOW_START} {_IN_JSON}", chosen[1])
+            self._add_hours(found, window, f"{lv.WINDOW_START} {IN_JSON}", chosen[1])
         return found
 
     def _add_hours(self, stats: dict[tuple, WindowStats], window: str, where: str, value, key=None) -> None:
@@ -197,7 +196,7 @@ class LiveStoreReader:
         return with_backlog(to_frame(rows, lv.WINDOWS_TABLE, WINDOW_FRAME_COLUMNS), carry)
 
     def dead_letter_frame(self, source_files: list[str] | None = None) -> pl.DataFrame:
-        where = f"{rq.SOURCE_FILE} {_IN_JSON}" if source_files is not None else ""
+        where = f"{rq.SOURCE_FILE} {IN_JSON}" if source_files is not None else ""
         rows = self.db.execute(select(lv.DEAD_LETTERS_TABLE, where=where),
                                (json.dumps(source_files),) if source_files is not None else ()).fetchall()
         return to_frame(rows, lv.DEAD_LETTERS_TABLE).select(dl.DEAD_LETTER.names)

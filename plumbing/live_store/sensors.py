@@ -12,13 +12,12 @@ import sqlite3
 from datetime import datetime
 
 from plumbing.live_store.backend import has_table
-from plumbing.live_store.tables import from_micros, micros, select
+from plumbing.live_store.tables import IN_JSON, from_micros, micros, select
 from schemas import dead_letters as dl
 from schemas import live_sensors as ls
 from schemas import requests as rq
 from schemas import sensors as sn
 
-_IN_JSON = "IN (SELECT value FROM json_each(?))"
 _STATION_COLUMNS = (sn.STATION_ID, sn.STATION_NAME, rq.LAT, rq.LONG, rq.DISTRICT_ID, rq.DISTRICT_NAME,
                     ls.NEWEST_PERIOD)
 
@@ -32,7 +31,7 @@ def newest_periods(db: sqlite3.Connection, stations: list[str]) -> dict[str, dat
     """The newest period start seen per station (those the store knows)."""
     if not has_sensor_tables(db):
         return {}
-    query = select(ls.STATIONS_TABLE, (sn.STATION_ID, ls.NEWEST_PERIOD), f"{sn.STATION_ID} {_IN_JSON}")
+    query = select(ls.STATIONS_TABLE, (sn.STATION_ID, ls.NEWEST_PERIOD), f"{sn.STATION_ID} {IN_JSON}")
     rows = db.execute(query, (json.dumps(stations),)).fetchall()
     return {station: from_micros(newest) for station, newest in rows if newest is not None}
 

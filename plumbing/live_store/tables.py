@@ -15,6 +15,8 @@ import pyarrow as pa
 from schemas.live import LIVE_TABLES, LiveTable
 
 MICROS = 1_000_000
+# `column IN_JSON` with one parameter, a JSON list (`postgres.translate` reads it with the column's type)
+IN_JSON = "IN (SELECT value FROM json_each(?))"
 
 
 def micros(moment: datetime) -> int:

@@ -25,6 +25,7 @@ import polars as pl
 
 from plumbing.live_store import votes as vt
 from plumbing.live_store.tables import (
+    IN_JSON,
     create_table,
     from_micros,
     insert,
@@ -45,7 +46,6 @@ KIND = "participation"  # `kind` of the feed changes the stream of votes writes
 # (election row, full project tallies, loader of every counted ballot) -> (greedy, MES or None)
 Outcomes = Callable[[dict, pl.DataFrame, Callable[[], pl.DataFrame]], tuple[list[bool], list[bool] | None]]
 EVENT_COLUMNS = (pb.PROJECT_ID, pb.VOTES, pb.SCORE, pb.SUPPRESSED, pb.SELECTED_GREEDY, pb.SELECTED_MES)
-_IN_JSON = "IN (SELECT value FROM json_each(?))"
 
 
 def create_vote_tables(db: sqlite3.Connection) -> None:
@@ -232,7 +232,7 @@ def _write_change(db: sqlite3.Connection, now: int, election_id: str, event: str
 
 def ballots_of(db: sqlite3.Connection, election_id: str, voter_keys: list[str]) -> pl.DataFrame:
     """The counted ballots of these voters (restricted: the stream's own reads)."""
-    query = select(vt.BALLOTS_TABLE, where=f"{pb.ELECTION_ID} = ? AND {pb.VOTER_KEY} {_IN_JSON}")
+    query = select(vt.BALLOTS_TABLE, where=f"{pb.ELECTION_ID} = ? AND {pb.VOTER_KEY} {IN_JSON}")
     return to_frame(db.execute(query, (election_id, json.dumps(voter_keys))).fetchall(), vt.BALLOTS_TABLE)
 
 
