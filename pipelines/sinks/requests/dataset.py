@@ -58,13 +58,16 @@ def read_partition(path: Path, columns: list[str] | None = None) -> pl.DataFrame
     return pl.from_arrow(table).with_columns(pl.lit(partition_day(path)).alias(rq.REQUEST_PARTITION))
 
 
-def read_partitions(paths: list[Path], columns: list[str] | None = None) -> pl.DataFrame:
-    """Several partitions as one frame (read in parallel), date column restored."""
+def read_partitions(paths: list[Path], columns: list[str] | None = None,
+                    where: pl.Expr | None = None) -> pl.DataFrame:
+    """Several partitions as one frame (read in parallel), date column restored; `where` filters
+    rows while they are read, so only the matching ones are ever held."""
     wanted = [c for c in (columns or PARTITION_SCHEMA.names) if c != rq.REQUEST_PARTITION]
-    frames = pl.scan_parquet(
+    scan = pl.scan_parquet(
         [str(p) for p in paths], schema=_PARTITION_POLARS_SCHEMA,
         include_file_paths="_path", hive_partitioning=False,
-    ).select(*wanted, "_path").collect()
+    )
+    frames = (scan if where is None else scan.filter(where)).select(*wanted, "_path").collect()
     days = {str(p): partition_day(p) for p in paths}
     return frames.with_columns(
         pl.col("_path").replace_strict(days, return_dtype=pl.Date).alias(rq.REQUEST_PARTITION)
@@ -112,16 +115,16 @@ def merge_partitions(dataset: Path, incoming: pl.DataFrame,
 
 def reconcile_request_ids(dataset: Path, ids: pl.Series | None = None) -> tuple[int, int]:
     """One row per request id across all dates: an id found on several dates keeps its latest
-    version and leaves the other dates. `ids` limits the search to ids that may have moved.
-    Returns (rows removed, rows in the dataset)."""
+    version and leaves the other dates. `ids` limits the search to ids that may have moved: then
+    only their rows are read, so the live publisher's memory follows its hand-over, not the
+    dataset. Returns (rows removed, rows in the dataset)."""
     paths = published_partitions(dataset)
     if not paths:
         return 0, 0
-    keys = read_partitions(paths, VERSION_COLUMNS)
-    total = keys.height
+    only = None if ids is None else pl.col(rq.SERVICE_REQUEST_ID).is_in(ids.unique().implode())
+    keys = read_partitions(paths, VERSION_COLUMNS, where=only)
+    total = keys.height if only is None else pl.scan_parquet([str(p) for p in paths]).select(pl.len()).collect().item()
     repeated = keys.filter(pl.len().over(rq.SERVICE_REQUEST_ID) > 1)
-    if ids is not None:
-        repeated = repeated.filter(pl.col(rq.SERVICE_REQUEST_ID).is_in(ids.implode()))
     if repeated.is_empty():
         return 0, total
     winners = latest_versions(repeated).select(rq.SERVICE_REQUEST_ID, rq.REQUEST_PARTITION)

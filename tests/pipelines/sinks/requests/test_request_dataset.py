@@ -24,6 +24,7 @@ from pipelines.sinks.requests.dataset import (
     published_partitions,
     published_requests,
     read_partition,
+    reconcile_request_ids,
 )
 from plumbing.atomic import staging_dir
 from schemas import requests as rq
@@ -149,6 +150,23 @@ def test_an_id_sent_again_with_another_date_moves_to_it(tmp_path: Path) -> None:
     merge(dataset, [stale], "third", ["2026-10-01", "2026-11-20"])
     assert published(dataset).filter(pl.col(rq.SERVICE_REQUEST_ID) == "A")[rq.REQUEST_DATE].to_list() == [
         date(2026, 11, 20)]
+
+
+def test_reconciling_named_ids_moves_only_those_and_counts_the_whole_dataset(tmp_path: Path) -> None:
+    """The live publisher names the ids of its hand-over: they move to their latest date, an id it
+    does not name stays where it is (the batch path reconciles everything), and the row count is
+    the dataset's, not the hand-over's."""
+    dataset = tmp_path / "datasets" / "requests"
+    merge_partitions(dataset, enriched_frame([request("A", "2026-10-01"), request("B", "2026-10-01", position=1),
+                                              request("C", "2026-10-01", position=2)]))
+    merge_partitions(dataset, enriched_frame([request("A", "2026-10-05", updated_hours=3, position=3),
+                                              request("B", "2026-10-05", updated_hours=3, position=4)]))
+    removed, rows = reconcile_request_ids(dataset, pl.Series(rq.SERVICE_REQUEST_ID, ["A", "A"]))
+    assert (removed, rows) == (1, 4)
+    on = published(dataset).select(rq.SERVICE_REQUEST_ID, rq.REQUEST_DATE).rows()
+    assert sorted(on) == [("A", date(2026, 10, 5)), ("B", date(2026, 10, 1)), ("B", date(2026, 10, 5)),
+                          ("C", date(2026, 10, 1))]
+    assert reconcile_request_ids(dataset) == (1, 3)
 
 
 def test_a_date_left_without_rows_disappears(tmp_path: Path) -> None:
