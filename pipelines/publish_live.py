@@ -3,7 +3,8 @@
 The windows step hands over everything it kept since the last hand-over (already scrubbed of
 personal data by the pipeline's `ScrubPersonalData`), with the offsets up to which that is
 complete; a child process merges the rows into the city's request dataset (the batch path's
-upsert: `sinks.requests.dataset.merge_partitions`, then one row per id across dates), rewrites
+upsert, `sinks.requests.dataset.merge_partitions`, one date at a time; then one row per id
+across dates, reading only the hand-over's ids), rewrites
 the dead-letter files those segments fall in from the live store (one file per source and
 `DEAD_LETTER_BUCKET` segments; raw payloads only in the restricted store), recomputes
 `request_daily`, commits all of it as one snapshot (`plumbing.publishing`, holding the city's
@@ -60,7 +61,11 @@ def publish(workspace: Workspace, city: str, timezone: str, store: LiveStore, ha
     with publishing(workspace, city, run_id, "the live dataset publisher") as transaction:
         dataset = transaction.dataset(ds.REQUESTS)
         if requests is not None and requests.height:  # nothing is visible before the commit: any order
-            merge_partitions(dataset, requests, transaction.published_files(ds.REQUESTS))
+            published = transaction.published_files(ds.REQUESTS)
+            # one date at a time: closures reach back weeks, so a hand-over touches many dates,
+            # and memory then follows the largest of them, not their sum
+            for (_day,), rows in sorted(requests.partition_by(rq.REQUEST_PARTITION, as_dict=True).items()):
+                merge_partitions(dataset, rows, published)
             reconcile_request_ids(dataset, requests[rq.SERVICE_REQUEST_ID])
             partials = [daily_partials(frame, timezone) for frame in published_requests(dataset, INPUT_COLUMNS)]
             write_request_daily(transaction.dataset(ds.REQUEST_DAILY),
