@@ -30,6 +30,7 @@ from bench.stages import measure_stages
 from bench.training import train_peer, train_urbanpulse
 from bench.workload import (
     DEMO_CITY,
+    FEED_DAYS,
     REPO_ROOT,
     BenchPaths,
     build_city,
@@ -59,6 +60,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
     )
     parser.add_argument("--count", type=int, default=1_000_000, help="rows in the benchmarked feed")
     parser.add_argument("--seed", type=int, default=2026, help="seed of the benchmarked feed")
+    parser.add_argument("--days", type=int, default=FEED_DAYS,
+                        help="days the feed spans (a backfill of years: more days, each as busy as a real city's)")
     parser.add_argument("--history-count", type=int, default=100_000, help="labelled history rows")
     parser.add_argument("--history-seed", type=int, default=3026)
     parser.add_argument("--repeat", type=int, default=3, help="end-to-end runs per tool (median)")
@@ -90,8 +93,8 @@ def prepare(paths: BenchPaths, args: argparse.Namespace) -> dict:
     ours = train_urbanpulse(paths, history)
     _say(f"  {ours.seconds:.1f} s; training the peer's classifier")
     theirs = train_peer(paths, history, args.peer)
-    _say(f"  {theirs.seconds:.1f} s; generating the {args.count:,}-row feed (seed {args.seed})")
-    write_feed(pack, paths.feed, args.count, args.seed, FEED_DAYS_BACK)
+    _say(f"  {theirs.seconds:.1f} s; generating the {args.count:,}-row feed over {args.days} days (seed {args.seed})")
+    write_feed(pack, paths.feed, args.count, args.seed, FEED_DAYS_BACK, args.days)
     blanked = write_peer_input(paths.feed, paths.peer_input)
     _say(f"  feed written; {blanked:,} unreadable request times left empty in the peer's copy")
     return {"urbanpulse": asdict(ours), "peer": asdict(theirs), "peer_blank_request_times": blanked}
@@ -174,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         "workload": {
             "feed_rows": args.count,
             "feed_seed": args.seed,
+            "feed_days": args.days,
             "history_rows": args.history_count,
             "history_seed": args.history_seed,
         },

@@ -102,10 +102,11 @@ def build_city(workspace: Workspace) -> CityPack:
     return pack
 
 
-def write_feed(pack: CityPack, path: Path, count: int, seed: int, days_back: int) -> Path:
-    """Generate `count` requests over FEED_DAYS days ending `days_back` days before FEED_END."""
-    start = FEED_END - timedelta(days=days_back)
-    records, truth = generate_requests(pack, count, seed, start=start, days=FEED_DAYS)
+def write_feed(pack: CityPack, path: Path, count: int, seed: int, days_back: int, days: int = FEED_DAYS) -> Path:
+    """Generate `count` requests over `days` days starting `days_back` days before FEED_END; a feed
+    longer than FEED_DAYS starts earlier, so it ends where the default one does."""
+    start = FEED_END - timedelta(days=days_back + days - FEED_DAYS)
+    records, truth = generate_requests(pack, count, seed, start=start, days=days)
     write_requests(records, path, "csv", truth=truth)
     return path
 
