@@ -4,7 +4,8 @@ The windows step hands over everything it kept since the last hand-over (already
 personal data by the pipeline's `ScrubPersonalData`), with the offsets up to which that is
 complete; a child process merges the rows into the city's request dataset (the batch path's
 upsert, `sinks.requests.dataset.merge_partitions`, one date at a time; then one row per id
-across dates, reading only the hand-over's ids), rewrites
+across dates, reading only the hand-over's ids; then the day after a date whose last hours
+changed is relinked, for repeats across midnight), rewrites
 the dead-letter files those segments fall in from the live store (one file per source and
 `DEAD_LETTER_BUCKET` segments; raw payloads only in the restricted store), recomputes
 `request_daily`, commits all of it as one snapshot (`plumbing.publishing`, holding the city's
@@ -35,8 +36,10 @@ from pipelines.sinks.live_handover import DEAD_LETTER_BUCKET, Handover
 from pipelines.sinks.requests.daily import write_request_daily
 from pipelines.sinks.requests.dataset import (
     merge_partitions,
+    not_followed,
     published_requests,
     reconcile_request_ids,
+    relink_next_days,
 )
 from pipelines.transforms.requests.aggregate import INPUT_COLUMNS, daily_partials, daily_series
 from plumbing.landing import segment_ref
@@ -64,9 +67,12 @@ def publish(workspace: Workspace, city: str, timezone: str, store: LiveStore, ha
             published = transaction.published_files(ds.REQUESTS)
             # one date at a time: closures reach back weeks, so a hand-over touches many dates,
             # and memory then follows the largest of them, not their sum
-            for (_day,), rows in sorted(requests.partition_by(rq.REQUEST_PARTITION, as_dict=True).items()):
-                merge_partitions(dataset, rows, published)
-            reconcile_request_ids(dataset, requests[rq.SERVICE_REQUEST_ID])
+            merged_days, tails_changed = [], []
+            for (day,), rows in sorted(requests.partition_by(rq.REQUEST_PARTITION, as_dict=True).items()):
+                tails_changed += merge_partitions(dataset, rows, published).tails_changed
+                merged_days.append(day)
+            reconciled = reconcile_request_ids(dataset, requests[rq.SERVICE_REQUEST_ID])
+            relink_next_days(dataset, sorted({*reconciled.days, *not_followed(tails_changed, merged_days)}))
             partials = [daily_partials(frame, timezone) for frame in published_requests(dataset, INPUT_COLUMNS)]
             write_request_daily(transaction.dataset(ds.REQUEST_DAILY),
                                 [daily_series(pl.concat(partials))] if partials else [])

@@ -53,7 +53,11 @@ DESCRIPTIONS: dict[str, str] = {
     "coordinates_out_of_range, outside_city (kept when the address then placed the request).",
     rq.GEOCODE_SCORE: "0..1 confidence of an address-derived location (street match x precision); null for reported "
     "points and unplaced rows.",
-    rq.DUPLICATE_OF: "Id of the first report of the same problem (same category, within 60 m and 8 h), if any.",
+    rq.DUPLICATE_OF: "Id of the first report of the same problem, if any: within 8 h before it (across midnight too), "
+    "same category within 60 m (150 m when both name the same house), or a related category of the same department "
+    "with a text that says the same; never across two different house numbers.",
+    rq.REPORT_CLUSTER_ID: "The problem this report belongs to: duplicate_of, or the row's own id for a first report; "
+    "group by it to count problems rather than reports.",
     rq.SLA_DAYS: "Days the taxonomy gives this category (default 8).",
     rq.SLA_DUE_DATETIME: "requested_datetime + sla_days (UTC).",
     rq.HOURS_TO_CLOSE: "Hours from request to close; null if open or closed before requested.",

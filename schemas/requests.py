@@ -61,6 +61,7 @@ INGESTED_AT = "ingested_at"
 REQUEST_DATE = "date"
 SCHEMA_VERSION_COLUMN = "schema_version"
 GEOCODE_SCORE = "geocode_score"
+REPORT_CLUSTER_ID = "report_cluster_id"
 # Radius in metres an address-derived point stands for (a street's or a locality's extent); forward
 # geocoding output only, not a published column.
 GEOCODE_EXTENT_M = "geocode_extent_m"
@@ -151,6 +152,7 @@ ENRICHMENT_FIELDS: tuple[pa.Field, ...] = (
     pa.field(SCHEMA_VERSION_COLUMN, pa.large_string(), nullable=False),
     pa.field(REQUEST_DATE, pa.date32(), nullable=False),
     pa.field(GEOCODE_SCORE, pa.float64()),
+    pa.field(REPORT_CLUSTER_ID, pa.large_string()),
 )
 
 ENRICHED_REQUEST = pa.schema(

@@ -69,3 +69,58 @@ def test_reports_at_other_house_numbers_are_other_problems_in_any_spelling():
     ])
     links = dict(deduplicate(frame).select(rq.SERVICE_REQUEST_ID, rq.DUPLICATE_OF).iter_rows())
     assert links == {"A": None, "B": "A", "C": None, "D": "A", "E": None, "F": "E"}
+
+
+METRES = 1 / 111_000
+
+
+def links_of(frame: pl.DataFrame) -> dict[str, str | None]:
+    return dict(frame.select(rq.SERVICE_REQUEST_ID, rq.DUPLICATE_OF).iter_rows())
+
+
+def test_a_repeat_just_after_midnight_joins_the_problem_reported_before_it():
+    """The tail of the day before takes part as earlier reports with their final links: B (00:40)
+    repeats A2 (23:10), itself a repeat of A; C is the same category but 300 m away."""
+    earlier = deduplicate(enriched_frame([
+        report("A", "2026-10-01T20:00"),
+        report("A2", "2026-10-01T23:10", lat=55.15 + 20 * METRES),
+    ]))
+    assert links_of(earlier) == {"A": None, "A2": "A"}
+    today = enriched_frame([
+        report("B", "2026-10-02T00:40", lat=55.15 + 35 * METRES),
+        report("C", "2026-10-02T01:00", lat=55.15 + 300 * METRES),
+        report("D", "2026-10-02T09:30", lat=55.15 + 5 * METRES),  # 10 h after A2, 9 h after B
+    ])
+    out = deduplicate(today, earlier)
+    assert links_of(out) == {"B": "A", "C": None, "D": None}
+    assert dict(out.select(rq.SERVICE_REQUEST_ID, rq.REPORT_CLUSTER_ID).iter_rows()) == {"B": "A", "C": "C", "D": "D"}
+    assert links_of(deduplicate(today)) == {"B": None, "C": None, "D": None}  # without the tail: nothing to join
+
+
+def test_two_residents_naming_one_house_are_linked_further_apart():
+    """A phone's fix may be 100 m off the house its owner names: within 150 m the same house
+    number links, while without addresses 120 m is too far, and another number never links."""
+    frame = enriched_frame([
+        report("A", "2026-10-01T08:00", **{rq.ADDRESS: "ул. Ленина, д. 12"}),
+        report("B", "2026-10-01T09:00", lat=55.15 + 120 * METRES, **{rq.ADDRESS: "12 Lenina St"}),
+        report("C", "2026-10-01T09:30", lat=55.15 - 120 * METRES),
+        report("D", "2026-10-01T10:00", lat=55.15 + 280 * METRES, **{rq.ADDRESS: "ул. Ленина, д. 12"}),  # 160 m from B
+        report("E", "2026-10-01T10:30", lat=55.15 + 110 * METRES, **{rq.ADDRESS: "ул. Ленина, д. 14"}),
+    ])
+    assert links_of(deduplicate(frame)) == {"A": None, "B": "A", "C": None, "D": None, "E": None}
+
+
+def test_related_categories_link_when_their_texts_say_the_same():
+    """The classifier split one problem over two categories of one department: the texts decide."""
+    housing = {rq.DEPARTMENT: "housing"}
+    frame = enriched_frame([
+        report("A", "2026-10-01T08:00", category="water_leak", **housing,
+               **{rq.DESCRIPTION: "No hot water in the building since morning"}),
+        report("B", "2026-10-01T09:00", category="heating", lat=55.15 + 10 * METRES, **housing,
+               **{rq.DESCRIPTION: "since morning no hot water in building"}),
+        report("C", "2026-10-01T09:30", category="elevator", lat=55.15 + 10 * METRES, **housing,
+               **{rq.DESCRIPTION: "The lift is stuck between floors"}),
+        report("D", "2026-10-01T10:00", category="noise", lat=55.15 + 10 * METRES, **{rq.DEPARTMENT: "police"},
+               **{rq.DESCRIPTION: "No hot water in the building since morning"}),
+    ])
+    assert links_of(deduplicate(frame)) == {"A": None, "B": "A", "C": None, "D": None}

@@ -5,10 +5,13 @@ transaction (`plumbing.publishing`). Batches are split by month and staged as Ar
 (month, file) pairs travel through the shuffle, so memory stays one batch deep however large the
 input, and an export spread over ten years is merged in ~120 steps, not ~3,600. Each month is
 merged once with the published partitions of the dates it touches (latest version per id wins,
-repeated reports linked within a date: `models.duplicates.deduplicate`); each published file is
-checked against the manifest before it is merged into. `ReconcileRequestIds` then keeps one row
-per request id across all dates of the city (an id re-sent with another date moves). Ingesting
-the same input twice, or re-running after a crash, leaves exactly one row per request.
+repeated reports linked, also to the last hours of the date before: `models.duplicates`); each
+published file is checked against the manifest before it is merged into. `ReconcileRequestIds`
+then keeps one row per request id across all dates of the city (an id re-sent with another date
+moves) and relinks the day after each date whose last hours changed when that day was not merged
+after it (months merge in any order), so links across midnight come out as if the whole history
+were linked at once. Ingesting the same input twice, or re-running after a crash, leaves exactly
+one row per request.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from __future__ import annotations
 import shutil
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
 from pathlib import Path
 
 import apache_beam as beam
@@ -25,7 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.metrics import Metrics
 
-from models.duplicates import deduplicate, latest_versions
+from models.duplicates import REPORT_WINDOW, deduplicate, latest_versions
 from plumbing.atomic import PART_FILE, staging_dir, write_atomic
 from plumbing.publishing import check_file
 from schemas import ledger
@@ -36,6 +40,10 @@ _PARTITION_POLARS_SCHEMA = pl.Schema(pl.from_arrow(PARTITION_SCHEMA.empty_table(
 WRITERS = 2  # threads writing the date partitions of one month
 ROWS_PER_MERGE = 100_000  # incoming rows merged at once (a month of a big city: a few days at a time)
 FILES_PER_READ = 256  # partitions read together by `published_requests` (one frame per group)
+LINKS = [rq.SERVICE_REQUEST_ID, rq.DUPLICATE_OF, rq.REPORT_CLUSTER_ID]
+# what a repeat on the next date depends on (`models.duplicates`)
+LINK_COLUMNS = [rq.REQUEST_PARTITION, rq.SERVICE_REQUEST_ID, rq.REQUESTED_DATETIME, rq.CATEGORY, rq.DEPARTMENT,
+                rq.LAT, rq.LONG, rq.H3_CELL, rq.ADDRESS, rq.DESCRIPTION, rq.DUPLICATE_OF]
 VERSION_COLUMNS = [rq.SERVICE_REQUEST_ID, rq.UPDATED_DATETIME, rq.CLOSED_DATETIME, rq.REQUESTED_DATETIME,
                    rq.INGESTED_AT, rq.SOURCE_FILE, rq.SOURCE_POSITION]
 
@@ -54,19 +62,22 @@ def published_partitions(dataset: Path) -> list[Path]:
 
 def read_partition(path: Path, columns: list[str] | None = None) -> pl.DataFrame:
     """A published partition with its hive date column restored."""
-    table = pq.read_table(path, schema=PARTITION_SCHEMA, columns=columns)
-    return pl.from_arrow(table).with_columns(pl.lit(partition_day(path)).alias(rq.REQUEST_PARTITION))
+    return read_partitions([path], columns)
 
 
 def read_partitions(paths: list[Path], columns: list[str] | None = None,
                     where: pl.Expr | None = None) -> pl.DataFrame:
     """Several partitions as one frame (read in parallel), date column restored; `where` filters
-    rows while they are read, so only the matching ones are ever held."""
+    rows while they are read, so only the matching ones are ever held. Columns a partition
+    written by an earlier schema version lacks read as null, `report_cluster_id` as its value."""
     wanted = [c for c in (columns or PARTITION_SCHEMA.names) if c != rq.REQUEST_PARTITION]
     scan = pl.scan_parquet(
-        [str(p) for p in paths], schema=_PARTITION_POLARS_SCHEMA,
+        [str(p) for p in paths], schema=_PARTITION_POLARS_SCHEMA, missing_columns="insert",
         include_file_paths="_path", hive_partitioning=False,
     )
+    if rq.REPORT_CLUSTER_ID in wanted:
+        scan = scan.with_columns(pl.coalesce(rq.REPORT_CLUSTER_ID, rq.DUPLICATE_OF, rq.SERVICE_REQUEST_ID)
+                                 .alias(rq.REPORT_CLUSTER_ID))
     frames = (scan if where is None else scan.filter(where)).select(*wanted, "_path").collect()
     days = {str(p): partition_day(p) for p in paths}
     return frames.with_columns(
@@ -91,49 +102,132 @@ def _publish_day(dataset: Path, day: date, rows: pl.DataFrame) -> None:
     write_atomic(table, target, dataset, sync=False)  # the commit syncs the whole run once
 
 
-def merge_partitions(dataset: Path, incoming: pl.DataFrame,
-                     published: dict[str, dict] | None = None) -> tuple[pl.DataFrame, int]:
-    """Union with the published partitions of the incoming dates, deduplicate, write them back;
-    (merged rows, rows before). `published` (path relative to `dataset` -> manifest entry)
-    checks each published file first."""
+class Merged(NamedTuple):
+    rows: pl.DataFrame  # the merged rows of the incoming dates
+    before: int  # rows read and received before deduplication
+    tails_changed: list[date]  # dates whose last `REPORT_WINDOW` changed: the next date may link differently
+
+
+def earlier_reports(dataset: Path, rows: pl.DataFrame) -> pl.DataFrame | None:
+    """The published reports that `rows` may repeat on the dates before theirs: for each date
+    of `rows` whose previous dates are not in `rows`, those dates' rows within `REPORT_WINDOW`
+    before its earliest request (a filtered read: a few hours of a date, not the date)."""
+    firsts = rows.group_by(rq.REQUEST_PARTITION).agg(pl.col(rq.REQUESTED_DATETIME).min()).sort(rq.REQUEST_PARTITION)
+    days = set(firsts[rq.REQUEST_PARTITION].to_list())
+    reach = REPORT_WINDOW.days + 1  # how many dates before a date its first requests may repeat
+    wanted: dict[date, datetime] = {}
+    for day, first in firsts.iter_rows():
+        if first is None:
+            continue
+        for back in range(1, reach + 1):
+            before = day - timedelta(days=back)
+            if before in days:
+                break
+            if partition_path(dataset, before.isoformat()).exists():
+                wanted[before] = min(wanted.get(before, first), first) - REPORT_WINDOW
+    frames = [read_partitions([partition_path(dataset, day.isoformat())],
+                              where=pl.col(rq.REQUESTED_DATETIME) >= since) for day, since in sorted(wanted.items())]
+    frames = [frame for frame in frames if frame.height]
+    return pl.concat(frames) if frames else None
+
+
+def _tails_changed(before: pl.DataFrame | None, after: pl.DataFrame, days: list[date]) -> list[date]:
+    """Dates whose reports in the last `REPORT_WINDOW` (before or after the merge) differ in
+    anything a repeat of them on the next date depends on."""
+    if before is None:
+        return days
+    def tails(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.select(*LINK_COLUMNS).with_columns(
+            (pl.col(rq.REQUESTED_DATETIME).max().over(rq.REQUEST_PARTITION) - REPORT_WINDOW).alias("_since"))
+    both = pl.concat([tails(before).with_columns(pl.lit(0).alias("_side")),
+                      tails(after).with_columns(pl.lit(1).alias("_side"))])
+    late = both.filter(pl.col(rq.REQUESTED_DATETIME) >= pl.col("_since").max().over(rq.REQUEST_PARTITION))
+    changed = late.group_by(LINK_COLUMNS, maintain_order=False).agg(pl.col("_side").n_unique().alias("_sides"))
+    moved = set(changed.filter(pl.col("_sides") < 2)[rq.REQUEST_PARTITION].to_list())
+    return [day for day in days if day in moved]
+
+
+def merge_partitions(dataset: Path, incoming: pl.DataFrame, published: dict[str, dict] | None = None) -> Merged:
+    """Union with the published partitions of the incoming dates, deduplicate (repeats may link to
+    the published tail of the date before), write them back. `published` (path relative to
+    `dataset` -> manifest entry) checks each published file first."""
     days = sorted(incoming[rq.REQUEST_PARTITION].unique().to_list())
     existing = [p for p in (partition_path(dataset, d.isoformat()) for d in days) if p.exists()]
     if published is not None:
         for path in existing:
             rel = path.relative_to(dataset).as_posix()
             check_file(path, published.get(rel), f"{dataset.name}/{rel}")
-    frames = ([read_partitions(existing)] if existing else []) + [incoming]
-    before = sum(frame.height for frame in frames)
+    old = read_partitions(existing) if existing else None
+    before = (old.height if old is not None else 0) + incoming.height
     # diagonal: `duplicate_of` only exists on published rows; deduplicate recomputes it for all
-    merged = deduplicate(pl.concat(frames, how="diagonal_relaxed"), within=rq.REQUEST_PARTITION)
+    versions = latest_versions(pl.concat([*([old] if old is not None else []), incoming], how="diagonal_relaxed"))
+    merged = deduplicate(versions, earlier_reports(dataset, versions))
     by_day = merged.partition_by(rq.REQUEST_PARTITION, as_dict=True)
     # Parquet encoding releases the interpreter: two writers keep both cores busy on many dates
     with ThreadPoolExecutor(max_workers=WRITERS) as pool:
         list(pool.map(lambda day: _publish_day(dataset, day, by_day.get((day,), merged.clear())), days))
-    return merged, before
+    return Merged(merged, before, _tails_changed(old, merged, days))
 
 
-def reconcile_request_ids(dataset: Path, ids: pl.Series | None = None) -> tuple[int, int]:
+def relink_next_days(dataset: Path, changed: list[date]) -> list[date]:
+    """After the dates `changed` were rewritten, the day after each may hold repeats of reports
+    that changed: relink it against the new tail, rewrite it only if a link moved, and go on to
+    the day after it when it did. Returns the dates rewritten."""
+    pending = sorted({day + timedelta(days=1) for day in changed})
+    rewritten: list[date] = []
+    while pending:
+        day = pending.pop(0)
+        path = partition_path(dataset, day.isoformat())
+        if not path.exists():
+            continue
+        rows = read_partition(path)
+        relinked = deduplicate(rows, earlier_reports(dataset, rows))
+        if relinked.select(LINKS).sort(rq.SERVICE_REQUEST_ID).equals(rows.select(LINKS).sort(rq.SERVICE_REQUEST_ID)):
+            continue
+        _publish_day(dataset, day, relinked)
+        rewritten.append(day)
+        if day + timedelta(days=1) not in pending:
+            pending = sorted([*pending, day + timedelta(days=1)])
+    return rewritten
+
+
+def not_followed(tails_changed: list[date], merged_in_order: list[date]) -> list[date]:
+    """Of dates merged one after another in `merged_in_order`, those whose next date was not
+    merged after them (so it read their tail before they changed, or was not merged at all)."""
+    later = {day: i for i, day in enumerate(merged_in_order)}
+    return [day for day in tails_changed
+            if later.get(day + timedelta(days=1), -1) < later.get(day, len(merged_in_order))]
+
+
+class Reconciled(NamedTuple):
+    removed: int  # rows of an id that left a date for the id's latest version on another
+    rows: int  # rows in the dataset
+    days: list[date]  # dates rewritten
+
+
+def reconcile_request_ids(dataset: Path, ids: pl.Series | None = None) -> Reconciled:
     """One row per request id across all dates: an id found on several dates keeps its latest
     version and leaves the other dates. `ids` limits the search to ids that may have moved: then
     only their rows are read, so the live publisher's memory follows its hand-over, not the
-    dataset. Returns (rows removed, rows in the dataset)."""
+    dataset."""
     paths = published_partitions(dataset)
     if not paths:
-        return 0, 0
+        return Reconciled(0, 0, [])
     only = None if ids is None else pl.col(rq.SERVICE_REQUEST_ID).is_in(ids.unique().implode())
     keys = read_partitions(paths, VERSION_COLUMNS, where=only)
     total = keys.height if only is None else pl.scan_parquet([str(p) for p in paths]).select(pl.len()).collect().item()
     repeated = keys.filter(pl.len().over(rq.SERVICE_REQUEST_ID) > 1)
     if repeated.is_empty():
-        return 0, total
+        return Reconciled(0, total, [])
     winners = latest_versions(repeated).select(rq.SERVICE_REQUEST_ID, rq.REQUEST_PARTITION)
     losers = repeated.join(winners, on=[rq.SERVICE_REQUEST_ID, rq.REQUEST_PARTITION], how="anti")
-    for (day,), gone in losers.partition_by(rq.REQUEST_PARTITION, as_dict=True).items():
-        path = partition_path(dataset, day.isoformat())
-        kept = read_partition(path).filter(~pl.col(rq.SERVICE_REQUEST_ID).is_in(gone[rq.SERVICE_REQUEST_ID].implode()))
-        _publish_day(dataset, day, deduplicate(kept, within=rq.REQUEST_PARTITION))
-    return losers.height, total - losers.height
+    days = sorted(day for (day,) in losers.partition_by(rq.REQUEST_PARTITION, as_dict=True))
+    for day in days:
+        gone = losers.filter(pl.col(rq.REQUEST_PARTITION) == day)[rq.SERVICE_REQUEST_ID]
+        kept = read_partition(partition_path(dataset, day.isoformat())).filter(
+            ~pl.col(rq.SERVICE_REQUEST_ID).is_in(gone.implode()))
+        _publish_day(dataset, day, deduplicate(kept, earlier_reports(dataset, kept)))
+    return Reconciled(losers.height, total - losers.height, days)
 
 
 class _StageByMonth(beam.DoFn):
@@ -160,13 +254,17 @@ class _PublishMonth(beam.DoFn):
         month, fragments = keyed
         fragments = sorted(fragments)
         staged = pl.scan_ipc(fragments)
+        merged_days: list[date] = []
+        tails_changed: list[date] = []
         for days in _day_groups(staged.group_by(rq.REQUEST_PARTITION).len().sort(rq.REQUEST_PARTITION).collect()):
             incoming = staged.filter(pl.col(rq.REQUEST_PARTITION).is_in(days)).collect()
-            merged, before = merge_partitions(Path(self.dataset), incoming, self.published)
-            self.superseded.inc(before - merged.height)
+            merged = merge_partitions(Path(self.dataset), incoming, self.published)
+            self.superseded.inc(merged.before - merged.rows.height)
+            merged_days += days
+            tails_changed += merged.tails_changed
         for fragment in fragments:
             Path(fragment).unlink(missing_ok=True)
-        yield month
+        yield month, not_followed(tails_changed, merged_days)
 
 
 def _day_groups(counts: pl.DataFrame) -> list[list[date]]:
@@ -188,11 +286,14 @@ class _ReconcileRequestIds(beam.DoFn):
         self.superseded = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.VERSIONS_SUPERSEDED)
         self.rows = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.REQUEST_ROWS_PUBLISHED)
 
-    def process(self, dataset: str, _merged_months: int):
-        removed, rows = reconcile_request_ids(Path(dataset))
-        self.superseded.inc(removed)
-        self.rows.inc(rows)
-        yield rows
+    def process(self, dataset: str, merged_months: list[tuple[str, list[date]]]):
+        reconciled = reconcile_request_ids(Path(dataset))
+        self.superseded.inc(reconciled.removed)
+        self.rows.inc(reconciled.rows)
+        # months merge in any order: a month's first date may have read the tail of the month
+        # before it before that month merged
+        relink_next_days(Path(dataset), sorted({*reconciled.days, *(d for _, days in merged_months for d in days)}))
+        yield reconciled.rows
 
 
 MONTHS, ROWS = "months", "rows"
@@ -214,16 +315,16 @@ class MergeRequestsIntoDataset(beam.PTransform):
         self.published = published  # None: no manifest to check against (a dataset outside a snapshot)
 
     def expand(self, frames):
-        months = (
+        merged = (
             frames
             | "StageByMonth" >> beam.ParDo(_StageByMonth(self.staging))
             | "GroupFragmentsByMonth" >> beam.GroupByKey()
             | "MergeAndPublish" >> beam.ParDo(_PublishMonth(self.dataset, self.published))
         )
-        merged = months | "CountMergedMonths" >> beam.combiners.Count.Globally()
+        months = merged | "MonthsMerged" >> beam.Map(lambda month_and_days: month_and_days[0])
         rows = (
             frames.pipeline
             | "CityRequestDataset" >> beam.Create([self.dataset])
-            | "ReconcileRequestIds" >> beam.ParDo(_ReconcileRequestIds(), beam.pvalue.AsSingleton(merged))
+            | "ReconcileRequestIds" >> beam.ParDo(_ReconcileRequestIds(), beam.pvalue.AsList(merged))
         )
         return {MONTHS: months, ROWS: rows}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import apache_beam as beam
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
@@ -41,7 +42,7 @@ def request(rid: str, day: str = "2026-10-01", status: str = rq.Status.OPEN, upd
         rq.REQUESTED_DATETIME: requested, rq.UPDATED_DATETIME: requested + timedelta(hours=updated_hours),
         rq.SOURCE: "test", rq.SOURCE_FILE: "inline.csv", rq.SOURCE_POSITION: position,
         rq.QUALITY_FLAGS: [], rq.INGESTED_AT: INGESTED, rq.SCHEMA_VERSION_COLUMN: rq.SCHEMA_VERSION,
-        rq.REQUEST_DATE: date.fromisoformat(day), **extra,
+        rq.REQUEST_DATE: date.fromisoformat(day), rq.REPORT_CLUSTER_ID: rid, **extra,
     }
 
 
@@ -121,14 +122,14 @@ def test_rows_are_partitioned_by_request_date(tmp_path: Path) -> None:
 def test_merge_partitions_upserts_into_the_published_partition(tmp_path: Path) -> None:
     dataset = tmp_path / "datasets" / "requests"
     first = enriched_frame([request("A", position=0), request("B", position=1)])
-    merged, before = merge_partitions(dataset, first)
-    assert before == 2 and merged.height == 2
+    merged = merge_partitions(dataset, first)
+    assert merged.before == 2 and merged.rows.height == 2
     update = enriched_frame([request("A", status=rq.Status.CLOSED, updated_hours=5, position=4),
                              request("C", position=5)])
-    merged, before = merge_partitions(dataset, update)
-    assert before == 4  # two published + two incoming, before deduplication
+    merged = merge_partitions(dataset, update)
+    assert merged.before == 4  # two published + two incoming, before deduplication
     expected = pl.concat([update.head(1), first.tail(1), update.tail(1)])
-    assert_frame_equal(merged.select(rq.ENRICHED_REQUEST.names).sort(rq.SERVICE_REQUEST_ID), expected)
+    assert_frame_equal(merged.rows.select(rq.ENRICHED_REQUEST.names).sort(rq.SERVICE_REQUEST_ID), expected)
     assert_frame_equal(published(dataset), expected)
     assert published_partitions(dataset) == [partition_path(dataset, "2026-10-01")]
     assert not list(staging_dir(dataset).glob("*.tmp"))  # written through a temp file, renamed
@@ -161,12 +162,12 @@ def test_reconciling_named_ids_moves_only_those_and_counts_the_whole_dataset(tmp
                                               request("C", "2026-10-01", position=2)]))
     merge_partitions(dataset, enriched_frame([request("A", "2026-10-05", updated_hours=3, position=3),
                                               request("B", "2026-10-05", updated_hours=3, position=4)]))
-    removed, rows = reconcile_request_ids(dataset, pl.Series(rq.SERVICE_REQUEST_ID, ["A", "A"]))
-    assert (removed, rows) == (1, 4)
+    reconciled = reconcile_request_ids(dataset, pl.Series(rq.SERVICE_REQUEST_ID, ["A", "A"]))
+    assert (reconciled.removed, reconciled.rows, reconciled.days) == (1, 4, [date(2026, 10, 1)])
     on = published(dataset).select(rq.SERVICE_REQUEST_ID, rq.REQUEST_DATE).rows()
     assert sorted(on) == [("A", date(2026, 10, 5)), ("B", date(2026, 10, 1)), ("B", date(2026, 10, 5)),
                           ("C", date(2026, 10, 1))]
-    assert reconcile_request_ids(dataset) == (1, 3)
+    assert reconcile_request_ids(dataset) == (1, 3, [date(2026, 10, 1)])
 
 
 def test_a_date_left_without_rows_disappears(tmp_path: Path) -> None:
@@ -183,3 +184,63 @@ def test_a_busy_month_is_merged_a_few_days_at_a_time(monkeypatch) -> None:
     days = [date(2026, 10, d) for d in range(1, 6)]
     counts = pl.DataFrame({rq.REQUEST_PARTITION: days, "len": [60, 30, 150, 10, 10]})
     assert dataset._day_groups(counts) == [days[:2], days[2:3], days[3:]]
+
+
+def reported(rid: str, when: str, metres_north: float = 0.0, **extra) -> dict:
+    """A pothole report placed in the city at `when` (UTC), `metres_north` of a fixed point."""
+    requested = datetime.fromisoformat(f"{when}+00:00")
+    return request(rid, when[:10], **{
+        rq.REQUESTED_DATETIME: requested, rq.UPDATED_DATETIME: requested, rq.CATEGORY: "road_damage",
+        rq.H3_CELL: "89abc", rq.LAT: 55.75 + metres_north / 111_000, rq.LONG: 37.6, **extra})
+
+
+MIDNIGHT_RUNS = {
+    "one-run-across-a-month-boundary": [["A", "B", "C", "D"]],
+    "later-date-first": [["B", "C", "D"], ["A"]],
+    "earlier-date-first": [["A"], ["B", "C", "D"]],
+}
+
+
+@pytest.mark.parametrize("runs", MIDNIGHT_RUNS.values(), ids=MIDNIGHT_RUNS.keys())
+def test_a_repeat_across_midnight_is_linked_whichever_date_arrives_first(tmp_path: Path, runs: list[list[str]]) -> None:
+    """B (00:50 on 1 November) repeats A (23:30 on 31 October, another month as well as another
+    date), D repeats B; C is a pothole 400 m away. Months merge in any order and a late file may
+    bring the earlier date after the later one: the links come out the same."""
+    reports = {
+        "A": reported("A", "2026-10-31T23:30:00"),
+        "B": reported("B", "2026-11-01T00:50:00", 25),
+        "C": reported("C", "2026-11-01T01:00:00", 400),
+        "D": reported("D", "2026-11-01T06:00:00", 10),
+    }
+    dataset = tmp_path / "datasets" / "requests"
+    for n, ids in enumerate(runs):
+        dates = sorted({d for run in runs[:n + 1] for d in (reports[i][rq.REQUEST_DATE].isoformat() for i in run)})
+        merge(dataset, [enriched_frame([reports[i] for i in ids])], f"run{n}", dates)
+    rows = published(dataset)
+    assert dict(rows.select(rq.SERVICE_REQUEST_ID, rq.DUPLICATE_OF).iter_rows()) == {
+        "A": None, "B": "A", "C": None, "D": "A"}
+    assert dict(rows.select(rq.SERVICE_REQUEST_ID, rq.REPORT_CLUSTER_ID).iter_rows()) == {
+        "A": "A", "B": "A", "C": "C", "D": "A"}
+
+
+def test_a_later_date_is_relinked_when_its_earlier_neighbour_loses_a_report(tmp_path: Path) -> None:
+    """A moves to another date (a re-sent version with a corrected time): B, which repeated it
+    across midnight, becomes a first report again, and the dataset says so."""
+    dataset = tmp_path / "datasets" / "requests"
+    merge(dataset, [enriched_frame([reported("A", "2026-10-14T23:30:00"), reported("B", "2026-10-15T01:00:00", 20)])],
+          "first", ["2026-10-14", "2026-10-15"])
+    assert published(dataset)[rq.DUPLICATE_OF].to_list() == [None, "A"]
+    moved = reported("A", "2026-10-20T09:00:00", **{rq.UPDATED_DATETIME: datetime(2026, 10, 21, tzinfo=UTC)})
+    merge(dataset, [enriched_frame([moved])], "second", ["2026-10-15", "2026-10-20"])
+    assert published(dataset)[rq.DUPLICATE_OF].to_list() == [None, None]
+
+
+def test_a_partition_from_before_report_clusters_reads_with_them(tmp_path: Path) -> None:
+    """Partitions written before `report_cluster_id` existed read with it: the first report's id."""
+    dataset = tmp_path / "datasets" / "requests"
+    merge(dataset, [enriched_frame([reported("A", "2026-10-14T08:00:00"), reported("B", "2026-10-14T09:00:00", 20)])],
+          "first", ["2026-10-14"])
+    path = partition_path(dataset, "2026-10-14")
+    pq.write_table(pq.read_table(path).drop_columns([rq.REPORT_CLUSTER_ID]), path)
+    assert read_partition(path).sort(rq.SERVICE_REQUEST_ID)[rq.REPORT_CLUSTER_ID].to_list() == ["A", "A"]
+    assert published(dataset)[rq.REPORT_CLUSTER_ID].to_list() == ["A", "A"]
