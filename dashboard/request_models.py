@@ -31,6 +31,9 @@ class RequestItem(BaseModel):
     long: float | None
     sla_due_datetime: str | None = Field(description="when the request is due by its category's SLA (UTC)")
     hours_overdue: float | None = Field(description="hours past sla_due_datetime at as_of; null unless open past due")
+    duplicate_of: str | None = Field(description="the first report of the same problem, when this one repeats it")
+    report_cluster_id: str = Field(description="the problem this report belongs to (duplicate_of, or its own id): "
+                                   "one answer reaches every resident of a cluster")
 
 
 class RequestPage(BaseModel):

@@ -137,7 +137,7 @@ def link_repeated_reports(frame: pl.DataFrame, earlier: pl.DataFrame | None = No
     base = frame.drop(rq.DUPLICATE_OF, rq.REPORT_CLUSTER_ID, strict=False).with_row_index(_ROW)
     if earlier is not None:
         earlier = earlier.filter(~pl.col(rq.SERVICE_REQUEST_ID).is_in(frame[rq.SERVICE_REQUEST_ID].implode()))
-    placed = base.filter(pl.col(rq.LAT).is_not_null())
+    placed = base.filter(pl.col(rq.H3_CELL).is_not_null())  # a raw latitude of -95 must not set the scale
     links = pl.DataFrame(schema={_CHILD: pl.String, _PARENT: pl.String})
     if placed.height:
         scale_x = METRES_PER_DEGREE_LAT * math.cos(math.radians(placed[rq.LAT].mean()))

@@ -32,7 +32,8 @@ from schemas import requests as rq
 COLUMNS = (
     rq.SERVICE_REQUEST_ID, rq.STATUS, rq.REQUESTED_DATETIME, rq.UPDATED_DATETIME, rq.CLOSED_DATETIME,
     rq.CATEGORY, rq.DEPARTMENT, rq.DISTRICT_ID, rq.DISTRICT_NAME, rq.DESCRIPTION, rq.ADDRESS, rq.LAT,
-    rq.LONG, rq.H3_CELL, rq.SLA_DUE_DATETIME, rq.HOURS_TO_CLOSE, rq.CLOSED_WITHIN_SLA,
+    rq.LONG, rq.H3_CELL, rq.SLA_DUE_DATETIME, rq.HOURS_TO_CLOSE, rq.CLOSED_WITHIN_SLA, rq.DUPLICATE_OF,
+    rq.REPORT_CLUSTER_ID,
 )
 _ENRICHED = pl.from_arrow(rq.ENRICHED_REQUEST.empty_table()).schema
 SCHEMA = pl.Schema({name: _ENRICHED[name] for name in (*COLUMNS, rq.REQUEST_DATE)})
@@ -62,8 +63,13 @@ def _partition_day(folder: str) -> date | None:
 
 
 def _read_file(path: Path, day: date) -> pl.DataFrame:
-    frame = pl.read_parquet(path, columns=list(COLUMNS))
-    return frame.with_columns(pl.lit(day, pl.Date).alias(rq.REQUEST_DATE)).cast(SCHEMA).select(SCHEMA.names())
+    """A partition's rows; one written before `report_cluster_id` existed reads with it filled."""
+    frame = pl.scan_parquet(path, schema=pl.Schema({name: _ENRICHED[name] for name in COLUMNS}),
+                            missing_columns="insert", extra_columns="ignore").collect()
+    return frame.with_columns(
+        pl.coalesce(rq.REPORT_CLUSTER_ID, rq.DUPLICATE_OF, rq.SERVICE_REQUEST_ID).alias(rq.REPORT_CLUSTER_ID),
+        pl.lit(day, pl.Date).alias(rq.REQUEST_DATE),
+    ).cast(SCHEMA).select(SCHEMA.names())
 
 
 class PublishedRequests:

@@ -9,7 +9,8 @@ Counting both would count it twice, so the view holds one row per `service_reque
   else request time, as the stream orders versions: `plumbing.live_store.versions`);
 - then the live version's figures (request and close times, district, category, hours to close,
   SLA outcome) replace the published ones; what the live store does not keep (description,
-  address, coordinates) stays as published, and is empty for a request not published yet.
+  address, coordinates, the repeated-report link) stays as published, and is empty for a request
+  not published yet (which is its own report cluster until the publisher links it).
   Its department and SLA due time come from the pack's taxonomy the way routing computes them
   (`models.cities.routing`, `pipelines.transforms.requests.sla`), keeping the published ones
   when the category and request time did not change.
@@ -44,7 +45,8 @@ CLOSED_DATE = "closed_date"  # local date a request counts as closed (never befo
 VIEW_COLUMNS = (
     rq.SERVICE_REQUEST_ID, rq.STATUS, rq.REQUESTED_DATETIME, rq.CLOSED_DATETIME, rq.CATEGORY, rq.DEPARTMENT,
     rq.DISTRICT_ID, rq.DISTRICT_NAME, rq.DESCRIPTION, rq.ADDRESS, rq.LAT, rq.LONG, rq.H3_CELL,
-    rq.SLA_DUE_DATETIME, rq.HOURS_TO_CLOSE, rq.CLOSED_WITHIN_SLA, rq.REQUEST_DATE, CLOSED_DATE,
+    rq.SLA_DUE_DATETIME, rq.HOURS_TO_CLOSE, rq.CLOSED_WITHIN_SLA, rq.REQUEST_DATE, CLOSED_DATE, rq.DUPLICATE_OF,
+    rq.REPORT_CLUSTER_ID,
 )
 _PUBLISHED = "_published"
 _MICROS_PER_DAY = 86_400_000_000
@@ -122,6 +124,8 @@ def combine(base: pl.DataFrame, states: pl.DataFrame, timezone: str, routes: pl.
         pl.when(pl.col(rq.REQUESTED_DATETIME).eq_missing(pl.col(_published(rq.REQUESTED_DATETIME))))
         .then(pl.col(_published(rq.REQUEST_DATE))).otherwise(None).alias(rq.REQUEST_DATE),
         pl.lit(None, pl.Date).alias(CLOSED_DATE),
+        pl.col(_published(rq.DUPLICATE_OF)).alias(rq.DUPLICATE_OF),
+        pl.coalesce(_published(rq.REPORT_CLUSTER_ID), rq.SERVICE_REQUEST_ID).alias(rq.REPORT_CLUSTER_ID),
     ).cast({c: base.schema[c] for c in VIEW_COLUMNS})
     overlay = local_dates(overlay, timezone).select(VIEW_COLUMNS)
     replaced = base.filter(~pl.col(rq.SERVICE_REQUEST_ID).is_in(overlay[rq.SERVICE_REQUEST_ID].implode()))
