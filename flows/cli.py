@@ -271,7 +271,7 @@ def _print_summary(summary: dict) -> None:
           f"{t['placed_in_district']:,} placed in a district; "
           f"{(t['share_closed_within_sla'] or 0):.1%} of closed requests within SLA; "
           f"{(t['share_needs_review'] or 0):.1%} flagged for review; "
-          f"{t['repeated_reports']:,} repeated reports linked")
+          f"{t['repeated_reports']:,} repeated reports linked ({t['problems']:,} distinct problems)")
     print("top districts:  " + ", ".join(f"{n} ({c:,})" for n, c in summary["top_districts"]))
     print("top categories: " + ", ".join(f"{n} ({c:,})" for n, c in summary["top_categories"]))
     print("dead letters:   " + (", ".join(f"{r} ({c:,})" for r, c in summary["dead_letters_by_reason"]) or "none"))

@@ -22,6 +22,7 @@ def dataset_summary(workspace: Workspace, city: str, top: int = 5) -> dict:
         pl.col(rq.CLOSED_WITHIN_SLA).mean().alias("share_closed_within_sla"),
         pl.col(rq.NEEDS_REVIEW).mean().alias("share_needs_review"),
         pl.col(rq.DUPLICATE_OF).is_not_null().sum().alias("repeated_reports"),
+        pl.col(rq.DUPLICATE_OF).is_null().sum().alias("problems"),  # report clusters: one first report each
         pl.col(rq.REQUEST_DATE).min().alias("first_day"),
         pl.col(rq.REQUEST_DATE).max().alias("last_day"),
     ).collect().row(0, named=True)
