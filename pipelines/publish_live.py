@@ -8,7 +8,7 @@ across dates, reading only the hand-over's ids; then the day after a date whose 
 changed is relinked, for repeats across midnight), rewrites
 the dead-letter files those segments fall in from the live store (one file per source and
 `DEAD_LETTER_BUCKET` segments; raw payloads only in the restricted store), recomputes
-`request_daily`, commits all of it as one snapshot (`plumbing.publishing`, holding the city's
+`request_daily` (from each date file's partials, kept while the file is unchanged), commits all of it as one snapshot (`plumbing.publishing`, holding the city's
 lock, so a batch ingest of the city waits for the hand-over or the other way round), and only
 then records the publisher's offsets; after that, every `COMPACT_SECONDS`, it lets the live store
 forget what the datasets now hold (`plumbing.live_store.retention`). A crash before that makes the next run publish the same
@@ -35,9 +35,12 @@ from pipelines.sinks.dead_letters import write_dead_letter_file
 from pipelines.sinks.live_handover import DEAD_LETTER_BUCKET, Handover
 from pipelines.sinks.requests.daily import write_request_daily
 from pipelines.sinks.requests.dataset import (
+    FILES_PER_READ,
     merge_partitions,
     not_followed,
-    published_requests,
+    partition_day,
+    published_partitions,
+    read_partitions,
     reconcile_request_ids,
     relink_next_days,
 )
@@ -56,8 +59,47 @@ COMPACT_SECONDS = 600.0  # retention runs after a hand-over at most this often
 PUBLISHER_NICENESS = 10
 
 
-def publish(workspace: Workspace, city: str, timezone: str, store: LiveStore, handover: Handover) -> None:
-    """Publish one hand-over (synchronously, in one commit); the caller records its offsets afterwards."""
+class DailyPartialsByFile:
+    """The `request_daily` partials of each published date partition, kept across hand-overs.
+
+    A hand-over rewrites the files of the dates it touched and hard-links the others into the
+    new snapshot (`plumbing.publishing`), so a file with the inode, size and time seen before
+    holds the same rows: its partials are reused and only rewritten files are read. The
+    aggregate then costs one pass over the partials (a few rows per date, district and
+    category), not a read of the whole dataset per hand-over."""
+
+    def __init__(self) -> None:
+        self._by_date: dict[str, tuple[tuple[int, int, int], pl.DataFrame]] = {}
+        self.files_read = 0
+
+    def series(self, dataset: Path, timezone: str) -> pl.DataFrame | None:
+        """The dataset's request_daily rows (None when it has no partitions)."""
+        kept: dict[str, tuple[tuple[int, int, int], pl.DataFrame]] = {}
+        stale: list[tuple[str, tuple[int, int, int], Path]] = []
+        for path in published_partitions(dataset):
+            stat = path.stat()
+            seen = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+            cached = self._by_date.get(path.parent.name)
+            if cached is not None and cached[0] == seen:
+                kept[path.parent.name] = cached
+            else:
+                stale.append((path.parent.name, seen, path))
+        for start in range(0, len(stale), FILES_PER_READ):
+            group = stale[start:start + FILES_PER_READ]
+            rows = read_partitions([path for _, _, path in group], INPUT_COLUMNS)
+            by_day = rows.partition_by(rq.REQUEST_PARTITION, as_dict=True)
+            for name, seen, path in group:
+                day_rows = by_day.get((partition_day(path),), rows.clear())
+                kept[name] = (seen, daily_partials(day_rows, timezone))
+            self.files_read += len(group)
+        self._by_date = kept
+        return daily_series(pl.concat([partials for _, partials in kept.values()])) if kept else None
+
+
+def publish(workspace: Workspace, city: str, timezone: str, store: LiveStore, handover: Handover,
+            partials: DailyPartialsByFile | None = None) -> None:
+    """Publish one hand-over (synchronously, in one commit); the caller records its offsets
+    afterwards. `partials`: kept by a publisher that publishes many hand-overs."""
     requests = pl.concat(handover.requests, how="diagonal_relaxed") if handover.requests else None
     workspace.make_restricted()
     run_id = f"live-{uuid.uuid4().hex[:12]}"
@@ -73,9 +115,8 @@ def publish(workspace: Workspace, city: str, timezone: str, store: LiveStore, ha
                 merged_days.append(day)
             reconciled = reconcile_request_ids(dataset, requests[rq.SERVICE_REQUEST_ID])
             relink_next_days(dataset, sorted({*reconciled.days, *not_followed(tails_changed, merged_days)}))
-            partials = [daily_partials(frame, timezone) for frame in published_requests(dataset, INPUT_COLUMNS)]
-            write_request_daily(transaction.dataset(ds.REQUEST_DAILY),
-                                [daily_series(pl.concat(partials))] if partials else [])
+            daily = (partials or DailyPartialsByFile()).series(dataset, timezone)
+            write_request_daily(transaction.dataset(ds.REQUEST_DAILY), [daily] if daily is not None else [])
         for source, bucket in sorted(handover.dead_letter_buckets):
             first = bucket * DEAD_LETTER_BUCKET
             refs = [segment_ref(source, seq) for seq in range(first, first + DEAD_LETTER_BUCKET)]
@@ -155,6 +196,7 @@ def _publish_forever(home: str, city: str, timezone: str, store_path: str, jobs,
     workspace, store = Workspace(Path(home)), LiveStore(Path(store_path))
     threading.Thread(target=_checkpoint_forever, args=(store_path,), daemon=True).start()
     compact_at = 0.0
+    partials = DailyPartialsByFile()
     try:
         while True:
             try:
@@ -168,7 +210,7 @@ def _publish_forever(home: str, city: str, timezone: str, store_path: str, jobs,
             path, buckets, offsets = job
             try:
                 requests = [pl.read_ipc(path)] if path else []
-                publish(workspace, city, timezone, store, Handover(requests, set(map(tuple, buckets)), offsets))
+                publish(workspace, city, timezone, store, Handover(requests, set(map(tuple, buckets)), offsets), partials)
                 store.set_offsets(offsets, lv.PUBLISHER)
                 if time.monotonic() >= compact_at:  # what the datasets now hold, the store may forget
                     compact(store, DEAD_LETTER_BUCKET)
