@@ -98,7 +98,7 @@ def test_each_listed_request_names_the_problem_it_belongs_to(feed):
     """Departments answer a problem once: the feed carries every report's link and cluster as published."""
     rows = published(feed).select(rq.SERVICE_REQUEST_ID, rq.DUPLICATE_OF, rq.REPORT_CLUSTER_ID)
     items, _ = all_pages(feed, limit=1000)
-    listed = pl.DataFrame([{c: item[c] for c in rows.columns} for item in items])
+    listed = pl.DataFrame([{c: item[c] for c in rows.columns} for item in items], schema=dict.fromkeys(rows.columns, pl.String))
     assert listed.height == rows.height
     assert listed.sort(rq.SERVICE_REQUEST_ID).equals(rows.sort(rq.SERVICE_REQUEST_ID))
     assert listed.select((pl.col(rq.REPORT_CLUSTER_ID) == pl.coalesce(rq.DUPLICATE_OF, rq.SERVICE_REQUEST_ID)).all()).item()
