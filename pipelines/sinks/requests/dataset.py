@@ -20,13 +20,12 @@ import shutil
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
-from typing import NamedTuple
 from pathlib import Path
+from typing import NamedTuple
 
 import apache_beam as beam
 import polars as pl
 import pyarrow as pa
-import pyarrow.parquet as pq
 from apache_beam.metrics import Metrics
 
 from models.duplicates import REPORT_WINDOW, deduplicate, latest_versions
