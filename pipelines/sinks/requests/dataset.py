@@ -38,7 +38,8 @@ PARTITION_SCHEMA = pa.schema([f for f in rq.ENRICHED_REQUEST if f.name != rq.REQ
 _PARTITION_POLARS_SCHEMA = pl.Schema(pl.from_arrow(PARTITION_SCHEMA.empty_table()).schema)
 WRITERS = 2  # threads writing the date partitions of one month
 ROWS_PER_MERGE = 100_000  # incoming rows merged at once (a month of a big city: a few days at a time)
-FILES_PER_READ = 256  # partitions read together by `published_requests` (one frame per group)
+FILES_PER_READ = 256
+IDS_AT_ONCE = 2_000_000  # ids the reconcile pass counts at once  # partitions read together by `published_requests` (one frame per group)
 LINKS = [rq.SERVICE_REQUEST_ID, rq.DUPLICATE_OF, rq.REPORT_CLUSTER_ID]
 # what a repeat on the next date depends on (`models.duplicates`)
 LINK_COLUMNS = [rq.REQUEST_PARTITION, rq.SERVICE_REQUEST_ID, rq.REQUESTED_DATETIME, rq.CATEGORY, rq.DEPARTMENT,
@@ -198,6 +199,20 @@ def not_followed(tails_changed: list[date], merged_in_order: list[date]) -> list
             if later.get(day + timedelta(days=1), -1) < later.get(day, len(merged_in_order))]
 
 
+def _ids_on_several_dates(paths: list[Path], total: int) -> pl.Series:
+    """Ids found in more than one date file (a date holds an id once): only the id column is
+    read, in hash buckets of about `IDS_AT_ONCE` ids, so a backfill of ten years holds a few
+    million ids at a time, not the version columns of every row."""
+    buckets = max(1, -(-total // IDS_AT_ONCE))
+    ids = pl.scan_parquet([str(p) for p in paths]).select(rq.SERVICE_REQUEST_ID)
+    found = []
+    for bucket in range(buckets):
+        part = ids if buckets == 1 else ids.filter(pl.col(rq.SERVICE_REQUEST_ID).hash(seed=0) % buckets == bucket)
+        found.append(part.group_by(rq.SERVICE_REQUEST_ID).len().filter(pl.col("len") > 1)
+                     .collect()[rq.SERVICE_REQUEST_ID])
+    return pl.concat(found)
+
+
 class Reconciled(NamedTuple):
     removed: int  # rows of an id that left a date for the id's latest version on another
     rows: int  # rows in the dataset
@@ -206,15 +221,16 @@ class Reconciled(NamedTuple):
 
 def reconcile_request_ids(dataset: Path, ids: pl.Series | None = None) -> Reconciled:
     """One row per request id across all dates: an id found on several dates keeps its latest
-    version and leaves the other dates. `ids` limits the search to ids that may have moved: then
-    only their rows are read, so the live publisher's memory follows its hand-over, not the
-    dataset."""
+    version and leaves the other dates. `ids` limits the search to ids that may have moved (the
+    live publisher's hand-over); without it, the ids found on several dates are looked for. Only
+    those ids' rows are read, so memory follows them, not the dataset."""
     paths = published_partitions(dataset)
     if not paths:
         return Reconciled(0, 0, [])
-    only = None if ids is None else pl.col(rq.SERVICE_REQUEST_ID).is_in(ids.unique().implode())
-    keys = read_partitions(paths, VERSION_COLUMNS, where=only)
-    total = keys.height if only is None else pl.scan_parquet([str(p) for p in paths]).select(pl.len()).collect().item()
+    total = pl.scan_parquet([str(p) for p in paths]).select(pl.len()).collect().item()
+    if ids is None:
+        ids = _ids_on_several_dates(paths, total)
+    keys = read_partitions(paths, VERSION_COLUMNS, where=pl.col(rq.SERVICE_REQUEST_ID).is_in(ids.unique().implode()))
     repeated = keys.filter(pl.len().over(rq.SERVICE_REQUEST_ID) > 1)
     if repeated.is_empty():
         return Reconciled(0, total, [])

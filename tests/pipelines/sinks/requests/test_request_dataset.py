@@ -16,6 +16,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from conftest import enriched_frame
 from polars.testing import assert_frame_equal
 
+import pipelines.sinks.requests.dataset as dataset_module
 from pipelines.sinks.requests.dataset import (
     MONTHS,
     ROWS,
@@ -244,3 +245,18 @@ def test_a_partition_from_before_report_clusters_reads_with_them(tmp_path: Path)
     pq.write_table(pq.read_table(path).drop_columns([rq.REPORT_CLUSTER_ID]), path)
     assert read_partition(path).sort(rq.SERVICE_REQUEST_ID)[rq.REPORT_CLUSTER_ID].to_list() == ["A", "A"]
     assert published(dataset)[rq.REPORT_CLUSTER_ID].to_list() == ["A", "A"]
+
+
+def test_reconciling_a_large_dataset_counts_ids_in_buckets_and_misses_none(tmp_path: Path, monkeypatch) -> None:
+    """A backfill too big to count every id at once is counted bucket by bucket (one id per bucket
+    here): every id on two dates is still found and moved to its latest version's date."""
+    monkeypatch.setattr(dataset_module, "IDS_AT_ONCE", 1)
+    dataset = tmp_path / "datasets" / "requests"
+    merge_partitions(dataset, enriched_frame([request(rid, "2026-10-01", position=n) for n, rid in enumerate("ABCDE")]))
+    merge_partitions(dataset, enriched_frame([request(rid, "2026-10-07", updated_hours=4, position=9 + n)
+                                              for n, rid in enumerate("BDE")]))
+    reconciled = reconcile_request_ids(dataset)
+    assert (reconciled.removed, reconciled.rows, reconciled.days) == (3, 5, [date(2026, 10, 1)])
+    on = dict(published(dataset).select(rq.SERVICE_REQUEST_ID, rq.REQUEST_DATE).iter_rows())
+    assert on == {"A": date(2026, 10, 1), "B": date(2026, 10, 7), "C": date(2026, 10, 1),
+                  "D": date(2026, 10, 7), "E": date(2026, 10, 7)}
