@@ -159,6 +159,11 @@ def link_repeated_reports(frame: pl.DataFrame, earlier: pl.DataFrame | None = No
     )
 
 
+def relink(frame: pl.DataFrame, earlier: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Rows already one per id, repeated reports linked (to `earlier` rows too), published column order."""
+    return link_repeated_reports(frame, earlier).select(ENRICHED_REQUEST.names)
+
+
 def deduplicate(frame: pl.DataFrame, earlier: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Latest version per id, repeated reports linked (to `earlier` rows too), published column order."""
-    return link_repeated_reports(latest_versions(frame), earlier).select(ENRICHED_REQUEST.names)
+    """Latest version per id, then `relink`."""
+    return relink(latest_versions(frame), earlier)

@@ -2,7 +2,7 @@
 
     read -> ValidateRequests -> NormaliseRequests -> ClassifyRequests -> GeocodeRequests
          -> ComputeSla -> ScrubPersonalData -> SplitEnrichFailures
-         -> MergeRequestsIntoDataset (deduplicate per date, upsert, one row per id)
+         -> MergeRequestsIntoDataset (latest version per id, repeats linked, upsert, one row per id)
     published requests (after the merge) -> AggregateDaily -> WriteRequestDaily
     dead letters (invalid, and records a step could not enrich) -> WriteDeadLetters
 

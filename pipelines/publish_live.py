@@ -48,6 +48,7 @@ from pipelines.transforms.requests.aggregate import INPUT_COLUMNS, daily_partial
 from plumbing.landing import segment_ref
 from plumbing.live_store.retention import compact
 from plumbing.live_store.writer import LiveStore
+from plumbing.published_requests import FileVersion, file_version
 from plumbing.publishing import publishing
 from plumbing.workspace import Workspace
 from schemas import datasets as ds
@@ -63,22 +64,21 @@ class DailyPartialsByFile:
     """The `request_daily` partials of each published date partition, kept across hand-overs.
 
     A hand-over rewrites the files of the dates it touched and hard-links the others into the
-    new snapshot (`plumbing.publishing`), so a file with the inode, size and time seen before
-    holds the same rows: its partials are reused and only rewritten files are read. The
+    new snapshot (`plumbing.publishing`), so a file of the `file_version` seen before holds the
+    same rows (as for the feed's reader, `plumbing.published_requests`): its partials are reused and only rewritten files are read. The
     aggregate then costs one pass over the partials (a few rows per date, district and
     category), not a read of the whole dataset per hand-over."""
 
     def __init__(self) -> None:
-        self._by_date: dict[str, tuple[tuple[int, int, int], pl.DataFrame]] = {}
+        self._by_date: dict[str, tuple[FileVersion, pl.DataFrame]] = {}
         self.files_read = 0
 
     def series(self, dataset: Path, timezone: str) -> pl.DataFrame | None:
         """The dataset's request_daily rows (None when it has no partitions)."""
-        kept: dict[str, tuple[tuple[int, int, int], pl.DataFrame]] = {}
-        stale: list[tuple[str, tuple[int, int, int], Path]] = []
+        kept: dict[str, tuple[FileVersion, pl.DataFrame]] = {}
+        stale: list[tuple[str, FileVersion, Path]] = []
         for path in published_partitions(dataset):
-            stat = path.stat()
-            seen = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+            seen = file_version(path)
             cached = self._by_date.get(path.parent.name)
             if cached is not None and cached[0] == seen:
                 kept[path.parent.name] = cached

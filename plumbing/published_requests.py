@@ -62,6 +62,16 @@ def _partition_day(folder: str) -> date | None:
         return None
 
 
+FileVersion = tuple[int, int, int]
+
+
+def file_version(path: Path) -> FileVersion:
+    """What tells a published file's rows apart from an earlier version's: an unchanged file is a
+    hard link of the same inode in every snapshot, a rewritten one a new file."""
+    stat = path.stat()
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
 def _read_file(path: Path, day: date) -> pl.DataFrame:
     """A partition's rows; one written before `report_cluster_id` existed reads with it filled."""
     frame = pl.scan_parquet(path, schema=pl.Schema({name: _ENRICHED[name] for name in COLUMNS}),
@@ -82,7 +92,7 @@ class PublishedRequests:
                  prepare: Callable[[pl.DataFrame], pl.DataFrame] | None = None) -> None:
         self.workspace, self.city = workspace, city
         self._prepare = prepare or (lambda frame: frame)
-        self._files: dict[str, tuple[tuple[int, int, int], pl.DataFrame]] = {}
+        self._files: dict[str, tuple[FileVersion, pl.DataFrame]] = {}
         self._current: PublishedFrame | None = None
         self._lock = threading.Lock()
 
@@ -109,13 +119,12 @@ class PublishedRequests:
             return PublishedFrame(empty_published(), None, None)
         snapshot = (self.workspace.datasets.parent / name).resolve()
         folder = snapshot / ds.REQUESTS / city_folder(self.city)
-        files: dict[str, tuple[tuple[int, int, int], pl.DataFrame]] = {}
+        files: dict[str, tuple[FileVersion, pl.DataFrame]] = {}
         for part in sorted(folder.glob("*/*.parquet")) if folder.is_dir() else ():
             day = _partition_day(part.parent.name)
             if day is None:
                 continue
-            stat = part.stat()
-            version = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+            version = file_version(part)
             key = f"{part.parent.name}/{part.name}"
             kept = self._files.get(key)
             if kept is None or kept[0] != version:

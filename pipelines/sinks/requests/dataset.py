@@ -28,7 +28,7 @@ import polars as pl
 import pyarrow as pa
 from apache_beam.metrics import Metrics
 
-from models.duplicates import REPORT_WINDOW, deduplicate, latest_versions
+from models.duplicates import REPORT_WINDOW, latest_versions, relink
 from plumbing.atomic import PART_FILE, staging_dir, write_atomic
 from plumbing.publishing import check_file
 from schemas import ledger
@@ -136,6 +136,7 @@ def _tails_changed(before: pl.DataFrame | None, after: pl.DataFrame, days: list[
     anything a repeat of them on the next date depends on."""
     if before is None:
         return days
+
     def tails(frame: pl.DataFrame) -> pl.DataFrame:
         return frame.select(*LINK_COLUMNS).with_columns(
             (pl.col(rq.REQUESTED_DATETIME).max().over(rq.REQUEST_PARTITION) - REPORT_WINDOW).alias("_since"))
@@ -161,7 +162,7 @@ def merge_partitions(dataset: Path, incoming: pl.DataFrame, published: dict[str,
     before = (old.height if old is not None else 0) + incoming.height
     # diagonal: `duplicate_of` only exists on published rows; deduplicate recomputes it for all
     versions = latest_versions(pl.concat([*([old] if old is not None else []), incoming], how="diagonal_relaxed"))
-    merged = deduplicate(versions, earlier_reports(dataset, versions))
+    merged = relink(versions, earlier_reports(dataset, versions))
     by_day = merged.partition_by(rq.REQUEST_PARTITION, as_dict=True)
     # Parquet encoding releases the interpreter: two writers keep both cores busy on many dates
     with ThreadPoolExecutor(max_workers=WRITERS) as pool:
@@ -181,7 +182,7 @@ def relink_next_days(dataset: Path, changed: list[date]) -> list[date]:
         if not path.exists():
             continue
         rows = read_partition(path)
-        relinked = deduplicate(rows, earlier_reports(dataset, rows))
+        relinked = relink(rows, earlier_reports(dataset, rows))
         if relinked.select(LINKS).sort(rq.SERVICE_REQUEST_ID).equals(rows.select(LINKS).sort(rq.SERVICE_REQUEST_ID)):
             continue
         _publish_day(dataset, day, relinked)
@@ -241,7 +242,7 @@ def reconcile_request_ids(dataset: Path, ids: pl.Series | None = None) -> Reconc
         gone = losers.filter(pl.col(rq.REQUEST_PARTITION) == day)[rq.SERVICE_REQUEST_ID]
         kept = read_partition(partition_path(dataset, day.isoformat())).filter(
             ~pl.col(rq.SERVICE_REQUEST_ID).is_in(gone.implode()))
-        _publish_day(dataset, day, deduplicate(kept, earlier_reports(dataset, kept)))
+        _publish_day(dataset, day, relink(kept, earlier_reports(dataset, kept)))
     return Reconciled(losers.height, total - losers.height, days)
 
 
