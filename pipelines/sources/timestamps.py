@@ -21,6 +21,8 @@ _WITH_MICROSECONDS = "%Y-%m-%dT%H:%M:%S%.6fZ"
 # Polars pays dearly for values that fail a format (it retries each one slowly), so formats
 # ending in a literal `Z` only see values ending in `Z`, and this one only 20-byte values.
 _FIXED_LENGTH = {"%Y-%m-%dT%H:%M:%SZ": 20}
+# `_WHOLE_SECONDS` as written (a leap second, `:60`, is read as the next second: not as written)
+_OUTPUT_FORM = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-5][0-9]:[0-5][0-9]Z$"
 # 0001-01-01T00:00:00 and 9999-12-31T23:59:59 as seconds since 1970, for typed values
 _FIRST_SECOND, _LAST_SECOND = -62_135_596_800, 253_402_300_799
 _PER_SECOND = {"ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
@@ -32,7 +34,23 @@ def text_to_iso_utc(text: pl.Series, formats: tuple[str, ...], timezone: str) ->
     A format that reads an offset (`%z`, `%#z`, ...) or ends in a literal `Z` yields an
     absolute instant and ignores `timezone`; any other is read as wall-clock time in
     `timezone`. Empty or blank values become null; unparseable ones keep their original text.
+
+    When the first format is the output form itself, values already written in it are passed
+    on untouched: parsing them and rendering them again gives the same text (a value that does
+    not parse keeps its text anyway). Most exports are in that form, and it saves most of a
+    million-row read.
     """
+    if formats and formats[0] == _WHOLE_SECONDS:
+        as_output = text.str.contains(_OUTPUT_FORM).fill_null(False)
+        if as_output.all():
+            return text
+        if as_output.any():
+            others = (~as_output).arg_true()
+            return text.clone().scatter(others, _parsed_to_iso_utc(text.gather(others), formats, timezone))
+    return _parsed_to_iso_utc(text, formats, timezone)
+
+
+def _parsed_to_iso_utc(text: pl.Series, formats: tuple[str, ...], timezone: str) -> pl.Series:
     stripped = text.str.strip_chars()
     blank = (stripped.str.len_bytes() == 0).fill_null(True)
     parsed = pl.Series(text.name, [None] * len(text), dtype=_NAIVE)

@@ -258,7 +258,7 @@ class _StageByMonth(beam.DoFn):
             fragment = Path(self.staging) / month / f"{uuid.uuid4().hex}.arrow"
             fragment.parent.mkdir(parents=True, exist_ok=True)
             part.drop("_month").write_ipc(fragment)
-            yield month, str(fragment)
+            yield month, (str(fragment), sorted(part[rq.REQUEST_PARTITION].unique().to_list()))
 
 
 class _PublishMonth(beam.DoFn):
@@ -267,20 +267,30 @@ class _PublishMonth(beam.DoFn):
         self.superseded = Metrics.counter(ledger.METRICS_NAMESPACE, ledger.VERSIONS_SUPERSEDED)
 
     def process(self, keyed):
+        """`keyed`: (month, its staged fragments as (path, the dates it holds)). Each run of
+        dates reads only the fragments holding one of them: an export in time order puts a
+        date in one or two fragments, so the month is read about once, not once per run."""
         month, fragments = keyed
         fragments = sorted(fragments)
-        staged = pl.scan_ipc(fragments)
         merged_days: list[date] = []
         tails_changed: list[date] = []
-        for days in _day_groups(staged.group_by(rq.REQUEST_PARTITION).len().sort(rq.REQUEST_PARTITION).collect()):
-            incoming = staged.filter(pl.col(rq.REQUEST_PARTITION).is_in(days)).collect()
+        for days in _day_groups(_rows_per_day(fragments)):
+            wanted = set(days)
+            holding = [path for path, held in fragments if wanted.intersection(held)]
+            incoming = pl.scan_ipc(holding).filter(pl.col(rq.REQUEST_PARTITION).is_in(days)).collect()
             merged = merge_partitions(Path(self.dataset), incoming, self.published)
             self.superseded.inc(merged.before - merged.rows.height)
             merged_days += days
             tails_changed += merged.tails_changed
-        for fragment in fragments:
-            Path(fragment).unlink(missing_ok=True)
+        for path, _ in fragments:
+            Path(path).unlink(missing_ok=True)
         yield month, not_followed(tails_changed, merged_days)
+
+
+def _rows_per_day(fragments: list[tuple[str, list[date]]]) -> pl.DataFrame:
+    """(date, rows) of the staged fragments, in date order, from their date column alone."""
+    return (pl.scan_ipc([path for path, _ in fragments]).select(rq.REQUEST_PARTITION)
+            .group_by(rq.REQUEST_PARTITION).len().sort(rq.REQUEST_PARTITION).collect())
 
 
 def _day_groups(counts: pl.DataFrame) -> list[list[date]]:

@@ -15,6 +15,7 @@ import polars as pl
 import pyarrow as pa
 from apache_beam.metrics import Metrics
 
+from pipelines.transforms.requests.quality_flags import with_quality_flags
 from plumbing.dead_letters import dead_letter_rows
 from schemas import dead_letters as dl
 from schemas import ledger
@@ -22,6 +23,7 @@ from schemas import requests as rq
 from schemas.requests import QualityFlag
 
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%#z"
+WHOLE_SECONDS_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 DEAD = "dead_letters"
 STAGE_VALIDATE = "validate"
 _REASON_COLUMN = "_reason"
@@ -44,8 +46,16 @@ def _blank(column: str) -> pl.Expr:
 
 
 def parse_timestamp(column: str) -> pl.Expr:
-    return pl.col(column).str.strip_chars().str.to_datetime(
-        format=ISO_FORMAT, time_unit="us", time_zone="UTC", strict=False
+    """ISO 8601 text as a UTC instant (null where it is not one). The sources write whole
+    seconds with a `Z` (`pipelines.sources.timestamps`), which polars' fixed-form parser reads
+    four times faster than the general form; only what it leaves goes to the general one."""
+    text = pl.col(column).str.strip_chars()
+    whole_seconds = text.str.to_datetime(format=WHOLE_SECONDS_FORMAT, time_unit="us", strict=False)
+    return pl.coalesce(
+        whole_seconds.dt.replace_time_zone("UTC"),
+        pl.when(whole_seconds.is_null()).then(text).str.to_datetime(
+            format=ISO_FORMAT, time_unit="us", time_zone="UTC", strict=False
+        ),
     )
 
 
@@ -131,16 +141,12 @@ def _parse_fields(raw: pl.DataFrame) -> pl.DataFrame:
 def _typed(good: pl.DataFrame) -> pl.DataFrame:
     """Parsed values replace the text; text that did not parse leaves a flag, never a silent null."""
     fields = (*rq.TIMESTAMP_FIELDS, *rq.COORDINATE_FIELDS)
-    flags = [
-        pl.when(pl.col(_parsed(c)).is_null() & ~_blank(c) & ~_flagged_out_of_range(good, c))
-        .then(pl.lit(f"unparseable_{c}"))
-        for c in fields
-    ]
-    flags += [pl.when(pl.col(_out_of_range(c))).then(pl.lit(f"out_of_range_{c}")) for c in rq.TIMESTAMP_FIELDS]
+    marks = [(pl.col(_parsed(c)).is_null() & ~_blank(c) & ~_flagged_out_of_range(good, c), f"unparseable_{c}")
+             for c in fields]
+    marks += [(pl.col(_out_of_range(c)), f"out_of_range_{c}") for c in rq.TIMESTAMP_FIELDS]
     if rq.GUESSED_ENCODING in good.columns:
-        flags.append(pl.when(pl.col(rq.GUESSED_ENCODING).is_not_null()).then(pl.lit(QualityFlag.DECODED_BY_GUESS)))
-    frame = good.with_columns(
-        pl.concat_list(flags).list.drop_nulls().alias(rq.QUALITY_FLAGS),
+        marks.append((pl.col(rq.GUESSED_ENCODING).is_not_null(), QualityFlag.DECODED_BY_GUESS))
+    frame = with_quality_flags(good, marks, keep=False).with_columns(
         *(pl.col(_parsed(c)).alias(c) for c in (*fields, rq.SERVICE_REQUEST_ID)),
     )
     return pl.from_arrow(frame.select(rq.VALID_REQUEST.names).to_arrow().cast(rq.VALID_REQUEST))

@@ -71,3 +71,30 @@ def test_instants_past_the_years_1_to_9999_are_rendered_not_raised(timezone: str
     """Sources hand such instants on as ISO text; validation dead-letters them (out of range)."""
     out = text_to_iso_utc(pl.Series([given]), ISO_8601_FORMATS, timezone)
     assert out.to_list() == [expected]
+
+
+def test_values_already_in_the_output_form_come_out_as_the_general_parser_renders_them() -> None:
+    """The shortcut for text already written as `YYYY-MM-DDTHH:MM:SSZ` must agree with parsing
+    and rendering it, among values that need the general path, in the order given."""
+    given = pl.Series("requested_datetime", [
+        "2023-02-28T23:45:00Z", "2023-02-30T00:00:00Z",  # no 30 February: the text is kept
+        "2023-12-31T23:59:60Z",  # a leap second: read as the next second, so not as written
+        " 2023-02-28T23:45:00Z", "2023-02-28T23:45:00.5Z", "2012-05-23T15:55:28-04:00",
+        "٢٠٢٣-02-28T23:45:00Z", "", "  ", None, "garbage", "2023-02-28T23:45:00Z",
+    ])
+    expected = [
+        "2023-02-28T23:45:00Z", "2023-02-30T00:00:00Z", "2024-01-01T00:00:00Z",
+        "2023-02-28T23:45:00Z", "2023-02-28T23:45:00.500000Z", "2012-05-23T19:55:28Z",
+        "٢٠٢٣-02-28T23:45:00Z", None, None, None, "garbage", "2023-02-28T23:45:00Z",
+    ]
+    assert text_to_iso_utc(given, ISO_8601_FORMATS, "Europe/Moscow").to_list() == expected
+    # the same values one at a time (no shortcut for a lone value that needs the general path)
+    assert [text_to_iso_utc(pl.Series([v], dtype=pl.String), ISO_8601_FORMATS, "Europe/Moscow")[0]
+            for v in given.to_list()] == expected
+
+
+def test_text_in_the_output_form_is_read_by_the_mapping_formats_when_they_come_first() -> None:
+    # a city whose export writes day before month in the same shape: its format wins, no shortcut
+    swapped = ("%Y-%d-%mT%H:%M:%SZ",)
+    assert text_to_iso_utc(pl.Series(["2023-28-02T23:45:00Z"]), swapped, "UTC").to_list() == ["2023-02-28T23:45:00Z"]
+    assert text_to_iso_utc(pl.Series(["2023-01-02T23:45:00Z"]), swapped, "UTC").to_list() == ["2023-02-01T23:45:00Z"]
