@@ -36,6 +36,11 @@ from schemas import requests as rq
 
 PARTITION_SCHEMA = pa.schema([f for f in rq.ENRICHED_REQUEST if f.name != rq.REQUEST_PARTITION])
 _PARTITION_POLARS_SCHEMA = pl.Schema(pl.from_arrow(PARTITION_SCHEMA.empty_table()).schema)
+# nearly one value per request: written without a Parquet dictionary
+UNIQUE_PER_REQUEST = (rq.SERVICE_REQUEST_ID, rq.DESCRIPTION, rq.ADDRESS, rq.REQUESTED_DATETIME, rq.UPDATED_DATETIME,
+                      rq.EXPECTED_DATETIME, rq.CLOSED_DATETIME, rq.SLA_DUE_DATETIME, rq.LAT, rq.LONG,
+                      rq.SOURCE_POSITION, rq.CATEGORY_CONFIDENCE, rq.HOURS_TO_CLOSE, rq.H3_CELL, rq.DUPLICATE_OF,
+                      rq.REPORT_CLUSTER_ID)
 WRITERS = 2  # threads writing the date partitions of one month
 ROWS_PER_MERGE = 100_000  # incoming rows merged at once (a month of a big city: a few days at a time)
 FILES_PER_READ = 256
@@ -99,7 +104,7 @@ def _publish_day(dataset: Path, day: date, rows: pl.DataFrame) -> None:
         shutil.rmtree(target.parent, ignore_errors=True)
         return
     table = rows.drop(rq.REQUEST_PARTITION).to_arrow().cast(PARTITION_SCHEMA)
-    write_atomic(table, target, dataset, sync=False)  # the commit syncs the whole run once
+    write_atomic(table, target, dataset, sync=False, plain=UNIQUE_PER_REQUEST)  # the commit syncs the run once
 
 
 class Merged(NamedTuple):
